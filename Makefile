@@ -1,0 +1,69 @@
+# Every target sets itself up on first use: a .venv with the Python packages, and the
+# Debian packages (poppler-utils for pdfimages, chromium for browser tests) when run as root.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DEBIAN_PACKAGES := poppler-utils chromium
+PREFECT_ENV := DO_NOT_TRACK=1 PREFECT_SERVER_ANALYTICS_ENABLED=false \
+	PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS=90 PREFECT_HOME=$(CURDIR)/.prefect
+# Use a local Prefect server (make server) when one answers; else a temporary one per run.
+PREFECT_LOCAL := http://127.0.0.1:4200/api
+PREFECT_API := $(or $(PREFECT_API_URL),$(shell curl -sf -m 1 $(PREFECT_LOCAL)/health >/dev/null 2>&1 && echo $(PREFECT_LOCAL)))
+RUN := $(PREFECT_ENV) $(if $(PREFECT_API),PREFECT_API_URL=$(PREFECT_API)) $(PY)
+
+.PHONY: setup system-deps extract test lint bench eval server staged export help
+
+help:
+	@echo "make extract PDF=paper.pdf [DOI=10.x/y]   extract one paper and stage its X-ray/CT images"
+	@echo "make test                                  set up and run the test suite"
+	@echo "make server | staged | export | bench | eval | lint"
+
+setup: $(STAMP) system-deps
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[flows,dev]'
+	touch $(STAMP)
+
+system-deps:
+	@missing=""; \
+	command -v pdfimages >/dev/null || missing="$$missing poppler-utils"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "missing Debian packages:$$missing -- run: sudo apt-get install$$missing" >&2; exit 1; \
+	  fi; \
+	fi
+
+extract: setup
+ifeq ($(strip $(PDF)$(DOI)$(URL)),)
+	@echo "usage: make extract PDF=path/to/paper.pdf [DOI=...]" >&2; exit 2
+endif
+	$(RUN) -m flows.extract $(if $(PDF),--pdf "$(PDF)") $(if $(DOI),--doi "$(DOI)") $(if $(URL),--url "$(URL)")
+
+test: setup
+	$(PREFECT_ENV) $(PY) -m pytest -q
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+staged: setup
+	$(PY) -m pipeline staged
+
+export: setup
+	$(PY) -m pipeline export
+
+server: setup
+	$(PREFECT_ENV) $(VENV)/bin/prefect server start --host 127.0.0.1 --port 4200
+
+bench: setup
+	@for script in bench/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+eval: setup
+	@for script in bench/eval_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done

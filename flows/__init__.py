@@ -1,0 +1,1 @@
+"""Prefect flows that wire the library's steps: `extract` (one source), `nightly` (later)."""

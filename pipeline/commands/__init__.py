@@ -1,0 +1,1 @@
+"""Command-line commands of the pipeline, one module per family of commands."""

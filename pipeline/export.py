@@ -1,0 +1,98 @@
+"""Write the approved rows as the collection's metadata.csv and copy their images."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from pipeline.errors import PipelineError
+from pipeline.records import DATASET_COLUMNS, check_row_values
+from pipeline.store import Store, dataset_images
+
+
+class ExportError(PipelineError):
+    pass
+
+
+@dataclass
+class ExportResult:
+    csv_path: Path
+    rows: int
+    images_copied: int
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _atomic_copy(source: Path, target: Path) -> None:
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    os.close(handle)
+    try:
+        shutil.copyfile(source, temporary)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _imported_rows(store: Store) -> list[dict[str, Any]]:
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(dataset_images.c.row).order_by(dataset_images.c.id)).scalars()
+        return [dict(row or {}) for row in rows]
+
+
+def export_dataset(store: Store, csv_path: Path, images_dir: Path) -> ExportResult:
+    """Write imported dataset rows then approved candidates, validated, atomically.
+
+    Nothing is written when any row breaks the collection's vocabularies: the error
+    lists each offending candidate and value.
+    """
+    import pandas as pd
+
+    approved = store.candidates(status="approved")
+    problems = []
+    for candidate in approved:
+        fields = candidate["fields"]
+        missing = [name for name in ("patientid", "filename", "modality") if not fields.get(name)]
+        issues = check_row_values(fields) + [f"{name} is empty" for name in missing]
+        if not Path(candidate["image_file"]).is_file():
+            issues.append(f"image file is missing: {candidate['image_file']}")
+        problems.extend(f"candidate {candidate['id']}: {issue}" for issue in issues)
+    if problems:
+        raise ExportError("export refused, nothing written:\n  " + "\n  ".join(problems))
+
+    rows = _imported_rows(store) + [candidate["fields"] for candidate in approved]
+    frame = pd.DataFrame(rows, columns=list(DATASET_COLUMNS))
+
+    images_dir.mkdir(parents=True, exist_ok=True)
+    copied = 0
+    for candidate in approved:
+        source = Path(candidate["image_file"])
+        target = images_dir / candidate["fields"]["filename"]
+        if target.exists() and _sha256(target) == candidate["image_sha256"]:
+            continue
+        _atomic_copy(source, target)
+        copied += 1
+
+    csv_path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=csv_path.parent, prefix=f".{csv_path.name}.")
+    os.close(handle)
+    try:
+        frame.to_csv(temporary, index=False)
+        os.replace(temporary, csv_path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return ExportResult(csv_path=csv_path, rows=len(frame), images_copied=copied)

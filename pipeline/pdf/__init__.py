@@ -1,0 +1,1 @@
+"""PDF handling: opening and validating documents, embedded images, captions, panels."""

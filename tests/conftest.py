@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import Config, load_config
+from pipeline.store import Store
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("PIPELINE_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture
+def pipeline_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Point every output path of the pipeline into a temporary folder."""
+    env = {
+        "PIPELINE_PATHS_EXTRACTED": str(tmp_path / "extracted"),
+        "PIPELINE_PATHS_METADATA": str(tmp_path / "metadata"),
+        "PIPELINE_PATHS_STAGING_DB": str(tmp_path / "metadata" / "staging.sqlite"),
+        "PIPELINE_PATHS_DATASET_CSV": str(tmp_path / "metadata" / "metadata.csv"),
+        "PIPELINE_PATHS_DATASET_IMAGES": str(tmp_path / "metadata" / "images"),
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env
+
+
+@pytest.fixture
+def config(pipeline_env: dict[str, str]) -> Config:
+    return load_config()
+
+
+@pytest.fixture
+def store(config: Config) -> Store:
+    return Store.open(config.path("staging_db"))
