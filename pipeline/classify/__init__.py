@@ -1,0 +1,38 @@
+"""Chest X-ray / CT / other: an OpenCV classifier that explains itself.
+
+`classify_file(path)` and `classify_image(array)` return a `Classification` with the
+modality, the X-ray view, a confidence and the measured features and rules that decided.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pipeline.classify.result import Classification
+
+if TYPE_CHECKING:  # numpy and cv2 load on first use, so `python -m pipeline --help` stays fast
+    import numpy as np
+
+# Below this confidence a staged xray/ct is flagged for the reviewer.
+LOW_CONFIDENCE = 0.6
+
+__all__ = ["LOW_CONFIDENCE", "Classification", "classify_file", "classify_image"]
+
+
+def classify_image(image: np.ndarray) -> Classification:
+    """Classify a gray or BGR/BGRA uint8/uint16 array."""
+    import numpy as np
+
+    from pipeline.classify.classifier import classify_array
+    from pipeline.classify.decode import to_uint8
+
+    return classify_array(to_uint8(np.asarray(image)))
+
+
+def classify_file(path: Path) -> Classification:
+    """Classify an image file; raises ImageReadError(path, reason) when it cannot be read."""
+    from pipeline.classify.classifier import classify_array
+    from pipeline.classify.decode import load_image
+
+    return classify_array(load_image(Path(path)))

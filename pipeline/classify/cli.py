@@ -1,0 +1,45 @@
+"""`python -m pipeline classify PATH... [--json]`: modality, view, confidence and reasons."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `classify` subcommand."""
+    parser = subparsers.add_parser(
+        "classify",
+        help="classify images as chest X-ray, CT or other",
+        description="Classify image files as chest X-ray (frontal/lateral), CT or other, "
+        "with the measured features and rules that decided.",
+    )
+    parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="image files")
+    parser.add_argument("--json", action="store_true", help="JSON Lines on stdout")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pipeline.classify import classify_file
+    from pipeline.errors import ImageReadError
+
+    failed = 0
+    if not args.json:
+        print(f"{'modality':8}  {'view':7}  {'conf':>4}  path / reasons")
+    for path in args.paths:
+        try:
+            result = classify_file(path)
+        except ImageReadError as err:
+            print(f"classify: {err}", file=sys.stderr, flush=True)
+            failed += 1
+            continue
+        if args.json:
+            print(json.dumps({"path": str(path), **result.to_json()}), flush=True)
+        else:
+            view = result.view or "-"
+            print(f"{result.modality:8}  {view:7}  {result.confidence:4.2f}  {path}")
+            for reason in result.reasons:
+                print(f"{'':25}  - {reason}")
+    return 1 if failed else 0

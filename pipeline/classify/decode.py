@@ -1,0 +1,183 @@
+"""Load any image file into a uint8 gray or BGR array, whatever its extension says.
+
+The format is sniffed from the first bytes (some `.jpg` files are PNG). Large JPEGs are
+decoded already reduced (libjpeg scales by 1/2, 1/4, 1/8 while decoding), which is most
+of the speed of the classifier. 16-bit images are windowed to 8 bits, palettes expanded,
+alpha composited over white (a transparent figure sits on a white page), CMYK converted.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from pipeline.errors import ImageReadError
+
+# Large JPEGs are decoded reduced but keep at least this long a side (features use 256).
+TARGET_SIDE = 512
+
+_MAGIC: list[tuple[bytes, str]] = [
+    (b"\xff\xd8\xff", "jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"GIF87a", "gif"),
+    (b"GIF89a", "gif"),
+    (b"BM", "bmp"),
+    (b"II*\x00", "tiff"),
+    (b"MM\x00*", "tiff"),
+    (b"\x00\x00\x00\x0cjP  \r\n\x87\n", "jp2"),
+    (b"\xff\x4f\xff\x51", "j2k"),
+    (b"P5", "pnm"),
+    (b"P6", "pnm"),
+    (b"P2", "pnm"),
+    (b"P3", "pnm"),
+]
+
+
+def sniff_format(head: bytes) -> str | None:
+    """Name the image format from a file's first bytes, or None when unknown."""
+    for magic, name in _MAGIC:
+        if head.startswith(magic):
+            return name
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    return None
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from a JPEG's SOF marker without decoding, or None."""
+    i = 2
+    n = len(data)
+    while i + 9 < n:
+        if data[i] != 0xFF:
+            i += 1
+            continue
+        marker = data[i + 1]
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7 or marker == 0xFF:
+            i += 1 if marker == 0xFF else 2
+            continue
+        seg_len = int.from_bytes(data[i + 2 : i + 4], "big")
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            h = int.from_bytes(data[i + 5 : i + 7], "big")
+            w = int.from_bytes(data[i + 7 : i + 9], "big")
+            return w, h
+        i += 2 + seg_len
+    return None
+
+
+def _reduced_flag(long_side: int) -> int:
+    """The cv2 colour decode flag that keeps at least TARGET_SIDE pixels on the long side."""
+    for scale, flag in (
+        (8, cv2.IMREAD_REDUCED_COLOR_8),
+        (4, cv2.IMREAD_REDUCED_COLOR_4),
+        (2, cv2.IMREAD_REDUCED_COLOR_2),
+    ):
+        if long_side // scale >= TARGET_SIDE:
+            return flag
+    return cv2.IMREAD_COLOR
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """Gray or BGR uint8 from any decoded array (uint16, float, alpha, 1-channel 3D)."""
+    img = image
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[:, :, 0]
+    if img.ndim == 3 and img.shape[2] == 4:
+        img = _composite_on_white(img)
+    if img.dtype != np.uint8:
+        img = _window_to_uint8(img)
+    if img.ndim == 3 and img.shape[2] != 3:
+        raise ValueError(f"unsupported channel count {img.shape[2]}")
+    return img
+
+
+def _window_to_uint8(img: np.ndarray) -> np.ndarray:
+    """Map a deep image to 8 bits between its 0.5 and 99.5 percentiles."""
+    f = img.astype(np.float32)
+    lo, hi = np.percentile(
+        f[:: max(1, f.shape[0] // 256), :: max(1, f.shape[1] // 256)], (0.5, 99.5)
+    )
+    if hi <= lo:
+        hi = lo + 1.0
+    return np.clip((f - lo) * (255.0 / (hi - lo)), 0, 255).astype(np.uint8)
+
+
+def _composite_on_white(bgra: np.ndarray) -> np.ndarray:
+    bgr = bgra[:, :, :3].astype(np.float32)
+    alpha = bgra[:, :, 3:4].astype(np.float32)
+    full = 65535.0 if bgra.dtype == np.uint16 else 255.0
+    if bgra.dtype not in (np.uint8, np.uint16):
+        full = float(alpha.max()) or 1.0
+    a = alpha / full
+    out = bgr * a + full * (1.0 - a)
+    return out.astype(bgra.dtype)
+
+
+def _decode_with_pillow(data: bytes) -> np.ndarray | None:
+    """Fallback for formats this OpenCV build cannot read (GIF, some TIFF/JPEG 2000)."""
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            im.seek(0)
+            if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+                return np.asarray(im.convert("I")).astype(np.uint32)
+            if im.mode == "F":
+                return np.asarray(im, dtype=np.float32)
+            if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+                arr = np.asarray(im.convert("RGBA"))
+                return cv2.cvtColor(arr, cv2.COLOR_RGBA2BGRA)
+            if im.mode in ("L", "1"):
+                return np.asarray(im.convert("L"))
+            return cv2.cvtColor(np.asarray(im.convert("RGB")), cv2.COLOR_RGB2BGR)
+    except (UnidentifiedImageError, OSError, ValueError):
+        return None
+
+
+def _quiet_opencv() -> None:
+    """Stop OpenCV printing its own decoder errors: a failure is reported once, by us."""
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_FATAL)
+
+
+def decode_bytes(data: bytes, name: str = "<bytes>") -> np.ndarray:
+    """Decode image bytes to gray or BGR uint8, reduced for large JPEGs.
+
+    Raises ImageReadError(name, reason) when the bytes are not a readable image.
+    """
+    _quiet_opencv()
+    if not data:
+        raise ImageReadError(name, "empty file")
+    fmt = sniff_format(data[:32])
+    buf = np.frombuffer(data, dtype=np.uint8)
+    img: np.ndarray | None = None
+    if fmt is not None:
+        if fmt == "jpeg":
+            size = _jpeg_size(data)
+            flag = _reduced_flag(max(size) if size else 0)
+        else:
+            flag = cv2.IMREAD_UNCHANGED  # keep 16-bit depth and alpha for to_uint8
+        try:
+            img = cv2.imdecode(buf, flag)
+        except cv2.error:
+            img = None
+    if img is None or img.size == 0:
+        img = _decode_with_pillow(data)
+    if img is None or img.size == 0:
+        reason = "not an image (unknown format)" if fmt is None else f"cannot decode {fmt} data"
+        raise ImageReadError(name, reason)
+    try:
+        return to_uint8(img)
+    except ValueError as err:
+        raise ImageReadError(name, str(err)) from err
+
+
+def load_image(path: Path) -> np.ndarray:
+    """Read and decode an image file; ImageReadError(path, reason) when that fails."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as err:
+        raise ImageReadError(str(path), err.strerror or str(err)) from err
+    return decode_bytes(data, str(path))

@@ -1,0 +1,184 @@
+"""Interpretable measurements of one image, the inputs of the rules.
+
+Everything is measured on a small copy (long side WORK_SIDE) so the cost per image is
+a few milliseconds whatever the input size. Fractions are of the image area unless a
+name says otherwise; intensities are 0..255; profile contrasts are divided by the
+5-95 percentile range so they do not depend on windowing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import cv2
+import numpy as np
+
+WORK_SIDE = 256
+
+
+@dataclass(frozen=True)
+class Features:
+    width: int  # of the decoded image (large JPEGs are decoded reduced)
+    height: int
+    aspect: float  # width / height, after cutting uniform margins
+    colour: float  # fraction of clearly coloured pixels (saturation and value high)
+    white: float  # fraction of near-white pixels (>= 240)
+    black: float  # fraction of near-black pixels (<= 15)
+    border_white: float  # fraction of the outer ring that is near white
+    dark_corners: int  # corners (of 4) whose patch is dark (mean < 40)
+    otsu_sep: float  # Otsu between-class variance / total variance (1 = two clean modes)
+    lung_frac: float  # area of the two largest enclosed dark regions (not touching border)
+    lung_pair: bool  # those two regions sit side by side at similar height and size
+    centre_bright: float  # column profile: centre minus the two lung columns
+    bottom_bright: float  # row profile: bottom fifth minus the middle band
+    body_touch_bottom: float  # fraction of the bottom row that is body (not dark)
+    edges: float  # fraction of Canny edge pixels
+    grad_vertical: float  # share of gradient energy along y (horizontal edges: ribs)
+    fine_texture: float  # mean |Laplacian| inside the dark class / image std
+    flat_any: float  # share of pixels in perfectly flat 5x5 neighbourhoods, any grey
+    detail: float  # std of (image - its blur, sigma 2) / image std: fur, wood, print
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+def _work_copy(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """(gray, bgr or None) resized so the long side is at most WORK_SIDE."""
+    h, w = image.shape[:2]
+    s = WORK_SIDE / max(h, w)
+    if s < 1:
+        size = (max(8, round(w * s)), max(8, round(h * s)))
+        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    if image.ndim == 3:
+        return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), image
+    return image, None
+
+
+def _trim_margins(gray: np.ndarray, bgr: np.ndarray | None, tol: int = 10):
+    """Cut uniform rows and columns (page margins, black frames) off every side.
+
+    A figure pasted on a white page or framed in black must measure like the image it
+    holds; at most a third of each dimension is cut from one side.
+    """
+    h, w = gray.shape
+    row_flat = (gray.max(axis=1).astype(np.int16) - gray.min(axis=1)) <= tol
+    col_flat = (gray.max(axis=0).astype(np.int16) - gray.min(axis=0)) <= tol
+
+    def run(flags: np.ndarray, limit: int) -> int:
+        n = 0
+        while n < limit and flags[n]:
+            n += 1
+        return n
+
+    top, bottom = run(row_flat, h // 3), run(row_flat[::-1], h // 3)
+    left, right = run(col_flat, w // 3), run(col_flat[::-1], w // 3)
+    if top + bottom + left + right == 0:
+        return gray, bgr
+    # one more line on a cut side: resizing blends the margin into the first image line
+    top, bottom, left, right = (n + 2 if n else 0 for n in (top, bottom, left, right))
+    if top + bottom >= h - 8 or left + right >= w - 8:
+        return gray, bgr
+    sl = (slice(top, h - bottom), slice(left, w - right))
+    return gray[sl], (bgr[sl] if bgr is not None else None)
+
+
+def _colour(bgr: np.ndarray | None) -> float:
+    if bgr is None:
+        return 0.0
+    hsv = cv2.cvtColor(bgr, cv2.COLOR_BGR2HSV)
+    # a tinted grey scan has low saturation everywhere: count only clearly coloured pixels
+    return float(np.mean((hsv[:, :, 1] >= 70) & (hsv[:, :, 2] >= 50)))
+
+
+def _lungs(dark: np.ndarray) -> tuple[float, bool]:
+    """Area of the two largest dark regions that do not touch the border; side by side?"""
+    h, w = dark.shape
+    n, labels, stats, cents = cv2.connectedComponentsWithStats(dark, connectivity=4)
+    touches = np.zeros(n, bool)
+    for edge in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
+        touches[np.unique(edge)] = True
+    areas = stats[:, cv2.CC_STAT_AREA]
+    inner = [i for i in range(1, n) if not touches[i] and areas[i] >= 0.01 * h * w]
+    lungs = sorted(inner, key=lambda i: -areas[i])[:2]
+    frac = float(sum(areas[i] for i in lungs)) / (h * w)
+    pair = False
+    if len(lungs) == 2:
+        (x1, y1), (x2, y2) = cents[lungs[0]], cents[lungs[1]]
+        a1, a2 = areas[lungs[0]], areas[lungs[1]]
+        pair = bool(
+            (x1 - w / 2) * (x2 - w / 2) < 0
+            and abs(y1 - y2) < 0.2 * h
+            and min(a1, a2) > 0.3 * max(a1, a2)
+        )
+    return frac, pair
+
+
+def _profiles(g: np.ndarray, scale: float) -> tuple[float, float]:
+    """(centre_bright, bottom_bright) from column and row mean profiles on a 64x64 copy."""
+    tiny = cv2.resize(g, (64, 64), interpolation=cv2.INTER_AREA)
+    cols = tiny[8:56, 6:58].mean(axis=0)  # 52 columns, film edges and labels trimmed
+    centre = cols[21:30].mean()
+    sides = np.r_[cols[7:18], cols[33:44]].mean()
+    rows = tiny.mean(axis=1)
+    bottom = rows[-13:].mean() - rows[26:38].mean()
+    return float((centre - sides) / scale), float(bottom / scale)
+
+
+def measure(image: np.ndarray) -> Features:
+    """Measure a gray or BGR uint8 image."""
+    height, width = image.shape[:2]
+    gray, bgr = _trim_margins(*_work_copy(image))
+    h, w = gray.shape
+    g = gray.astype(np.float32)
+    std = float(g.std())
+    p05, p95 = np.percentile(gray, (5, 95))
+    scale = max(1.0, float(p95 - p05))
+
+    k = max(2, min(h, w) // 40)
+    ring = np.concatenate(
+        [gray[:k].ravel(), gray[-k:].ravel(), gray[:, :k].ravel(), gray[:, -k:].ravel()]
+    )
+    c = max(3, min(h, w) // 12)
+    corners = (gray[:c, :c], gray[:c, -c:], gray[-c:, :c], gray[-c:, -c:])
+
+    blur = cv2.GaussianBlur(gray, (5, 5), 0)
+    t, dark = cv2.threshold(blur, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    lo, hi = blur[blur <= t], blur[blur > t]
+    otsu_sep = 0.0
+    if lo.size and hi.size and blur.var() > 0:
+        wl, wh = lo.size / blur.size, hi.size / blur.size
+        otsu_sep = wl * wh * (float(lo.mean()) - float(hi.mean())) ** 2 / float(blur.var())
+    lung_frac, lung_pair = _lungs(dark)
+    centre_bright, bottom_bright = _profiles(g, scale)
+
+    gx = cv2.Sobel(blur, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(blur, cv2.CV_32F, 0, 1, ksize=3)
+    ex, ey = float((gx * gx).sum()), float((gy * gy).sum())
+    lap = np.abs(cv2.Laplacian(gray, cv2.CV_32F, ksize=3))
+    in_dark = dark > 0
+
+    k5 = np.ones((5, 5), np.uint8)
+    flat_any = float(np.mean(cv2.dilate(gray, k5) == cv2.erode(gray, k5)))
+    detail = float((g - cv2.GaussianBlur(g, (0, 0), 2.0)).std()) / max(std, 1.0)
+
+    return Features(
+        width=width,
+        height=height,
+        aspect=w / h,
+        colour=_colour(bgr),
+        white=float(np.mean(gray >= 240)),
+        black=float(np.mean(gray <= 15)),
+        border_white=float(np.mean(ring >= 240)),
+        dark_corners=sum(1 for p in corners if float(p.mean()) < 40),
+        otsu_sep=float(otsu_sep),
+        lung_frac=lung_frac,
+        lung_pair=lung_pair,
+        centre_bright=centre_bright,
+        bottom_bright=bottom_bright,
+        body_touch_bottom=float(np.mean(blur[-1] > 40)),
+        edges=float(np.mean(cv2.Canny(blur, 50, 150) > 0)),
+        grad_vertical=ey / (ex + ey) if ex + ey > 0 else 0.5,
+        fine_texture=float(lap[in_dark].mean()) / max(std, 1.0) if in_dark.any() else 0.0,
+        flat_any=flat_any,
+        detail=detail,
+    )

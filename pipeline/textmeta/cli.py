@@ -1,0 +1,72 @@
+"""`python -m pipeline text-meta --jsonl FILE --json`: fields for each {"id", "text"} line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TextIO
+
+from .fields import FIELDS
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "text-meta",
+        help="propose age, sex, offset, survival, ... from captions and clinical text",
+        description="Read JSON Lines {'id', 'text', ...}; print id, every field (null where "
+        "the text does not say) and the evidence span for each non-null field.",
+    )
+    parser.add_argument("--jsonl", required=True, help="input JSON Lines file, or - for stdin")
+    parser.add_argument("--json", action="store_true", help="print JSON Lines on stdout")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.jsonl == "-":
+        return process(sys.stdin, "<stdin>", as_json=args.json)
+    try:
+        with open(args.jsonl, encoding="utf-8") as stream:
+            return process(stream, args.jsonl, as_json=args.json)
+    except OSError as err:
+        print(f"{args.jsonl}: {err.strerror or err}", file=sys.stderr)
+        return 1
+
+
+def process(stream: TextIO, name: str, *, as_json: bool, out: TextIO | None = None) -> int:
+    """Handle every line; a bad line is reported on stderr and the rest still processed."""
+    from .extract import extract_fields  # compiles the rules: only when the command runs
+
+    out = out or sys.stdout
+    failed = False
+    for number, line in enumerate(stream, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = _parse(line)
+        except ValueError as err:
+            print(f"{name}:{number}: {err}", file=sys.stderr)
+            failed = True
+            continue
+        fields = extract_fields(record["text"]).to_json()
+        row = {"id": record["id"], **fields}
+        if as_json:
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        else:
+            stated = " ".join(f"{k}={row[k]}" for k in FIELDS if row[k] is not None)
+            out.write(f"{record['id']}: {stated or '(nothing stated)'}\n")
+    return 1 if failed else 0
+
+
+def _parse(line: str) -> dict:
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"not JSON ({err.msg} at column {err.colno})") from None
+    if not isinstance(record, dict):
+        raise ValueError("not a JSON object")
+    if "id" not in record:
+        raise ValueError('missing "id"')
+    if not isinstance(record.get("text"), str):
+        raise ValueError('missing or non-string "text"')
+    return record

@@ -1,0 +1,314 @@
+"""Offset in days: the image's day since admission or since symptom onset.
+
+Statements, strongest first (different values of the same strength give None):
+1. days counted from admission or from the first image: "on admission" (0), "hospital
+   day 14", "(Day 2)", "day 4 post-hospitalization", "(b) ... 4 days later", "after a few
+   days" (5, the collection's rule). When the text anchors the image at admission the
+   collection counts from there, so these win over onset-based days;
+2. days counted from symptom onset: "illness day 7", "on day 5 of illness", "10 days after
+   symptom onset";
+3. the history at presentation: "4-day history of cough", "fever for 5 days" - only when
+   nothing calls the image a follow-up and the text does not narrate numbered days.
+Day statements count only in a sentence about an image (or in a short caption) and not
+about another event ("died on day 36"). Dates are not subtracted: which reference the
+collection used for a date is a guess.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Set
+
+from .fields import Found
+from .text import (
+    FEW,
+    NUM,
+    ORDINAL_WORDS,
+    UNIT,
+    match_evidence,
+    sentence_bounds,
+    to_number,
+    unit_days,
+)
+
+_NUM = r"(?P<n>" + NUM + r")"
+_UNIT = r"(?P<unit>" + UNIT + r")"
+_ONSET = (
+    r"(?:(?:the\s+)?(?:symptoms?|illness|disease|fever|infection)\s+onset|onset(?:\s+of\s+"
+    r"(?:the\s+)?(?:symptoms?|illness|disease|fever))?|(?:the\s+)?(?:initial\s+|first\s+)?"
+    r"symptoms?|illness)"
+)
+_ADMIT = r"(?:admission|hospitali[sz]ation|presentation)"
+IMAGING = re.compile(
+    r"\b(?:radiograph\w*|x-?rays?|CXR|CT|film|scans?|images?|imaging|radiolog\w+|chest|"
+    r"panels?|tomograph\w*|RX|radiografia|TC|lastra)\b",
+    re.I,
+)
+# The day belongs to an event, not to the image: "died on day 36", "positive until day 18".
+EVENT = re.compile(
+    r"\b(?:died|death|passed\s+away|expired|succumbed|deceased|decedut\w|exitus|intubat\w+|extubat\w+|discharged|swabs?|positive|negative|"
+    r"nadir|transferred|admitted\s+to\s+(?:the\s+)?(?:ICU|intensive)|started|initiated|"
+    r"received|treated|therapy|treatment|developed|occurred|diagnosed|underwent)\b",
+    re.I,
+)
+
+_ORD = (
+    r"(?:the\s+)?(?P<ord>\d{1,3}(?:st|nd|rd|th)|" + "|".join(ORDINAL_WORDS) + r")\s+day\s+"
+    r"(?:of|after|post|since|from)[\s-]+(?:the\s+)?"
+)
+# Days counted from symptom onset.
+ONSET_DAY = [
+    # "the 7th day of illness", "on the third day after symptom onset"
+    re.compile(r"\b" + _ORD + _ONSET + r"\b", re.I),
+    # "illness day 7", "day 5 of illness", "day 5 after symptom onset", "10 days after onset"
+    re.compile(r"\b(?:illness|disease|symptom)\s+days?\s+" + _NUM + r"\b", re.I),
+    re.compile(
+        r"\bday\s+" + _NUM + r"\s+(?:of|after|post|since|from)[\s-]+(?:the\s+)?" + _ONSET + r"\b",
+        re.I,
+    ),
+    re.compile(
+        r"\b" + _NUM + r"[\s-]+" + _UNIT + r"\s+(?:after|post|since|from|following)[\s-]+"
+        r"(?:the\s+)?" + _ONSET + r"\b",
+        re.I,
+    ),
+    # Italian: "in 5a giornata di malattia", "giorno 5 di malattia"
+    re.compile(r"\b(?P<n>\d{1,2})\s*(?:a|ª|°)\s+giornata\b", re.I),
+    re.compile(r"\bgiorno\s+" + _NUM + r"\s+(?:di\s+malattia|dall'esordio)\b", re.I),
+]
+# Days counted from admission (the collection's other convention).
+ADMISSION_DAY = [
+    re.compile(r"\b" + _ORD + _ADMIT + r"\b", re.I),
+    re.compile(r"\b(?:hospital|admission)\s+days?\s+" + _NUM + r"\b", re.I),
+    re.compile(
+        r"\bday\s+" + _NUM + r"\s+(?:of|after|post|since|from)[\s-]+(?:the\s+)?" + _ADMIT + r"\b",
+        re.I,
+    ),
+    re.compile(
+        r"\b" + _NUM + r"[\s-]+" + _UNIT + r"\s+(?:after|post|since|from|following)[\s-]+"
+        r"(?:the\s+)?" + _ADMIT + r"\b",
+        re.I,
+    ),
+]
+# "on day 6", "at day 4": a day of the stay, only in a sentence naming an image.
+STAY_DAY = [
+    re.compile(r"\b(?:on|at)\s+day\s+" + _NUM + r"\b(?!\s+(?:of|after|post|since|from)\b)", re.I),
+]
+# "(a) day 1": a panel labelled with its day.
+PANEL_DAY = re.compile(
+    r"(?:^|(?<=\)\s))(?:hospital\s+|illness\s+)?day\s+" + _NUM + r"\b"
+    r"(?!\s+(?:of|after|post|since|from)\b)",
+    re.I,
+)
+# "(Day 3)", "(day 0)", "(illness day 7)": a caption's own label for the image's day.
+DAY_LABEL = re.compile(
+    r"\((?:[^()]{0,30}?[,;]\s*)?(?:illness\s+|hospital\s+)?day\s+(?P<n>\d{1,3})\)", re.I
+)
+_AMOUNT = r"(?:" + _NUM + r"|(?P<few>" + FEW + r"))"
+LATER = [
+    re.compile(r"\b" + _AMOUNT + r"[\s-]+" + _UNIT + r"\s+later\b", re.I),
+    re.compile(r"\b(?:after|dopo)\s+" + _AMOUNT + r"\s+" + _UNIT + r"\b(?!\s+of\b)", re.I),
+]
+ADMISSION = re.compile(
+    r"\b(?:on|at|upon)\s+(?:the\s+)?(?:day\s+of\s+)?(?:admission|hospitali[sz]ation)\b"
+    r"(?!\s+(?:to\s+)?(?:the\s+)?(?:ICU|intensive))|"
+    r"\badmission\s+(?:chest\s+)?(?:radiograph|x-?ray|CXR|film|CT)\b|\(day\s+0\)|"
+    r"\b(?:al|all')\s*(?:ricovero|ingresso)\b|\bin\s+ingresso\b",
+    re.I,
+)
+HISTORY = [
+    # "4-day history of cough", "history of 5 days", "2-week history"
+    re.compile(r"\b" + _NUM + r"[\s-]+" + _UNIT + r"\s+(?:\w+\s+)?history\b", re.I),
+    re.compile(r"\bhistory\s+of\s+" + _NUM + r"\s+" + _UNIT + r"\b", re.I),
+    # "for 5 days", "for about 10 days", "for the past 3 days", "for a few days"
+    re.compile(
+        r"\bfor\s+(?:about\s+|approximately\s+|almost\s+|nearly\s+|over\s+|the\s+(?:last|past)\s+)?"
+        r"(?:" + _NUM + r"|(?P<few>a\s+few|few))\s+" + _UNIT + r"\b",
+        re.I,
+    ),
+    # "after 7 days of hyperpyrexia", "5-day fever", "10-day fever"
+    re.compile(r"\bafter\s+" + _NUM + r"\s+" + _UNIT + r"\s+of\b", re.I),
+    re.compile(r"\b" + _NUM + r"-(?P<unit>day|week|month)\s+(?=\w)", re.I),
+    # "symptoms started five days prior", "onset 3 days ago"
+    re.compile(
+        r"\b(?:symptoms?|fever|cough|illness|onset)\s+(?:\w+\s+){0,2}?(?:started|began|appeared|"
+        r"developed|occurred)?\s*" + _NUM + r"\s+" + _UNIT + r"\s+(?:prior|ago|earlier|before)\b",
+        re.I,
+    ),
+    # Italian: "febbre da 5 giorni", "da circa 10 giorni", "da alcuni giorni"
+    re.compile(
+        r"\bda\s+(?:circa\s+|almeno\s+|oltre\s+)?(?:"
+        + _NUM
+        + r"|(?P<few>alcuni|qualche|pochi))\s+"
+        + _UNIT
+        + r"\b",
+        re.I,
+    ),
+]
+SYMPTOM = re.compile(
+    r"\b(?:fever\w*|febrile|pyrexi\w*|hyperpyrexi\w*|cough\w*|dyspn\w+|breath\w*|symptoms?|"
+    r"malaise|myalgi\w*|asthenia|fatigue|sore\s+throat|odynophagi\w*|pharyng\w+|diarrh\w+|"
+    r"headache|chills|illness|unwell|pain|history|anosmia|ageusia|febbre|tosse|dispnea|"
+    r"astenia|sintom\w+|malessere)\b",
+    re.I,
+)
+# The image is a later one than the presentation the history describes.
+FOLLOW_UP = re.compile(
+    r"\b(?:worsen\w*|progression|follow[-\s]?up|improve\w*|increasing|increased|regress\w*|"
+    r"resolution|resolved|interval|since\s+the\s+(?:prior|previous|last)|compared|"
+    r"later|subsequent|repeat(?:ed)?|control|stable|persist\w*|peggioramento|miglioramento|"
+    r"controllo|evoluzione)\b",
+    re.I,
+)
+FINDINGS_SENTENCE = re.compile(
+    IMAGING.pattern + r"|\b(?:opacit\w+|consolidat\w+|infiltrat\w+|lesions?|effusions?|lungs?|"
+    r"GGOs?|ground[-\s]glass|nodules?|thickening|atelectasis|pneumothorax|appearances?)\b",
+    re.I,
+)
+# Days of a narrated course ("reached a nadir on day 5 post illness onset").
+NARRATED_DAY = re.compile(
+    r"\bday\s+\d{1,3}\s+(?:of|post|after)\s+(?:the\s+)?(?:illness|onset|symptom|disease)|"
+    r"\b(?:" + "|".join(ORDINAL_WORDS) + r"|\d{1,2}(?:st|nd|rd|th))\s+day\s+(?:of|after)\b",
+    re.I,
+)
+PANEL_REF = re.compile(r"\((?:panel\s+)?[b-hB-H]\)|^\s*\(?[b-hB-H][).,:]\s|\bpanel\s+[B-H]\b")
+SHORT_CAPTION = 240
+
+
+def _days(m: re.Match) -> int | None:
+    unit = m.group("unit") if "unit" in m.re.groupindex and m.group("unit") else "day"
+    if "few" in m.re.groupindex and m.group("few"):
+        # "a few days": 5, the collection's rule; "a few weeks" has no such rule.
+        return 5 if unit_days(unit) == 1 else None
+    if "ord" in m.re.groupindex:
+        word = m.group("ord").lower()
+        return ORDINAL_WORDS.get(word) or int(re.sub(r"\D", "", word) or 0) or None
+    n = to_number(m.group("n"))
+    return None if n is None else n * unit_days(unit)
+
+
+def _about_image(text: str, start: int, short_caption_ok: bool = True) -> bool:
+    """The statement sits in a sentence about an image (or in a short caption, which is about
+    its image) and not in one about some other event."""
+    s, e = sentence_bounds(text, start)
+    sentence = text[s:e]
+    if EVENT.search(sentence):
+        return False
+    return (short_caption_ok and len(text) <= SHORT_CAPTION) or bool(IMAGING.search(sentence))
+
+
+def _day_matches(
+    text: str, patterns: list[re.Pattern[str]], *, short_caption_ok: bool = True
+) -> list[tuple[int, Found]]:
+    out: list[tuple[int, Found]] = []
+    for pattern in patterns:
+        for m in pattern.finditer(text):
+            days = _days(m)
+            if days is not None and _about_image(text, m.start(), short_caption_ok):
+                out.append((m.start(), Found(days, match_evidence(text, m))))
+    return out
+
+
+def onset_day_candidates(text: str) -> list[tuple[int, Found]]:
+    return _dedupe(_day_matches(text, ONSET_DAY))
+
+
+def admission_day_candidates(text: str) -> list[tuple[int, Found]]:
+    """Image days counted from admission or from the first image ("(b) 4 days later")."""
+    out = _day_matches(text, ADMISSION_DAY)
+    out += _day_matches(text, STAY_DAY, short_caption_ok=False)
+    for m in (*DAY_LABEL.finditer(text), *PANEL_DAY.finditer(text)):
+        out.append((m.start(), Found(int(m.group("n")), match_evidence(text, m))))
+    later_image = _describes_later_image(text)
+    for m in ADMISSION.finditer(text):
+        # "On admission, CRP was 45 ... radiological worsening": the image is a later one.
+        s, e = sentence_bounds(text, m.start())
+        if later_image and not FINDINGS_SENTENCE.search(text[s:e]):
+            continue
+        out.append((m.start(), Found(0, match_evidence(text, m))))
+    for m in (m for pattern in LATER for m in pattern.finditer(text)):
+        s, e = sentence_bounds(text, m.start())
+        # "N days later" counts from the first image: only where a later panel is named, or
+        # in a short caption about the image itself.
+        sentence = text[s:e]
+        named = PANEL_REF.search(sentence) or (
+            len(text) <= SHORT_CAPTION and IMAGING.search(sentence)
+        )
+        if not named or EVENT.search(sentence):
+            continue
+        days = _days(m)
+        if days is not None:
+            out.append((m.start(), Found(days, match_evidence(text, m))))
+    return _dedupe(out)
+
+
+def history_candidates(text: str) -> list[tuple[int, Found]]:
+    out: list[tuple[int, Found]] = []
+    for pattern in HISTORY:
+        for m in pattern.finditer(text):
+            s, e = sentence_bounds(text, m.start())
+            window = text[max(s, m.start() - 80) : min(e, m.end() + 40)]
+            if not SYMPTOM.search(window):
+                continue
+            days = _days(m)
+            if days is not None:
+                out.append((m.start(), Found(days, match_evidence(text, m))))
+    return _dedupe(out)
+
+
+def _dedupe(found: list[tuple[int, Found]]) -> list[tuple[int, Found]]:
+    """Drop matches nested inside another match ("4-day" inside "4-day history")."""
+    found.sort(key=lambda pair: (pair[1].evidence.start, -pair[1].evidence.end))
+    kept: list[tuple[int, Found]] = []
+    for pos, f in found:
+        if any(
+            k.evidence.start <= f.evidence.start and f.evidence.end <= k.evidence.end
+            for _, k in kept
+        ):
+            continue
+        kept.append((pos, f))
+    return kept
+
+
+def _describes_later_image(text: str) -> bool:
+    """A sentence about the image or its findings calls it a follow-up."""
+    for m in FOLLOW_UP.finditer(text):
+        s, e = sentence_bounds(text, m.start())
+        if len(text) <= SHORT_CAPTION or FINDINGS_SENTENCE.search(text[s:e]):
+            return True
+    return False
+
+
+def _single(found: list[tuple[int, Found]], others: Set[int] = frozenset()) -> Found | None:
+    values = {f.value for _, f in found} | others
+    return found[0][1] if len(values) == 1 else None
+
+
+def _unplaced_stay_days(text: str) -> set[int]:
+    """Days like "presented on day 6" in no sentence about an image nor about an event: not
+    the image's day for sure, but enough to doubt an "on admission" in the same text."""
+    out: set[int] = set()
+    for pattern in STAY_DAY:
+        for m in pattern.finditer(text):
+            s, e = sentence_bounds(text, m.start())
+            days = _days(m)
+            if days is not None and not EVENT.search(text[s:e]):
+                out.add(days)
+    return out
+
+
+def find_offset(text: str) -> Found | None:
+    """The image's day; admission-based statements win over onset-based ones (the collection
+    counts from admission when the text anchors the image there); conflicts give None."""
+    admission = admission_day_candidates(text)
+    if admission:
+        return _single(admission, _unplaced_stay_days(text))
+    onset = onset_day_candidates(text)
+    if onset:
+        return _single(onset)
+    if _describes_later_image(text) or NARRATED_DAY.search(text):
+        return None
+    history = history_candidates(text)
+    if not history:
+        return None
+    # Several symptoms with their own durations: onset is the earliest one.
+    return max((f for _, f in history), key=lambda f: f.value)

@@ -1,0 +1,161 @@
+"""Yes/no outcomes: survival, intubation, ICU, supplemental oxygen (with negations)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .fields import Found
+from .text import about_other_person, is_hypothetical, is_negated, match_evidence
+
+
+@dataclass(frozen=True)
+class Cue:
+    """A phrase that states a value; `when_negated` is the value a negation in front gives."""
+
+    pattern: re.Pattern[str]
+    value: str
+    when_negated: str | None
+
+
+def _cue(regex: str, value: str, when_negated: str | None) -> Cue:
+    return Cue(re.compile(regex, re.I), value, when_negated)
+
+
+# Negated forms are listed first so that "did not require intubation" is read as one phrase.
+INTUBATED = [
+    _cue(r"\bnon-?intubated\b", "N", None),
+    _cue(r"\bintubat(?:ed|ion)\b", "Y", "N"),
+    _cue(r"\bmechanical(?:ly)?\s+ventilat(?:ed|ion|or)\b", "Y", "N"),
+    _cue(r"\b(?<!non-)(?<!non\s)invasive\s+(?:mechanical\s+)?ventilation\b", "Y", "N"),
+    _cue(r"\b(?:on|to)\s+(?:a|the)\s+(?:mechanical\s+)?ventilator\b", "Y", "N"),
+    _cue(r"\bintubat[oa]\b|\bintubazione\b|\bventilazione\s+meccanica\b|\bIOT\b", "Y", "N"),
+]
+WENT_ICU = [
+    _cue(
+        r"\b(?<!-)(?:ICU|ITU|intensive\s+care(?:\s+unit)?|critical\s+care\s+unit|"
+        r"terapia\s+intensiva|rianimazione)\b",
+        "Y",
+        "N",
+    ),
+]
+SUPPLEMENTAL_O2 = [
+    _cue(
+        r"\b(?:supplement(?:al|ary|ed)|supplemental)\s+(?:oxygen|O2)\b|"
+        r"\b(?:oxygen|O2)[\s-]+(?:therapy|supplementation|support|supply)\b|"
+        r"\b(?:oxygen|O2)\s+(?:was|were)\s+(?:given|administered|started|delivered|provided)\b|"
+        r"\b(?:received|requir(?:e|es|ed|ing)|need(?:s|ed|ing)?|given|started\s+on|put\s+on|"
+        r"placed\s+on|on|treated\s+with|administration\s+of)\s+(?:[\w/.]+\s+){0,3}?"
+        r"(?:oxygen|O2)\b(?!\s+(?:saturation|sat|level|tension|pressure))|"
+        r"\bnasal\s+cannula\b|\bhigh[-\s]flow\s+(?:nasal\s+)?(?:oxygen|cannula)\b|\bHFNC\b|"
+        r"\b(?:venturi|non-?rebreather|reservoir)\s+mask\b",
+        "Y",
+        "N",
+    ),
+    _cue(
+        r"\bossigeno[-\s]?terapia\b|\bO2[-\s]?terapia\b|\bin\s+ossigeno\b|\bventuri\b|"
+        r"\bossigeno\s+(?:in\s+maschera|con\s+occhialini)|\bocchialini\s+nasali\b|"
+        r"\bsupporto\s+(?:di\s+)?(?:ossigeno|O2)\b",
+        "Y",
+        "N",
+    ),
+]
+# Leaving the ICU for a ward says nothing about the outcome.
+_NOT_FROM_ICU = r"(?!\s+(?:from\s+)?(?:the\s+)?(?:ICU|ITU|intensive|critical))"
+DIED = _cue(
+    r"\b(?:died|passed\s+away|succumbed|death\s+of\s+the\s+patient|fatal\s+outcome|"
+    r"(?:was|is|has\s+been|had)\s+deceased|deceased\s+(?:on|after|at|in|within)|"
+    r"(?:patient|he|she|who)\s+(?:\w+\s+)?expired|"
+    r"(?:patient|his|her)'?s?\s+death|deceduto|deceduta|exitus|è\s+morto|è\s+morta|decesso)\b",
+    "N",
+    None,
+)
+SURVIVED = _cue(
+    r"\b(?:was|were|been|being|got|is|later)\s+(?:\w+\s+)?discharged\b" + _NOT_FROM_ICU + "|"
+    r"\bdischarged\s+(?:home|from|after|on|to|with|in)\b" + _NOT_FROM_ICU + "|"
+    r"\b(?:before|at|after|until)\s+(?:hospital\s+)?discharge\b|"
+    r"\b(?:patient|he|she)\s+(?:\w+\s+)?recovered\b(?!\s+from\s+(?:the\s+)?(?:surgery|"
+    r"procedure|operation|an[a]?esthesia))|\b(?:full|complete|good)\s+recovery\b|"
+    r"\b(?:released|sent)\s+(?:to\s+)?home\b|\bsurvived\b|\b(?:is|was|remains|remained)\s+"
+    r"alive\b|\bdimess[oa]\b|\bguarit[oa]\b",
+    "Y",
+    None,
+)
+# Negation after the phrase: "intubation was not required", "ICU admission was avoided".
+NEGATED_AFTER = re.compile(
+    r"^[\w\s-]{0,25}?\b(?:was|were|is|has\s+been|had\s+been|did)\s+(?:not|never)\s+"
+    r"(?:\w+\s+)?(?:required|needed|necessary|performed|indicated|admitted|intubated)\b|"
+    r"^[\w\s-]{0,25}?\b(?:was|were)\s+(?:avoided|unnecessary|refused|declined)\b|"
+    r"^[\w\s-]{0,25}?\bnon\s+(?:è|fu|è\s+stat[oa])\s+necessari[oa]\b",
+    re.I,
+)
+MEASUREMENT = re.compile(
+    r"\b(?:saturation|SpO2|SaO2|PaO2|pO2|partial\s+pressure|sat|mm\s?Hg|kPa)\b|%", re.I
+)
+WITHOUT_RIGHT_BEFORE = re.compile(r"\b(?:without|senza)\s+(?:any\s+)?$", re.I)
+READMITTED = re.compile(
+    r"\b(?:re-?admitted|readmission|re-?presented|presented\s+again|returned\s+to\s+the\s+"
+    r"(?:ED|emergency|hospital)|came\s+back|again\s+to\s+the\s+(?:ED|emergency))\b",
+    re.I,
+)
+
+
+def _condition_not_need(text: str, pos: int) -> bool:
+    """'SpO2 88% without supplemental oxygen', 'discharged without oxygen': the condition of a
+    measurement or of a moment, not a statement that oxygen was never needed."""
+    before = text[max(0, pos - 80) : pos]
+    return MEASUREMENT.search(before) is not None or WITHOUT_RIGHT_BEFORE.search(before) is not None
+
+
+def _answers(text: str, cues: list[Cue]) -> list[tuple[int, Found]]:
+    """Every cue match that is about the patient and asserted, with the value it gives."""
+    taken: list[tuple[int, int]] = []
+    out: list[tuple[int, Found]] = []
+    for cue in cues:
+        for m in cue.pattern.finditer(text):
+            if any(s < m.end() and m.start() < e for s, e in taken):
+                continue
+            if about_other_person(text, m.start()) or is_hypothetical(text, m.start()):
+                continue
+            value = cue.value
+            if is_negated(text, m.start()) or NEGATED_AFTER.match(text[m.end() : m.end() + 80]):
+                if cue.when_negated is None or (
+                    cue in SUPPLEMENTAL_O2 and _condition_not_need(text, m.start())
+                ):
+                    continue
+                value = cue.when_negated
+            taken.append((m.start(), m.end()))
+            out.append((m.start(), Found(value, match_evidence(text, m))))
+    return sorted(out, key=lambda pair: pair[0])
+
+
+def _yes_wins(answers: list[tuple[int, Found]]) -> Found | None:
+    """Any asserted event means it happened; only negations mean it did not."""
+    for _, found in answers:
+        if found.value == "Y":
+            return found
+    return answers[0][1] if answers else None
+
+
+def find_intubated(text: str) -> Found | None:
+    return _yes_wins(_answers(text, INTUBATED))
+
+
+def find_went_icu(text: str) -> Found | None:
+    return _yes_wins(_answers(text, WENT_ICU))
+
+
+def find_supplemental_o2(text: str) -> Found | None:
+    return _yes_wins(_answers(text, SUPPLEMENTAL_O2))
+
+
+def find_survival(text: str) -> Found | None:
+    """N on a death; else Y on a discharge or recovery not followed by a readmission."""
+    deaths = _answers(text, [DIED])
+    if deaths:
+        return deaths[0][1]
+    for pos, found in _answers(text, [SURVIVED]):
+        if READMITTED.search(text, pos):
+            continue
+        return found
+    return None

@@ -1,0 +1,58 @@
+"""Body temperature in Celsius (one decimal), converting Fahrenheit."""
+
+from __future__ import annotations
+
+import re
+
+from .fields import Found
+from .text import match_evidence
+
+# In the collection's notes the degree sign often arrives as "?" (lost in a text export).
+_DEG = r"(?:\s*(?:°|º|˚|\?|degrees?|gradi)\s*)"
+_NUMBER = r"(?P<num>\d{2,3}(?:[.,]\d{1,2})?)"
+WITH_UNIT = re.compile(
+    _NUMBER + r"(?:\s*" + _DEG + r"?(?P<unit>C|F|Celsius|Fahrenheit|centigradi)\b" + r"|"
+    + _DEG + r"(?=[\s,;:.)]|$))",
+    re.I,
+)  # fmt: skip
+# "temperature of 38.5", "T 39", "TC 38,2", "febbre 38": a cue word right before a number.
+WITH_CUE = re.compile(
+    r"\b(?:(?i:temperature|temp|fever|febrile|pyrexia|hyperpyrexia|febbre|iperpiressia|temperatura)|"
+    r"T|TC|Tc|Tmax|T\s?max)\b(?i:\s*(?:of|was|is|at|to|up\s+to|maximum|max|di|a|pari\s+a|=|:|\(|\?))*\s*"
+    + _NUMBER,
+)
+HISTORY = re.compile(r"\b(?:up\s+to|fino\s+a)\s*$", re.I)
+NOT_BODY = re.compile(r"\b(?:incubat\w*|stored|culture\w*|room|ambient|water)\b[^.]{0,20}$", re.I)
+
+
+def _celsius(number: str, unit: str | None, guess_fahrenheit: bool) -> float | None:
+    value = float(number.replace(",", "."))
+    is_f = unit is not None and unit.lower().startswith("f")
+    if unit is None and guess_fahrenheit and 93 <= value <= 110:
+        is_f = True
+    if is_f:
+        value = (value - 32) * 5 / 9
+    value = round(value, 1)
+    return value if 34.0 <= value <= 43.5 else None
+
+
+def find_temperature(text: str) -> Found | None:
+    """The first body temperature stated as a measurement (not 'fever up to ...')."""
+    candidates: list[tuple[int, Found]] = []
+    for pattern in (WITH_UNIT, WITH_CUE):
+        for m in pattern.finditer(text):
+            unit = m.groupdict().get("unit")
+            head = text[max(0, m.start() - 40) : m.start("num")]
+            if pattern is WITH_UNIT and HISTORY.search(head):
+                continue
+            if pattern is WITH_CUE and HISTORY.search(text[m.start() : m.start("num")]):
+                continue
+            if NOT_BODY.search(head):
+                continue
+            celsius = _celsius(m.group("num"), unit, guess_fahrenheit=pattern is WITH_CUE)
+            if celsius is None:
+                continue
+            candidates.append((m.start("num"), Found(celsius, match_evidence(text, m))))
+    if not candidates:
+        return None
+    return min(candidates, key=lambda pair: pair[0])[1]
