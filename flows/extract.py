@@ -35,16 +35,21 @@ def extract_flow(
     pdf: str | None = None,
     doi: str | None = None,
     db: str | None = None,
+    url: str | None = None,
 ) -> dict[str, Any]:
-    """Extract one PDF, or a DOI's open-access PDF, and stage its X-ray/CT candidates."""
+    """Extract one PDF, a DOI's open-access PDF or a case page; stage its X-ray/CT candidates."""
     config = load_config()
     store = Store.open(db or config.path("staging_db"))
-    if pdf:
+    if url:
+        from pipeline.sources.casepage import extract_case_page
+
+        report = extract_case_page(url, config, store, run_step=run_as_task)
+    elif pdf:
         report = extract_pdf(Path(pdf), config, store, doi=doi, run_step=run_as_task)
     elif doi:
         report = extract_doi(doi, config, store, run_step=run_as_task)
     else:
-        raise PipelineError("extract flow: give a PDF, a DOI or both")
+        raise PipelineError("extract flow: give a PDF (and its DOI), a DOI, or a case URL")
     summary = {
         "source_id": report.source_id,
         "location": report.location,
@@ -65,9 +70,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pdf")
     parser.add_argument("--doi")
     parser.add_argument("--db")
+    parser.add_argument("--url", help="a case page (Radiopaedia, Eurorad, SIRM)")
     args = parser.parse_args(argv)
     try:
-        summary = extract_flow(pdf=args.pdf, doi=args.doi, db=args.db)
+        summary = extract_flow(pdf=args.pdf, doi=args.doi, db=args.db, url=args.url)
     except PipelineError as exc:
         print(f"extract failed: {exc}", file=sys.stderr)
         return 1

@@ -8,6 +8,8 @@ OFFLINE_DEFAULTS = {
     "DO_NOT_TRACK": "1",
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
+    # Show the library's own log lines (each PDF route tried, each site request) in flow runs.
+    "PREFECT_LOGGING_EXTRA_LOGGERS": "pipeline",
 }
 
 

@@ -23,6 +23,7 @@ from pipeline.store import StageResult, Store
 if TYPE_CHECKING:
     from pipeline.classify import Classification
     from pipeline.config import Config
+    from pipeline.http import HttpClient
     from pipeline.pdf.images import PdfImage
 
 # Images flagged so by extraction are decorations or unusable: never staged.
@@ -229,20 +230,27 @@ def resolve_doi_facts(doi: str, config: Config) -> DocumentFacts:
     return resolve_doi(doi, config)
 
 
-def fetch_doi_pdf(doi: str, config: Config, dest_dir: Path) -> tuple[DocumentFacts, Path]:
+def fetch_doi_pdf(
+    doi: str, config: Config, dest_dir: Path, client: HttpClient | None = None
+) -> tuple[DocumentFacts, Path]:
     from pipeline.sources.doi import fetch_doi_document
 
-    return fetch_doi_document(doi, config, dest_dir)
+    return fetch_doi_document(doi, config, dest_dir, client=client)
 
 
 def extract_doi(
-    doi: str, config: Config, store: Store, *, run_step: StepRunner = run_directly
+    doi: str,
+    config: Config,
+    store: Store,
+    *,
+    run_step: StepRunner = run_directly,
+    client: HttpClient | None = None,
 ) -> ExtractReport:
     """Resolve the DOI, download its open-access PDF, and extract that PDF with its facts."""
     source_id = doi_source_id(doi)
     dest_dir = config.path("extracted") / source_id
     try:
-        facts, pdf_path = run_step("fetch-doi", fetch_doi_pdf, doi, config, dest_dir)
+        facts, pdf_path = run_step("fetch-doi", fetch_doi_pdf, doi, config, dest_dir, client)
     except SourceError as exc:
         store.record_source(source_id, "doi", doi, error=exc.reason)
         raise

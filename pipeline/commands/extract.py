@@ -72,7 +72,9 @@ def _extract(args: argparse.Namespace, config: Any, store: Any) -> Any:
     from pipeline.extract import extract_pdf
 
     if args.url:
-        raise PipelineError(f"{args.url}: case pages are not supported yet (issue 6)")
+        from pipeline.sources.casepage import extract_case_page
+
+        return extract_case_page(args.url, config, store)
     if args.pdf:
         return extract_pdf(args.pdf, config, store, doi=args.doi)
     from pipeline.extract import extract_doi

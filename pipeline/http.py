@@ -1,0 +1,376 @@
+"""The one HTTP client every source uses (habanero's own Crossref calls excepted).
+
+Built from libraries, configured from `[http]` in configs/pipeline.toml:
+- retries with exponential backoff that honour Retry-After on 429 and 503: urllib3 `Retry`;
+- a per-host rate limit: requests-ratelimiter (pyrate-limiter), one bucket per host;
+- a per-host concurrency limit: urllib3's connection pool per host, blocking when full;
+- a response cache so a rerun does not fetch again: requests-cache, SQLite file.
+Redirects are followed here, one hop at a time, so every hop is checked: only http(s), no
+loopback or private address unless its host is in `allowed_private_hosts`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import logging
+import os
+import socket
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from pyrate_limiter import Duration, Limiter, Rate
+from requests.adapters import HTTPAdapter
+from requests_cache import CacheMixin
+from requests_ratelimiter import HostBucketFactory, LimiterMixin, LimiterSession
+from urllib3.util.retry import Retry
+
+from pipeline.errors import SourceError
+
+if TYPE_CHECKING:
+    from pipeline.config import Config
+
+log = logging.getLogger(__name__)
+
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+CHUNK = 64 * 1024
+# Defaults for keys configs/pipeline.toml may leave out.
+DEFAULTS: dict[str, Any] = {
+    "connect_timeout": 10.0,
+    "read_timeout": 60.0,
+    "max_download_mb": 100,
+    "max_redirects": 5,
+    "retries": 4,
+    "backoff_factor": 0.5,
+    "max_retry_after": 120.0,
+    "requests_per_second": 10.0,  # Crossref's polite pool allowed 10/s
+    "max_concurrent_per_host": 3,  # ... and 3 concurrent
+    "cache": True,
+    "cache_expire_days": 30.0,
+    "allowed_private_hosts": [],
+}
+
+
+class FetchError(SourceError):
+    """A URL could not be fetched: `source` is the URL, `status` the HTTP status if any."""
+
+    def __init__(self, url: str, reason: str, *, status: int | None = None) -> None:
+        super().__init__(url, reason)
+        self.status = status
+
+
+class _CachedLimiterSession(CacheMixin, LimiterMixin, requests.Session):
+    """Cache first, so a cache hit spends nothing of the host's rate limit."""
+
+
+def http_settings(config: Config) -> dict[str, Any]:
+    return {**DEFAULTS, **config.section("http")}
+
+
+class HttpClient:
+    """GET, JSON, text and streamed downloads with the project's politeness and safety rules.
+
+    One client may be shared by threads. Close it (or use it as a context manager) to stop
+    the rate limiter's background thread and close the cache file.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        cache_dir: Path | None = None,
+        min_interval: float | None = None,
+        cache: bool | None = None,
+    ) -> None:
+        settings = http_settings(config)
+        self.timeout = (float(settings["connect_timeout"]), float(settings["read_timeout"]))
+        self.max_redirects = int(settings["max_redirects"])
+        self.max_bytes = int(float(settings["max_download_mb"]) * 1024 * 1024)
+        self.allowed_private_hosts = allowed_private_hosts(config)
+        retry = Retry(
+            total=int(settings["retries"]),
+            backoff_factor=float(settings["backoff_factor"]),
+            status_forcelist=RETRY_STATUSES,
+            allowed_methods=frozenset({"GET", "HEAD"}),
+            respect_retry_after_header=True,
+            retry_after_max=float(settings["max_retry_after"]),
+            raise_on_status=False,
+        )
+        # pool_block: at most `max_concurrent_per_host` connections to a host at once.
+        concurrent = int(settings["max_concurrent_per_host"])
+        adapter = HTTPAdapter(max_retries=retry, pool_maxsize=concurrent, pool_block=True)
+
+        self._limiter = Limiter(
+            HostBucketFactory(_rates(float(settings["requests_per_second"]), min_interval)),
+            buffer_ms=50,
+        )
+        self._plain = LimiterSession(limiter=self._limiter, per_host=True)
+        sessions: list[requests.Session] = [self._plain]
+        use_cache = bool(settings["cache"]) if cache is None else cache
+        self.cache_path: Path | None = None
+        if use_cache:
+            folder = cache_dir or config.path("metadata") / "http-cache"
+            folder.mkdir(parents=True, exist_ok=True)
+            self.cache_path = folder / "http.sqlite"
+            self._cached: requests.Session = _CachedLimiterSession(
+                cache_name=str(self.cache_path),
+                backend="sqlite",
+                expire_after=float(settings["cache_expire_days"]) * 86400,
+                allowable_codes=(200, *REDIRECT_STATUSES),
+                limiter=self._limiter,  # one rate limit per host for both sessions
+            )
+            sessions.append(self._cached)
+        else:
+            self._cached = self._plain
+        self._closed = False
+        for session in sessions:
+            session.headers["User-Agent"] = config.user_agent
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+
+    def __enter__(self) -> HttpClient:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._cached is not self._plain:
+            self._cached.close()
+        self._plain.close()
+        self._limiter.close()
+
+    # -- public API ----------------------------------------------------------------------
+
+    def get(
+        self, url: str, *, params: dict | None = None, headers: dict | None = None
+    ) -> requests.Response:
+        """The final response after redirects; FetchError on any failure or 4xx/5xx."""
+        response = self._request(self._cached, url, params=params, headers=headers, stream=False)
+        return response
+
+    def get_json(self, url: str, *, params: dict | None = None) -> Any:
+        response = self.get(url, params=params, headers={"Accept": "application/json"})
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise FetchError(
+                response.url, f"malformed JSON ({exc})", status=response.status_code
+            ) from exc
+
+    def get_text(self, url: str, *, params: dict | None = None) -> str:
+        return self.get(url, params=params).text
+
+    def download(
+        self,
+        url: str,
+        dest: Path,
+        *,
+        max_bytes: int | None = None,
+        check: Callable[[bytes], str | None] | None = None,
+    ) -> Path:
+        """Stream `url` into `dest`; `dest` appears only once the whole body is written.
+
+        `check(first_bytes)` returns a reason to refuse the body (or None to accept it).
+        Downloads bypass the response cache: the file written is their cache.
+        """
+        limit = self.max_bytes if max_bytes is None else max_bytes
+        response = self._request(self._plain, url, params=None, headers=None, stream=True)
+        final_url = response.url
+        with contextlib.closing(response):
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > limit:
+                raise FetchError(final_url, f"{_mb(int(declared))} is over the {_mb(limit)} cap")
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.")
+            try:
+                with os.fdopen(handle, "wb") as stream:
+                    self._copy_body(response, stream, limit, check)
+                os.replace(temporary, dest)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(temporary)
+                raise
+        log.info("downloaded %s to %s", final_url, dest)
+        return dest
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _copy_body(
+        self,
+        response: requests.Response,
+        stream: Any,
+        limit: int,
+        check: Callable[[bytes], str | None] | None,
+    ) -> None:
+        written = 0
+        head = b""
+        checked = check is None
+        try:
+            for chunk in response.iter_content(CHUNK):
+                written += len(chunk)
+                if written > limit:
+                    raise FetchError(response.url, f"body is over the {_mb(limit)} cap")
+                if not checked:
+                    head += chunk
+                    if len(head) < 1024:
+                        continue
+                    self._run_check(response.url, check, head)
+                    stream.write(head)
+                    checked = True
+                    continue
+                stream.write(chunk)
+        except requests.RequestException as exc:
+            raise FetchError(response.url, f"download interrupted: {_describe(exc)}") from exc
+        if not checked:
+            self._run_check(response.url, check, head)
+            stream.write(head)
+
+    @staticmethod
+    def _run_check(url: str, check: Callable[[bytes], str | None] | None, head: bytes) -> None:
+        reason = check(head) if check else None
+        if reason:
+            raise FetchError(url, reason)
+
+    def _request(
+        self,
+        session: requests.Session,
+        url: str,
+        *,
+        params: dict | None,
+        headers: dict | None,
+        stream: bool,
+    ) -> requests.Response:
+        current = url
+        for _hop in range(self.max_redirects + 1):
+            self.check_url(current)
+            try:
+                response = session.get(
+                    current,
+                    params=params,
+                    headers=headers,
+                    timeout=self.timeout,
+                    allow_redirects=False,
+                    stream=stream,
+                )
+            except requests.RequestException as exc:
+                raise FetchError(current, _describe(exc)) from exc
+            log.debug(
+                "GET %s -> %s%s",
+                response.url,
+                response.status_code,
+                " (cached)" if getattr(response, "from_cache", False) else "",
+            )
+            if response.status_code in REDIRECT_STATUSES and "Location" in response.headers:
+                current = urljoin(response.url, response.headers["Location"])
+                params = None  # the Location already carries its query
+                response.close()
+                continue
+            if response.status_code >= 400:
+                response.close()
+                raise FetchError(
+                    response.url,
+                    f"HTTP {response.status_code} {response.reason or ''}".strip(),
+                    status=response.status_code,
+                )
+            return response
+        raise FetchError(url, f"more than {self.max_redirects} redirects")
+
+    def check_url(self, url: str) -> None:
+        """Refuse non-http(s) URLs and hosts that resolve to loopback or private addresses."""
+        check_url(url, self.allowed_private_hosts)
+
+
+def _rates(per_second: float, min_interval: float | None) -> list[Rate]:
+    """Per-host rates: `per_second` in any one second, and one per `min_interval` if given."""
+    rates = []
+    if min_interval and min_interval > 0:
+        rates.append(Rate(1, max(1, round(min_interval * 1000))))
+    # pyrate-limiter wants the rates from the densest down: keep the per-second one only
+    # when it allows less than the minimum interval does.
+    if per_second > 0 and not (min_interval and per_second * min_interval >= 1):
+        rates.append(Rate(max(1, round(per_second)), Duration.SECOND))
+    return rates or [Rate(1000, Duration.SECOND)]
+
+
+def allowed_private_hosts(config: Config) -> set[str]:
+    return {str(host).lower() for host in _as_list(http_settings(config)["allowed_private_hosts"])}
+
+
+def check_url(url: str, allowed_hosts: set[str] | frozenset[str] = frozenset()) -> None:
+    """FetchError unless `url` is http(s) to a public address or to a host in `allowed_hosts`."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise FetchError(url, f"refused scheme {parts.scheme or '(none)'!r}: only http(s)")
+    host = (parts.hostname or "").lower()
+    if not host:
+        raise FetchError(url, "no host in URL")
+    if host in allowed_hosts:
+        return
+    for address in _addresses(host, parts.port or (443 if parts.scheme == "https" else 80)):
+        if _is_private(address):
+            raise FetchError(
+                url,
+                f"refused: {host} is a loopback or private address ({address}); "
+                "list it in [http] allowed_private_hosts to allow it",
+            )
+
+
+def _addresses(host: str, port: int) -> list[str]:
+    with contextlib.suppress(ValueError):
+        return [str(ipaddress.ip_address(host.strip("[]")))]
+    try:
+        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    except OSError:
+        return []  # unresolvable: let the request fail (or the cache answer)
+    return sorted({str(info[4][0]) for info in infos})
+
+
+def _is_private(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%")[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return not ip.is_global or ip.is_multicast
+
+
+def _describe(exc: requests.RequestException) -> str:
+    if isinstance(exc, requests.Timeout):
+        return "timed out"
+    if isinstance(exc, requests.ConnectionError):
+        # requests wraps urllib3's MaxRetryError, whose `reason` says what went wrong.
+        cause: Any = exc.args[0] if exc.args else exc
+        cause = getattr(cause, "reason", cause)
+        text = str(cause)
+        if "timed out" in text.lower():
+            return "timed out"
+        return f"connection failed ({text[:200]})"
+    if isinstance(exc, requests.TooManyRedirects):
+        return "too many redirects"
+    return f"{type(exc).__name__}: {str(exc)[:200]}"
+
+
+def _as_list(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return list(value or [])
+
+
+def _mb(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+@contextlib.contextmanager
+def http_client(config: Config, **kwargs: Any) -> Iterator[HttpClient]:
+    client = HttpClient(config, **kwargs)
+    try:
+        yield client
+    finally:
+        client.close()

@@ -1,0 +1,41 @@
+"""Radiology case sites: Radiopaedia, Eurorad and SIRM.
+
+One module per site (`radiopaedia`, `eurorad`, `sirm`), each with its selectors declared
+in one `SELECTORS` table and the same functions: `canonical_url(url)`,
+`fetch_case(url, fetcher) -> CasePage`, `parse_case(html, url)`, `search_url(base, query)`
+and `parse_listing(html, url) -> ListingPage`. A site is recognised by the base URL
+configured for it in `[urls]`, so a local server can stand in for it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from pipeline.config import Config
+
+SITE_NAMES = ("radiopaedia", "eurorad", "sirm")
+
+
+def site_module(name: str) -> ModuleType:
+    if name not in SITE_NAMES:
+        raise ValueError(f"unknown site {name!r}: one of {', '.join(SITE_NAMES)}")
+    return importlib.import_module(f"pipeline.sources.sites.{name}")
+
+
+def _host(netloc: str) -> str:
+    netloc = netloc.lower()
+    return netloc[4:] if netloc.startswith("www.") else netloc
+
+
+def site_for_url(url: str, config: Config) -> str | None:
+    """The site whose configured base URL the address is on, or None."""
+    parts = urlsplit(url.strip())
+    for name in SITE_NAMES:
+        base = urlsplit(config.url(name))
+        if _host(parts.netloc) == _host(base.netloc) and parts.path.startswith(base.path):
+            return name
+    return None

@@ -1,0 +1,211 @@
+"""The contract every case-site parser fulfils, and the helpers they share.
+
+A site module turns a page's HTML (and, for Radiopaedia, its stacks JSON) into a
+`CasePage`. Parsers take text, never fetch: fetching is `fetcher.SiteFetcher`'s job.
+Page text is untrusted: it leaves here as plain text, never as markup.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from bs4 import BeautifulSoup, Tag
+
+from pipeline.errors import SourceError
+
+# Elements whose content is never page text.
+_NOT_TEXT = ("script", "style", "noscript", "template", "iframe", "object", "svg")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
+
+
+class LayoutChanged(SourceError):
+    """The page no longer has the structure the parser was written for."""
+
+    def __init__(self, site: str, url: str, missing: str) -> None:
+        super().__init__(url, f"{site} layout changed: {missing}")
+        self.site = site
+        self.url = url
+        self.missing = missing
+
+
+class SiteBlocked(SourceError):
+    """The site refused us (403, captcha, robots.txt forbidden): no more requests this run."""
+
+    def __init__(self, site: str, url: str, why: str) -> None:
+        super().__init__(
+            url, f"{site} stopped for this run: {why}; try again later, more slowly, or by hand"
+        )
+        self.site = site
+        self.why = why
+
+
+class RobotsDisallowed(SourceError):
+    """robots.txt does not allow fetching this address."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url, "robots.txt of the site disallows fetching this address")
+
+
+@dataclass
+class CaseImage:
+    """One image of a case, as the page describes it."""
+
+    url: str  # full-resolution address
+    page_url: str | None = None  # the address the page shows (resized), tried if `url` fails
+    modality: str | None = None  # "X-ray", "CT", another site word, or None when not said
+    view: str | None = None  # the collection's view name, when the site says it
+    view_text: str | None = None  # the site's own words for the view (plane, legend)
+    legend: str | None = None
+    study_findings: str | None = None
+    study: str | None = None  # study or stack the image belongs to (CT slices share one)
+    position: int | None = None  # index within its stack
+    stack_size: int | None = None
+    full_resolution: bool = True  # False when the site gave only a resized copy
+
+
+@dataclass
+class CasePage:
+    """What a case page says, as plain text."""
+
+    site: str
+    url: str
+    title: str
+    age: float | int | None = None
+    sex: str | None = None  # "M" or "F"
+    finding: str | None = None  # the collection's finding name
+    diagnosis: str | None = None  # the site's words the finding was read from
+    clinical_history: str | None = None
+    images: list[CaseImage] = field(default_factory=list)
+    credit: str | None = None
+    license: str | None = None
+    doi: str | None = None
+    date: str | None = None  # ISO date the case was published, when the page says
+    certainty: str | None = None  # Radiopaedia's diagnostic certainty
+    text: str = ""  # all the case's text, for free-text field extraction
+    evidence: dict[str, str] = field(default_factory=dict)  # field -> words it came from
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class ListingPage:
+    """One page of a site's search or listing: case links and the next page."""
+
+    cases: list[dict[str, str | None]]  # {"url", "title", "date"}
+    next_url: str | None
+
+
+# Elements that break lines: their text is kept apart from their neighbours'.
+_BLOCKS = ("p", "div", "li", "ul", "ol", "tr", "td", "th", "table", "section", "article",
+           "header", "footer", "aside", "nav", "main", "figure", "figcaption", "blockquote",
+           "h1", "h2", "h3", "h4", "h5", "h6", "dd", "dt", "pre")  # fmt: skip
+
+
+def soup_of(html: str) -> BeautifulSoup:
+    """The page parsed, without scripts and styles, with line breaks around blocks."""
+    soup = BeautifulSoup(html, "html.parser")
+    for tag in soup.find_all(_NOT_TEXT):
+        tag.decompose()
+    for br in soup.find_all("br"):
+        br.replace_with("\n")
+    for block in soup.find_all(_BLOCKS):
+        block.insert_before("\n")
+        block.insert_after("\n")
+    return soup
+
+
+def clean_text(text: str | None) -> str:
+    """Plain text: control characters removed, runs of blanks folded, blank lines dropped."""
+    if not text:
+        return ""
+    text = _CONTROL.sub(" ", text)
+    lines = (_SPACES.sub(" ", line).strip() for line in text.splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def text_of(node: Tag | None) -> str:
+    """The element's text, never its markup: one line per block (see `soup_of`)."""
+    if node is None:
+        return ""
+    return clean_text(node.get_text())
+
+
+def one_line(text: str | None) -> str:
+    return " ".join(clean_text(text).split())
+
+
+def require(node: Any, site: str, url: str, missing: str) -> Any:
+    """`node` itself, or LayoutChanged naming what the page lacks."""
+    if node is None or node == [] or node == "":
+        raise LayoutChanged(site, url, missing)
+    return node
+
+
+def select_first(root: Tag, selectors: str | tuple[str, ...]) -> Tag | None:
+    """The first element matching any of the selectors, tried in order."""
+    for selector in (selectors,) if isinstance(selectors, str) else selectors:
+        found = root.select_one(selector)
+        if found is not None:
+            return found
+    return None
+
+
+def select_all(root: Tag, selectors: str | tuple[str, ...]) -> list[Tag]:
+    """The elements matching the first of the selectors that matches any."""
+    for selector in (selectors,) if isinstance(selectors, str) else selectors:
+        found = root.select(selector)
+        if found:
+            return list(found)
+    return []
+
+
+# Markers of a bot check or captcha instead of the page asked for.
+CAPTCHA_MARKERS = (
+    re.compile(r"g-recaptcha|h-captcha|hcaptcha\.com|cf-turnstile|challenge-platform", re.I),
+    re.compile(r"<title>\s*(just a moment|attention required|access denied)", re.I),
+    re.compile(r"\b(verify|prove) (that )?you are (a )?human\b", re.I),
+    re.compile(r"<title>[^<]{0,60}captcha", re.I),
+)
+
+
+def looks_like_captcha(text: str) -> bool:
+    head = text[:200_000]
+    return any(marker.search(head) for marker in CAPTCHA_MARKERS)
+
+
+_DATE_FORMATS = (
+    "%Y-%m-%d",
+    "%d.%m.%Y",
+    "%d %b %Y",
+    "%d %B %Y",
+    "%b %d, %Y",
+    "%B %d, %Y",
+    "%d/%m/%Y",
+)
+
+
+def iso_date(text: str | None) -> str | None:
+    """ "10 Mar 2020", "2020-03-10T09:00:00Z", "March 10, 2020" -> "2020-03-10"."""
+    if not text:
+        return None
+    text = one_line(text)
+    match = re.search(r"\d{4}-\d{2}-\d{2}", text)
+    if match:
+        return match.group(0)
+    for fmt in _DATE_FORMATS:
+        for candidate in (text, text.split(",")[0] if fmt.startswith("%d") else text):
+            try:
+                return datetime.strptime(candidate.strip(), fmt).date().isoformat()
+            except ValueError:
+                continue
+    return None
+
+
+def parse_since(text: str) -> date:
+    """A --since value: YYYY-MM-DD."""
+    return date.fromisoformat(text)

@@ -1,0 +1,223 @@
+"""The shared HTTP client against a local server: retries, caps, refusals, cache, rate limit."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import Config, load_config
+from pipeline.http import FetchError, HttpClient, check_url
+from tests.httpserver import LocalServer, Reply
+
+PDF_BYTES = b"%PDF-1.4\n" + b"0" * 4000 + b"\n%%EOF\n"
+
+
+def pdf_only(first: bytes) -> str | None:
+    return None if first.startswith(b"%PDF-") else "HTML where a PDF was expected"
+
+
+@pytest.fixture(scope="module")
+def module_server() -> Iterator[LocalServer]:
+    with LocalServer() as local:  # one per module: shutting a server down takes 0.5 s
+        yield local
+
+
+@pytest.fixture
+def server(module_server: LocalServer) -> LocalServer:
+    module_server.routes.clear()
+    module_server.requests.clear()
+    return module_server
+
+
+@pytest.fixture
+def http_config(pipeline_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Config:
+    monkeypatch.setenv("PIPELINE_HTTP_ALLOWED_PRIVATE_HOSTS", "127.0.0.1")
+    monkeypatch.setenv("PIPELINE_HTTP_RETRIES", "2")
+    monkeypatch.setenv("PIPELINE_HTTP_READ_TIMEOUT", "5")
+    return load_config()
+
+
+@pytest.fixture
+def client(http_config: Config, tmp_path: Path) -> Iterator[HttpClient]:
+    with HttpClient(http_config, cache_dir=tmp_path / "cache") as http:
+        yield http
+
+
+def test_sends_user_agent_with_project_and_contact(
+    server: LocalServer, client: HttpClient, http_config: Config
+) -> None:
+    server.add("/a", Reply.json({"ok": True}))
+    assert client.get_json(server.url("/a")) == {"ok": True}
+    agent = server.requests[0].headers["User-Agent"]
+    assert "covid-image-pipeline" in agent and f"mailto:{http_config.contact_email}" in agent
+
+
+def test_429_then_success_honours_retry_after(server: LocalServer, client: HttpClient) -> None:
+    server.add("/busy", Reply(429, headers={"Retry-After": "1"}), Reply.json({"n": 1}))
+    started = time.monotonic()
+    assert client.get_json(server.url("/busy")) == {"n": 1}
+    first, second = (r.at for r in server.requests if r.path == "/busy")
+    assert second - first >= 0.95 and time.monotonic() - started < 5
+
+
+def test_503_until_retries_run_out(server: LocalServer, client: HttpClient) -> None:
+    server.add("/down", Reply(503, headers={"Retry-After": "0"}))
+    with pytest.raises(FetchError, match="HTTP 503") as caught:
+        client.get(server.url("/down"))
+    assert caught.value.status == 503 and server.hits("/down") == 3  # 1 + 2 retries
+
+
+def test_404_is_not_retried(server: LocalServer, client: HttpClient) -> None:
+    with pytest.raises(FetchError, match="HTTP 404") as caught:
+        client.get(server.url("/nothing"))
+    assert caught.value.status == 404 and server.hits("/nothing") == 1
+
+
+def test_timeout(server: LocalServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PIPELINE_HTTP_ALLOWED_PRIVATE_HOSTS", "127.0.0.1")
+    monkeypatch.setenv("PIPELINE_HTTP_READ_TIMEOUT", "0.3")
+    monkeypatch.setenv("PIPELINE_HTTP_RETRIES", "0")
+    server.add("/slow", Reply(200, b"{}", delay=1.0))
+    with HttpClient(load_config(), cache=False) as http, pytest.raises(FetchError, match="timed"):
+        http.get(server.url("/slow"))
+
+
+def test_malformed_json(server: LocalServer, client: HttpClient) -> None:
+    server.add("/bad", Reply.json(b'{"message": {"title": '))
+    with pytest.raises(FetchError, match="malformed JSON"):
+        client.get_json(server.url("/bad"))
+
+
+def test_download_refuses_html_and_leaves_no_file(
+    server: LocalServer, client: HttpClient, tmp_path: Path
+) -> None:
+    server.add("/paper.pdf", Reply.html("<!DOCTYPE html><html>Please accept cookies</html>"))
+    dest = tmp_path / "out" / "source.pdf"
+    with pytest.raises(FetchError, match="HTML where a PDF was expected"):
+        client.download(server.url("/paper.pdf"), dest, check=pdf_only)
+    assert not dest.exists() and list(dest.parent.iterdir()) == []
+
+
+def test_download_writes_the_whole_file(
+    server: LocalServer, client: HttpClient, tmp_path: Path
+) -> None:
+    server.add("/paper.pdf", Reply(200, PDF_BYTES, {"Content-Type": "application/pdf"}))
+    dest = client.download(server.url("/paper.pdf"), tmp_path / "a.pdf", check=pdf_only)
+    assert dest.read_bytes() == PDF_BYTES
+
+
+def test_download_over_the_size_cap_keeps_the_old_file(
+    server: LocalServer, client: HttpClient, tmp_path: Path
+) -> None:
+    server.add("/big.pdf", Reply(200, PDF_BYTES, {"Content-Type": "application/pdf"}))
+    dest = tmp_path / "source.pdf"
+    dest.write_bytes(b"%PDF-old")
+    with pytest.raises(FetchError, match="cap"):
+        client.download(server.url("/big.pdf"), dest, max_bytes=1000, check=pdf_only)
+    assert dest.read_bytes() == b"%PDF-old"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["cache", "source.pdf"]
+
+
+def test_download_cap_from_config(
+    server: LocalServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PIPELINE_HTTP_ALLOWED_PRIVATE_HOSTS", "127.0.0.1")
+    monkeypatch.setenv("PIPELINE_HTTP_MAX_DOWNLOAD_MB", "0")
+    server.add("/big.pdf", Reply(200, PDF_BYTES, {"Content-Type": "application/pdf"}))
+    with HttpClient(load_config(), cache=False) as http, pytest.raises(FetchError, match="cap"):
+        http.download(server.url("/big.pdf"), tmp_path / "x.pdf")
+
+
+def test_redirects_are_followed_then_capped(server: LocalServer, client: HttpClient) -> None:
+    server.add("/old", Reply.redirect("/new"))
+    server.add("/new", Reply.json({"here": True}))
+    response = client.get(server.url("/old"))
+    assert response.json() == {"here": True} and response.url == server.url("/new")
+    for hop in range(10):
+        server.add(f"/loop{hop}", Reply.redirect(f"/loop{hop + 1}"))
+    with pytest.raises(FetchError, match="more than 5 redirects"):
+        client.get(server.url("/loop0"))
+    assert server.hits("/loop6") == 0
+
+
+def test_each_redirect_hop_is_checked(server: LocalServer, client: HttpClient) -> None:
+    server.add("/to-file", Reply.redirect("file:///etc/passwd"))
+    with pytest.raises(FetchError, match="only http"):
+        client.get(server.url("/to-file"))
+    host, port = server.base_url.rsplit(":", 1)
+    server.add("/to-localhost", Reply.redirect(f"http://localhost:{port}/secret"))
+    with pytest.raises(FetchError, match="loopback or private"):
+        client.get(server.url("/to-localhost"))
+    assert server.hits("/secret") == 0
+
+
+def test_private_addresses_refused_unless_configured(
+    server: LocalServer, pipeline_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server.add("/a", Reply.json({}))
+    monkeypatch.delenv("PIPELINE_HTTP_ALLOWED_PRIVATE_HOSTS", raising=False)
+    with HttpClient(load_config(), cache=False) as http, pytest.raises(FetchError, match="private"):
+        http.get(server.url("/a"))
+    assert server.requests == []
+    for refused in ("http://10.1.2.3/x", "http://192.168.0.1/", "http://[::1]:8080/", "ftp://a/"):
+        with pytest.raises(FetchError):
+            check_url(refused)
+    check_url("http://93.184.216.34/paper.pdf")  # a public address passes (no DNS asked)
+    monkeypatch.setenv("PIPELINE_HTTP_ALLOWED_PRIVATE_HOSTS", "127.0.0.1")
+    with HttpClient(load_config(), cache=False) as http:
+        assert http.get_json(server.url("/a")) == {}
+
+
+def test_cache_answers_a_rerun(server: LocalServer, http_config: Config, tmp_path: Path) -> None:
+    server.add("/works/x", Reply.json({"title": "cached"}))
+    with HttpClient(http_config, cache_dir=tmp_path / "c") as http:
+        assert http.get_json(server.url("/works/x")) == {"title": "cached"}
+        assert http.get_json(server.url("/works/x")) == {"title": "cached"}
+    with HttpClient(http_config, cache_dir=tmp_path / "c") as http:  # a new process, same file
+        assert http.get_json(server.url("/works/x")) == {"title": "cached"}
+    assert server.hits("/works/x") == 1
+    with HttpClient(http_config, cache=False) as http:
+        http.get_json(server.url("/works/x"))
+    assert server.hits("/works/x") == 2
+
+
+def test_cache_file_defaults_under_metadata(http_config: Config) -> None:
+    with HttpClient(http_config) as http:
+        assert http.cache_path == http_config.path("metadata") / "http-cache" / "http.sqlite"
+
+
+def test_min_interval_spaces_requests_to_one_host(server: LocalServer, http_config: Config) -> None:
+    for name in "abc":
+        server.add(f"/{name}", Reply.json({}))
+    with HttpClient(http_config, cache=False, min_interval=0.4) as http:
+        for name in "abc":
+            http.get(server.url(f"/{name}"))
+    times = [request.at for request in server.requests]
+    assert all(later - earlier >= 0.35 for earlier, later in zip(times, times[1:], strict=False))
+
+
+def test_at_most_three_requests_to_a_host_at_once(server: LocalServer, http_config: Config) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    for n in range(6):
+        server.add(f"/slow{n}", Reply(200, b"{}", delay=0.4))
+    with HttpClient(http_config, cache=False) as http, ThreadPoolExecutor(6) as pool:
+        list(pool.map(lambda n: http.get(server.url(f"/slow{n}")), range(6)))
+    times = sorted(request.at for request in server.requests)
+    # Three start together; the next three only once the first answers have come back.
+    assert times[2] - times[0] < 0.3 and times[3] - times[0] >= 0.35
+
+
+def test_download_cap_holds_when_the_declared_length_is_small(
+    server: LocalServer, client: HttpClient, tmp_path: Path
+) -> None:
+    import gzip
+
+    body = gzip.compress(b"%PDF-1.4\n" + b"\0" * 3_000_000)  # 3 MB that travel as ~3 KB
+    server.add("/bomb.pdf", Reply(200, body, {"Content-Encoding": "gzip"}))
+    with pytest.raises(FetchError, match="body is over the 1.0 MB cap"):
+        client.download(server.url("/bomb.pdf"), tmp_path / "bomb.pdf", max_bytes=1024 * 1024)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["cache"]
