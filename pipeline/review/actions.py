@@ -1,0 +1,294 @@
+"""What a reviewer changes: decisions (one, or a source's at once), undo, patient ids.
+
+Every change checks the version the reviewer saw, so two reviewers on one candidate
+cannot both win silently (ConflictError carries the first decision), and is written
+to the audit log with the row before and after.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from pipeline.errors import PipelineError
+from pipeline.records import DATASET_COLUMNS, check_row_values
+from pipeline.store import (
+    ConflictError,
+    Store,
+    UnknownCandidateError,
+    audit_log,
+    candidates,
+    current_user,
+    next_patientid,
+    now,
+    row_to_dict,
+)
+
+DECISIONS = ("approved", "rejected")
+# Needed before a row may be approved; patientid and filename are assigned on approval.
+REQUIRED_ON_APPROVAL = ("modality",)
+
+
+class RowProblems(PipelineError):
+    """The values break the collection's vocabularies; nothing was saved."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+class NothingToUndo(PipelineError):
+    pass
+
+
+def row_problems(fields: Mapping[str, Any], *, approving: bool) -> list[str]:
+    problems = check_row_values(dict(fields))
+    if approving:
+        problems += [f"{name} is empty" for name in REQUIRED_ON_APPROVAL if not fields.get(name)]
+    return problems
+
+
+def edits_from_form(form: Mapping[str, str], current: Mapping[str, Any]) -> dict[str, str | None]:
+    """The dataset fields a submitted form changed (`f_<column>` inputs; blank means empty)."""
+    edits: dict[str, str | None] = {}
+    for name in DATASET_COLUMNS:
+        key = f"f_{name}"
+        if key not in form:
+            continue
+        value = form[key].strip() or None
+        if value != (current.get(name) or None):
+            edits[name] = value
+    return edits
+
+
+def save(
+    store: Store, candidate_id: int, edits: dict[str, Any], *, version: int, actor: str
+) -> dict[str, Any]:
+    """Save edited fields after checking them against the vocabularies."""
+    current = store.candidate(candidate_id)
+    if current["version"] != version:
+        raise ConflictError(candidate_id, current)
+    problems = row_problems({**current["fields"], **edits}, approving=False)
+    if problems:
+        raise RowProblems(problems)
+    if not edits:
+        return current
+    return store.update_fields(candidate_id, edits, actor=actor, expected_version=version)
+
+
+def decide(
+    store: Store,
+    candidate_id: int,
+    status: str,
+    *,
+    version: int,
+    actor: str,
+    reason: str | None = None,
+    edits: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Approve (saving any edits first) or reject one candidate the reviewer saw at `version`."""
+    if status not in DECISIONS:
+        raise ValueError(f"a decision is one of {DECISIONS}, not {status!r}")
+    if status == "rejected" and not (reason or "").strip():
+        raise RowProblems(["a rejection needs a reason"])
+    current = store.candidate(candidate_id)
+    if current["version"] != version:
+        raise ConflictError(candidate_id, current)
+    if status == "approved":
+        problems = row_problems({**current["fields"], **(edits or {})}, approving=True)
+        if problems:
+            raise RowProblems(problems)
+        if edits:
+            version = store.update_fields(
+                candidate_id, edits, actor=actor, expected_version=version
+            )["version"]
+    [after] = store.decide(
+        [candidate_id],
+        status,
+        actor=actor,
+        reason=reason,
+        expected_versions={candidate_id: version},
+    )
+    return after
+
+
+def decide_source(
+    store: Store,
+    source_id: str,
+    status: str,
+    versions: dict[int, int],
+    *,
+    actor: str,
+    reason: str | None = None,
+) -> list[dict[str, Any]]:
+    """Decide every candidate of a source the reviewer saw in its grid (all or none)."""
+    if status not in DECISIONS:
+        raise ValueError(f"a decision is one of {DECISIONS}, not {status!r}")
+    if status == "rejected" and not (reason or "").strip():
+        raise RowProblems(["a rejection needs a reason"])
+    rows = {row["id"]: row for row in store.candidates(source_id=source_id)}
+    foreign = sorted(set(versions) - set(rows))
+    if foreign:
+        raise ValueError(f"candidates {foreign} are not from source {source_id}")
+    if status == "approved":
+        problems = [
+            f"candidate {cid}: {problem}"
+            for cid in versions
+            for problem in row_problems(rows[cid]["fields"], approving=True)
+        ]
+        if problems:
+            raise RowProblems(problems)
+    return store.decide(
+        sorted(versions), status, actor=actor, reason=reason, expected_versions=versions
+    )
+
+
+# -- writes outside Store: undo and patient ids ---------------------------------------------
+
+
+def _read(conn: Any, candidate_id: int) -> dict[str, Any]:
+    row = conn.execute(select(candidates).where(candidates.c.id == candidate_id)).first()
+    if row is None:
+        raise UnknownCandidateError(f"no candidate with id {candidate_id}")
+    return row_to_dict(row)
+
+
+def _write(
+    conn: Any,
+    candidate_id: int,
+    values: dict[str, Any],
+    *,
+    action: str,
+    actor: str,
+    expected_version: int | None,
+) -> dict[str, Any]:
+    """Change one candidate if it is still at the version expected, and log it."""
+    before = _read(conn, candidate_id)
+    if expected_version is not None and before["version"] != expected_version:
+        raise ConflictError(candidate_id, before)
+    result = conn.execute(
+        update(candidates)
+        .where(candidates.c.id == candidate_id, candidates.c.version == before["version"])
+        .values(**values, version=before["version"] + 1)
+    )
+    if result.rowcount != 1:
+        raise ConflictError(candidate_id, _read(conn, candidate_id))
+    after = _read(conn, candidate_id)
+    conn.execute(
+        insert(audit_log).values(
+            candidate_id=candidate_id,
+            action=action,
+            actor=actor,
+            at=now(),
+            before=json.loads(json.dumps(before, default=str)),
+            after=json.loads(json.dumps(after, default=str)),
+        )
+    )
+    return after
+
+
+def _restore_values(before: dict[str, Any]) -> dict[str, Any]:
+    decided_at = before.get("decided_at")
+    values: dict[str, Any] = {
+        "status": before["status"],
+        "decided_by": before.get("decided_by"),
+        "decided_at": datetime.fromisoformat(decided_at) if decided_at else None,
+        "decision_reason": before.get("decision_reason"),
+    }
+    fields = before.get("fields") or {}
+    values.update({f"f_{name}": fields.get(name) for name in DATASET_COLUMNS})
+    return values
+
+
+def undo_last(store: Store, actor: str | None = None, *, search: int = 1000) -> dict[str, Any]:
+    """Undo the reviewer's newest decision not undone yet; the row returns to how it was.
+
+    Refused with ConflictError when the row changed since that decision.
+    """
+    actor = actor or current_user()
+    with store.engine.begin() as conn:
+        entries = conn.execute(
+            select(audit_log)
+            .where(audit_log.c.actor == actor)
+            .order_by(audit_log.c.id.desc())
+            .limit(search)
+        ).all()
+        undone: set[tuple[int, int]] = set()
+        for entry in entries:
+            before, after = entry.before or {}, entry.after or {}
+            if entry.action == "undo":
+                undone.add((entry.candidate_id, before.get("version")))
+                continue
+            if entry.action not in DECISIONS:
+                continue
+            if (entry.candidate_id, after.get("version")) in undone:
+                continue
+            return _write(
+                conn,
+                entry.candidate_id,
+                _restore_values(before),
+                action="undo",
+                actor=actor,
+                expected_version=after.get("version"),
+            )
+    raise NothingToUndo(f"{actor} has no decision left to undo")
+
+
+def set_patient(
+    store: Store, candidate_id: int, patientid: str, *, version: int, actor: str
+) -> dict[str, Any]:
+    """Move one image to an existing patient (the same person as those images)."""
+    patientid = patientid.strip()
+    if not patientid:
+        raise RowProblems(["a patient id is needed"])
+    with store.engine.begin() as conn:
+        return _write(
+            conn,
+            candidate_id,
+            {"f_patientid": patientid},
+            action="set patient",
+            actor=actor,
+            expected_version=version,
+        )
+
+
+def split_patient(store: Store, candidate_id: int, *, version: int, actor: str) -> dict[str, Any]:
+    """Give one image a new patient id of its own (the next free one)."""
+    with store.engine.begin() as conn:
+        return _write(
+            conn,
+            candidate_id,
+            {"f_patientid": str(next_patientid(conn))},
+            action="split patient",
+            actor=actor,
+            expected_version=version,
+        )
+
+
+def merge_patients(store: Store, from_id: str, into_id: str, *, actor: str) -> list[int]:
+    """Every staged image of patient `from_id` becomes patient `into_id`, in one transaction."""
+    from_id, into_id = from_id.strip(), into_id.strip()
+    if not from_id or not into_id or from_id == into_id:
+        raise RowProblems(["merging needs two different patient ids"])
+    with store.engine.begin() as conn:
+        ids = conn.execute(
+            select(candidates.c.id).where(candidates.c.f_patientid == from_id)
+        ).scalars()
+        changed = []
+        for candidate_id in list(ids):
+            _write(
+                conn,
+                candidate_id,
+                {"f_patientid": into_id},
+                action="merge patient",
+                actor=actor,
+                expected_version=None,
+            )
+            changed.append(candidate_id)
+    if not changed:
+        raise RowProblems([f"no staged image has patient id {from_id}"])
+    return changed
