@@ -1,11 +1,11 @@
 # Every target sets itself up on first use: a .venv with the Python packages, and the
-# Debian packages (poppler-utils for pdfimages, chromium for browser tests) when run as root.
+# Debian packages (poppler-utils for pdfimages, chromium for browser tests, postgresql for
+# the PostgreSQL store tests) when run as root.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-DEBIAN_PACKAGES := poppler-utils chromium
 PREFECT_ENV := DO_NOT_TRACK=1 PREFECT_SERVER_ANALYTICS_ENABLED=false \
 	PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS=90 PREFECT_HOME=$(CURDIR)/.prefect
 # Use a local Prefect server (make server) when one answers; else a temporary one per run.
@@ -13,25 +13,33 @@ PREFECT_LOCAL := http://127.0.0.1:4200/api
 PREFECT_API := $(or $(PREFECT_API_URL),$(shell curl -sf -m 1 $(PREFECT_LOCAL)/health >/dev/null 2>&1 && echo $(PREFECT_LOCAL)))
 RUN := $(PREFECT_ENV) $(if $(PREFECT_API),PREFECT_API_URL=$(PREFECT_API)) $(PY)
 
-.PHONY: setup system-deps extract test lint bench eval server staged export help
+.PHONY: setup system-deps extract test lint bench eval server review staged export help \
+	nightly serve demo
 
 help:
 	@echo "make extract PDF=paper.pdf [DOI=10.x/y]   extract one paper and stage its X-ray/CT images"
+	@echo "make extract DOI=10.x/y                    resolve a DOI, find its open-access PDF, extract it"
 	@echo "make test                                  set up and run the test suite"
-	@echo "make server | staged | export | bench | eval | lint"
+	@echo "make review                                the review page on 127.0.0.1 (approve, edit, reject, export)"
+	@echo "make nightly [MAX=n]                       one nightly run now (report in metadata/reports/)"
+	@echo "make serve                                 nightly deployment on the cron in configs/nightly.toml (needs make server)"
+	@echo "make server                                local Prefect server and UI on 127.0.0.1:4200"
+	@echo "make demo                                  the whole path offline, from discovery to the review page"
+	@echo "make staged | export | bench | eval | lint"
 
 setup: $(STAMP) system-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e '.[flows,dev]'
+	$(VENV)/bin/pip install --quiet -e '.[flows,postgres,dev]'
 	touch $(STAMP)
 
 system-deps:
 	@missing=""; \
 	command -v pdfimages >/dev/null || missing="$$missing poppler-utils"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing Debian packages:$$missing"; \
@@ -43,7 +51,7 @@ system-deps:
 
 extract: setup
 ifeq ($(strip $(PDF)$(DOI)$(URL)),)
-	@echo "usage: make extract PDF=path/to/paper.pdf [DOI=...]" >&2; exit 2
+	@echo "usage: make extract PDF=path/to/paper.pdf [DOI=...] | DOI=10.x/y | URL=case-page-url" >&2; exit 2
 endif
 	$(RUN) -m flows.extract $(if $(PDF),--pdf "$(PDF)") $(if $(DOI),--doi "$(DOI)") $(if $(URL),--url "$(URL)")
 
@@ -52,6 +60,18 @@ test: setup
 
 lint: setup
 	$(VENV)/bin/ruff check .
+
+nightly: setup
+	$(RUN) -m flows.nightly $(if $(MAX),--max-sources $(MAX)) $(if $(WATCHLIST),--watchlist "$(WATCHLIST)")
+
+serve: setup
+	$(RUN) -m flows.deploy
+
+demo: setup
+	$(RUN) -m flows.demo
+
+review: setup
+	$(PY) -m pipeline review
 
 staged: setup
 	$(PY) -m pipeline staged

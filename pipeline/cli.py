@@ -12,7 +12,12 @@ import sys
 
 COMMAND_MODULES = (
     "pipeline.commands.extract",
+    "pipeline.pdf.cli",
+    "pipeline.classify.cli",
+    "pipeline.textmeta.cli",
+    "pipeline.sources.sites.cli",
     "pipeline.commands.review",
+    "pipeline.review.cli",
 )
 
 

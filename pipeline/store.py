@@ -34,6 +34,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 
 from pipeline.errors import PipelineError
 from pipeline.records import DATASET_COLUMNS, STATUSES, CandidateDraft
@@ -146,12 +147,21 @@ def current_user() -> str:
         return "unknown"
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Python's sqlite3 module begins transactions lazily (reads run outside them) and
+    # breaks SAVEPOINT; SQLAlchemy's documented recipe: let it do nothing and begin here.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # IMMEDIATE takes the write lock up front, so a read-then-write transaction (checking a
+    # version, then updating) waits for another writer instead of failing halfway.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def row_to_dict(row: Any) -> dict[str, Any]:
@@ -172,6 +182,31 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
+def _draft_values(draft: CandidateDraft) -> dict[str, Any]:
+    return {
+        "source_id": draft.source_id,
+        "source_kind": draft.source_kind,
+        "image_sha256": draft.image_sha256,
+        "image_file": draft.image_file,
+        "image_index": draft.image_index,
+        "page": draft.page,
+        "xref": draft.xref,
+        "bbox": list(draft.bbox) if draft.bbox else None,
+        "panel": draft.panel,
+        "caption": draft.caption,
+        "classifier_modality": draft.classifier_modality,
+        "classifier_view": draft.classifier_view,
+        "classifier_confidence": draft.classifier_confidence,
+        "classifier_reasons": draft.classifier_reasons,
+        "evidence": draft.evidence,
+        "flags": draft.flags,
+        "status": "pending",
+        "version": 1,
+        "created_at": now(),
+        **{f"f_{name}": _text(draft.fields.get(name)) for name in DATASET_COLUMNS},
+    }
+
+
 class Store:
     """Candidates, sources and the audit log in one database."""
 
@@ -188,50 +223,45 @@ class Store:
             url = f"sqlite:///{Path(url).resolve()}"
         engine = create_engine(url, future=True)
         if engine.dialect.name == "sqlite":
-            event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "connect", _sqlite_connect)
+            event.listen(engine, "begin", _sqlite_begin)
         return cls(engine)
 
     # -- staging ---------------------------------------------------------------------------
 
     def stage(self, drafts: Sequence[CandidateDraft]) -> StageResult:
-        """Add the drafts not already staged (same source and image sha256), atomically."""
+        """Add the drafts not already staged (same source and image sha256), atomically.
+
+        Two runs staging the same source at once do not collide: a row the other run
+        inserted first counts as already staged.
+        """
         result = StageResult(staged=[], existing=[])
         with self.engine.begin() as conn:
             for draft in drafts:
-                found = conn.execute(
-                    select(candidates.c.id).where(
-                        candidates.c.source_id == draft.source_id,
-                        candidates.c.image_sha256 == draft.image_sha256,
-                    )
-                ).scalar_one_or_none()
+                found = self._staged_id(conn, draft)
                 if found is not None:
                     result.existing.append(found)
                     continue
-                values = {
-                    "source_id": draft.source_id,
-                    "source_kind": draft.source_kind,
-                    "image_sha256": draft.image_sha256,
-                    "image_file": draft.image_file,
-                    "image_index": draft.image_index,
-                    "page": draft.page,
-                    "xref": draft.xref,
-                    "bbox": list(draft.bbox) if draft.bbox else None,
-                    "panel": draft.panel,
-                    "caption": draft.caption,
-                    "classifier_modality": draft.classifier_modality,
-                    "classifier_view": draft.classifier_view,
-                    "classifier_confidence": draft.classifier_confidence,
-                    "classifier_reasons": draft.classifier_reasons,
-                    "evidence": draft.evidence,
-                    "flags": draft.flags,
-                    "status": "pending",
-                    "version": 1,
-                    "created_at": now(),
-                    **{f"f_{name}": _text(draft.fields.get(name)) for name in DATASET_COLUMNS},
-                }
-                new_id = conn.execute(insert(candidates).values(**values)).inserted_primary_key[0]
-                result.staged.append(int(new_id))
+                try:
+                    with conn.begin_nested():
+                        inserted = conn.execute(insert(candidates).values(**_draft_values(draft)))
+                except IntegrityError:
+                    found = self._staged_id(conn, draft)
+                    if found is None:
+                        raise
+                    result.existing.append(found)
+                    continue
+                result.staged.append(int(inserted.inserted_primary_key[0]))
         return result
+
+    @staticmethod
+    def _staged_id(conn: Any, draft: CandidateDraft) -> int | None:
+        return conn.execute(
+            select(candidates.c.id).where(
+                candidates.c.source_id == draft.source_id,
+                candidates.c.image_sha256 == draft.image_sha256,
+            )
+        ).scalar_one_or_none()
 
     def record_source(
         self,
@@ -331,12 +361,7 @@ class Store:
                 }
                 if status == "approved":
                     values.update(self._final_identity(conn, before))
-                conn.execute(
-                    update(candidates).where(candidates.c.id == candidate_id).values(**values)
-                )
-                after = self._get(conn, candidate_id)
-                self._log(conn, candidate_id, status, actor, before, after)
-                changed.append(after)
+                changed.append(self._write(conn, before, values, status, actor))
         return changed
 
     def update_fields(
@@ -357,9 +382,22 @@ class Store:
             before = self._locked(conn, candidate_id, expected)
             values = {f"f_{name}": _text(value) for name, value in fields.items()}
             values["version"] = before["version"] + 1
-            conn.execute(update(candidates).where(candidates.c.id == candidate_id).values(**values))
-            after = self._get(conn, candidate_id)
-            self._log(conn, candidate_id, "edit", actor, before, after)
+            return self._write(conn, before, values, "edit", actor)
+
+    def _write(
+        self, conn: Any, before: dict[str, Any], values: dict[str, Any], action: str, actor: str
+    ) -> dict[str, Any]:
+        """Update a candidate only if nobody changed it since `before` was read; log it."""
+        candidate_id = before["id"]
+        result = conn.execute(
+            update(candidates)
+            .where(candidates.c.id == candidate_id, candidates.c.version == before["version"])
+            .values(**values)
+        )
+        if result.rowcount != 1:
+            raise ConflictError(candidate_id, self._get(conn, candidate_id))
+        after = self._get(conn, candidate_id)
+        self._log(conn, candidate_id, action, actor, before, after)
         return after
 
     def _get(self, conn: Any, candidate_id: int) -> dict[str, Any]:
@@ -409,9 +447,7 @@ class Store:
                     candidates.c.id != candidate["id"],
                 )
             ).first()
-            values["f_patientid"] = (
-                same_source[0] if same_source else str(self._next_patientid(conn))
-            )
+            values["f_patientid"] = same_source[0] if same_source else str(next_patientid(conn))
         filename = fields.get("filename") or Path(candidate["image_file"]).name
         taken = conn.execute(
             select(func.count())
@@ -434,14 +470,15 @@ class Store:
         values["f_folder"] = "images"
         return values
 
-    def _next_patientid(self, conn: Any) -> int:
-        used = [
-            *conn.execute(
-                select(candidates.c.f_patientid).where(candidates.c.f_patientid.is_not(None))
-            ).scalars(),
-            *conn.execute(
-                select(dataset_images.c.patientid).where(dataset_images.c.patientid.is_not(None))
-            ).scalars(),
-        ]
-        numbers = [int(value) for value in used if str(value).isdigit()]
-        return max(numbers, default=0) + 1
+
+def next_patientid(conn: Any) -> int:
+    """One more than the highest numeric patient id in the dataset and the staging store."""
+    used = [
+        *conn.execute(
+            select(candidates.c.f_patientid).where(candidates.c.f_patientid.is_not(None))
+        ).scalars(),
+        *conn.execute(
+            select(dataset_images.c.patientid).where(dataset_images.c.patientid.is_not(None))
+        ).scalars(),
+    ]
+    return max((int(value) for value in used if str(value).isdigit()), default=0) + 1

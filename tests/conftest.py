@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -35,3 +36,17 @@ def config(pipeline_env: dict[str, str]) -> Config:
 @pytest.fixture
 def store(config: Config) -> Store:
     return Store.open(config.path("staging_db"))
+
+
+@pytest.fixture(scope="session")
+def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """One temporary Prefect server for every flow test of the run (it takes ~8 s to start)."""
+    from flows.settings import apply_offline_defaults
+
+    apply_offline_defaults()
+    from prefect.testing.utilities import prefect_test_harness
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PREFECT_HOME", str(tmp_path_factory.mktemp("prefect-home")))
+        with prefect_test_harness(server_startup_timeout=90):
+            yield

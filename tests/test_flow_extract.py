@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,21 +10,11 @@ from flows.settings import apply_offline_defaults
 
 apply_offline_defaults()
 
-from prefect.testing.utilities import prefect_test_harness  # noqa: E402
-
 from flows.extract import extract_flow  # noqa: E402
 from pipeline.config import Config  # noqa: E402
 from pipeline.errors import SourceError  # noqa: E402
 from pipeline.store import Store  # noqa: E402
 from tests.pdfs import case_report_pdf  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PREFECT_HOME", str(tmp_path_factory.mktemp("prefect-home")))
-        with prefect_test_harness(server_startup_timeout=90):
-            yield
 
 
 def test_extract_flow_stages_candidates(

@@ -1,0 +1,175 @@
+"""The Prefect `nightly` flow: discover new sources, extract each one, report.
+
+Run once with `make nightly` (`python -m flows.nightly`); on a schedule with `make serve`
+(flows/deploy.py). The work itself is `pipeline.nightly.run_nightly`; this module makes each
+discovery step a task and each source a task run, so the Prefect UI shows progress, retries
+and failures per source, and publishes the run report as artifacts.
+
+Per-host limits: the flow's dispatcher (pipeline/fanout.py) submits a source only while its
+host has a free slot and its start rate allows, into a thread-pool task runner bounded by
+`max_in_flight`. Prefect's global concurrency limits were not used for this: a blocked task
+polls the server with a Retry-After that grows with the queue (up to 30 s), which left slots
+idle and wasted threads on waiting tasks; bounded dispatch keeps every slot busy. For
+several workers sharing one host, see docs/scaling.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from flows.settings import apply_offline_defaults
+
+apply_offline_defaults()
+
+from prefect import flow, get_run_logger, task  # noqa: E402
+from prefect.artifacts import (  # noqa: E402
+    create_link_artifact,
+    create_markdown_artifact,
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
+from prefect.cache_policies import NO_CACHE  # noqa: E402
+from prefect.runtime import flow_run, task_run  # noqa: E402
+from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
+
+from pipeline.config import Config, load_config  # noqa: E402
+from pipeline.discovery import SourceRef  # noqa: E402
+from pipeline.ingest import SourceOutcome, TransientSourceError, extract_source  # noqa: E402
+from pipeline.nightly import NightlyRunner, run_nightly, shared_client  # noqa: E402
+from pipeline.nightly_settings import NightlySettings, load_nightly_settings  # noqa: E402
+from pipeline.report import RunReport, render_markdown  # noqa: E402
+from pipeline.store import Store  # noqa: E402
+
+
+def run_as_task(name: str, step: Any, *args: Any, **kwargs: Any) -> Any:
+    return task(step, name=name, cache_policy=NO_CACHE, persist_result=False)(*args, **kwargs)
+
+
+def _retry_transient(_task: Any, _task_run: Any, state: Any) -> bool:
+    try:
+        state.result()
+    except TransientSourceError:
+        return True
+    except Exception:  # noqa: BLE001 - any other failure is final
+        return False
+    return False
+
+
+def extract_one(
+    ref: SourceRef, config: Config, store: Store, client: Any, retries: int
+) -> SourceOutcome:
+    """One source; raises TransientSourceError (and Prefect retries) while attempts are left."""
+    final = task_run.run_count > retries
+    return extract_source(ref, config, store, client=client, final_attempt=final)
+
+
+def extract_task(settings: NightlySettings) -> Any:
+    return task(
+        extract_one,
+        name="extract-source",
+        task_run_name="{ref.kind} {ref.location}",
+        retries=settings.retries,
+        retry_delay_seconds=settings.retry_delay_seconds,
+        retry_condition_fn=_retry_transient,
+        cache_policy=NO_CACHE,
+        persist_result=False,
+    )
+
+
+class ProgressArtifact:
+    """A progress bar in the flow run's Artifacts tab, updated at most every 2 seconds."""
+
+    def __init__(self) -> None:
+        self.artifact_id = create_progress_artifact(
+            0.0, key="nightly-progress", description="Sources extracted"
+        )
+        self.updated_at = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        if done == total or time.monotonic() - self.updated_at > 2.0:
+            update_progress_artifact(self.artifact_id, 100.0 * done / max(total, 1))
+            self.updated_at = time.monotonic()
+
+
+def publish_artifacts(report: RunReport) -> None:
+    create_markdown_artifact(
+        render_markdown(report), key="nightly-report", description="Nightly run report"
+    )
+    failures = [
+        {"source": o.location, "route": o.route, "site": o.site, "reason": o.error}
+        for o in report.failures
+    ]
+    if failures:
+        create_table_artifact(failures, key="nightly-failures", description="Failed sources")
+    if report.files:
+        html = Path(report.files[-1]).resolve()
+        create_link_artifact(
+            html.as_uri(),
+            link_text=html.name,
+            key="nightly-report-html",
+            description="Report with thumbnails of the new candidates",
+        )
+
+
+@flow(name="nightly", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=8))
+def nightly_flow(
+    db: str | None = None,
+    max_sources: int | None = None,
+    watchlist: str | None = None,
+) -> dict[str, Any]:
+    """Discover sources new since the last successful run, extract each, write the report."""
+    config = load_config()
+    settings = load_nightly_settings(config)
+    if max_sources is not None:
+        settings = replace(settings, max_sources=max_sources)
+    if watchlist is not None:
+        settings = replace(settings, watchlist=Path(watchlist))
+    store = Store.open(db or config.path("staging_db"))
+    logger = get_run_logger()
+    extract = extract_task(settings)
+    with shared_client(config) as client:
+        runner = NightlyRunner(
+            run_step=run_as_task,
+            submit=lambda ref: extract.submit(ref, config, store, client, settings.retries),
+            log=logger.info,
+            progress=ProgressArtifact(),
+        )
+        report = run_nightly(config, store, settings, runner=runner, flow_run_id=flow_run.id)
+    publish_artifacts(report)
+    return {**report.summary(), "files": [str(path) for path in report.files]}
+
+
+def configured_flow(settings: NightlySettings) -> Any:
+    """The flow with a task runner sized to the configured number of sources in flight."""
+    return nightly_flow.with_options(
+        task_runner=ThreadPoolTaskRunner(max_workers=max(1, settings.max_in_flight))
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m flows.nightly", description=__doc__)
+    parser.add_argument("--db", help="staging store: a SQLite path or a database URL")
+    parser.add_argument("--max-sources", type=int, help="extract at most this many sources")
+    parser.add_argument("--watchlist", help="a watchlist file instead of the configured one")
+    args = parser.parse_args(argv)
+    settings = load_nightly_settings(load_config())
+    summary = configured_flow(settings)(
+        db=args.db, max_sources=args.max_sources, watchlist=args.watchlist
+    )
+    print(
+        f"\nNightly run {summary['run_id']} {summary['status']}: found {summary['found']}, "
+        f"processed {summary['processed']}, failed {summary['failed']}, "
+        f"staged {summary['staged']} candidates.\nReport: {summary['files'][-1]}\n"
+        "Review the new candidates with `make review`."
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
