@@ -10,6 +10,8 @@ OFFLINE_DEFAULTS = {
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
     # Show the library's own log lines (each PDF route tried, each site request) in flow runs.
     "PREFECT_LOGGING_EXTRA_LOGGERS": "pipeline",
+    # ...and keep them local when the library runs outside a flow (CLI, tests).
+    "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
 }
 
 

@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "pipeline.sources.sites.cli",
     "pipeline.commands.review",
     "pipeline.review.cli",
+    "pipeline.dedupe.cli",
 )
 
 

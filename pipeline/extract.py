@@ -7,17 +7,18 @@ Each step is a plain function so that the CLI, the tests and the Prefect flow in
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline.errors import ImageReadError, SourceError
+from pipeline.errors import ImageReadError, PipelineError, SourceError
 from pipeline.propose import propose_row
 from pipeline.records import CandidateDraft, DocumentFacts
-from pipeline.sources.ids import doi_source_id, pdf_source_id
+from pipeline.sources.ids import doi_source_id, pdf_source_id, safe_name
 from pipeline.store import StageResult, Store
 
 if TYPE_CHECKING:
@@ -26,8 +27,11 @@ if TYPE_CHECKING:
     from pipeline.http import HttpClient
     from pipeline.pdf.images import PdfImage
 
-# Images flagged so by extraction are decorations or unusable: never staged.
-NOT_STAGED_FLAGS = frozenset({"icon", "repeated", "too-large", "undecodable"})
+log = logging.getLogger(__name__)
+
+# Images flagged so by extraction are decorations, unusable, masks, or parts of a stitched
+# figure (which is staged whole): never staged.
+NOT_STAGED_FLAGS = frozenset({"icon", "repeated", "too-large", "undecodable", "tile", "in-smask"})
 
 
 # Runs one named step: the library calls steps directly, the Prefect flow as tasks.
@@ -115,34 +119,56 @@ def propose_candidates(
             continue
         if not _stageable(image, images):
             continue
-        text = image.panel_caption or image.caption
-        fields, evidence = propose_row(
-            result.modality, result.view, text, panel=image.panel, facts=source.facts
-        )
-        fields["filename"] = image.file.name
         flags = ["low confidence"] if result.confidence < low_confidence else []
         drafts.append(
-            CandidateDraft(
-                source_id=source.source_id,
-                source_kind=source.kind,
-                image_sha256=image.sha256,
-                image_file=str(image.file),
-                fields=fields,
-                page=image.page,
-                xref=image.xref,
-                bbox=image.bbox,
-                image_index=image.index,
-                panel=image.panel,
-                caption=image.caption,
-                classifier_modality=result.modality,
-                classifier_view=result.view,
-                classifier_confidence=result.confidence,
-                classifier_reasons=list(result.reasons),
-                evidence=evidence,
-                flags=flags,
-            )
+            draft_for_image(
+                source.source_id,
+                source.kind,
+                source.facts,
+                image.to_json(),
+                result.modality,
+                result.to_json(),
+                flags,
+            )  # fmt: skip
         )
     return drafts
+
+
+def draft_for_image(
+    source_id: str,
+    source_kind: str,
+    facts: DocumentFacts | None,
+    image: dict[str, Any],
+    modality: str,
+    classification: dict[str, Any],
+    flags: list[str],
+) -> CandidateDraft:
+    """The candidate row for one extracted image (`PdfImage.to_json()` or a manifest entry)."""
+    text = image.get("panel_caption") or image.get("caption")
+    fields, evidence = propose_row(
+        modality, classification.get("view"), text, panel=image.get("panel"), facts=facts
+    )
+    fields["filename"] = Path(image["file"]).name
+    bbox = image.get("bbox")
+    return CandidateDraft(
+        source_id=source_id,
+        source_kind=source_kind,
+        image_sha256=image["sha256"],
+        image_file=str(image["file"]),
+        fields=fields,
+        page=image.get("page"),
+        xref=image.get("xref"),
+        bbox=tuple(bbox) if bbox else None,
+        image_index=image.get("index"),
+        panel=image.get("panel"),
+        caption=image.get("caption"),
+        classifier_modality=classification.get("modality"),
+        classifier_view=classification.get("view"),
+        classifier_confidence=classification.get("confidence"),
+        classifier_reasons=list(classification.get("reasons") or []),
+        evidence=evidence,
+        flags=flags,
+    )
 
 
 def write_manifest(
@@ -150,8 +176,14 @@ def write_manifest(
     images: list[PdfImage],
     classes: dict[int, Classification | str],
     out_dir: Path,
+    *,
+    low_confidence: float = 0.6,
 ) -> Path:
-    """Every image found, with its class, beside the image files (written atomically)."""
+    """Every image found, with its class, beside the image files (written atomically).
+
+    An image the classifier called `other` without conviction is marked `borderline`,
+    so a reviewer can stage it by hand (`python -m pipeline stage-image`).
+    """
     entries = []
     for image in images:
         entry = image.to_json()
@@ -160,12 +192,14 @@ def write_manifest(
             entry["classification_error"] = result
         elif result is not None:
             entry["classification"] = result.to_json()
+            entry["borderline"] = result.modality == "other" and result.confidence < low_confidence
         entries.append(entry)
     manifest = {
         "source_id": source.source_id,
         "kind": source.kind,
         "location": source.location,
         "pdf": str(source.pdf_path),
+        "facts": asdict(source.facts) if source.facts else None,
         "images": entries,
     }
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -178,7 +212,19 @@ def write_manifest(
 
 
 def stage_candidates(store: Store, drafts: list[CandidateDraft]) -> StageResult:
-    return store.stage(drafts)
+    """Stage the drafts whose image the dataset does not already hold; flag near-duplicates."""
+    from pipeline.dedupe import flag_duplicates, known_image
+
+    fresh = []
+    for draft in drafts:
+        if known_image(store, draft.image_sha256):
+            log.info("%s: %s is in the dataset already", draft.source_id, draft.image_file)
+        else:
+            fresh.append(draft)
+    result = store.stage(fresh)
+    if result.staged:
+        flag_duplicates(store, result.staged)
+    return result
 
 
 def extract_pdf(
@@ -204,8 +250,8 @@ def extract_pdf(
         raise
     classes = run_step("classify", classify_images, images)
     out_dir = config.path("extracted") / source.source_id
-    run_step("write-manifest", write_manifest, source, images, classes, out_dir)
     low = float(config.section("classify").get("low_confidence", 0.6))
+    run_step("write-manifest", write_manifest, source, images, classes, out_dir, low_confidence=low)
     drafts = run_step("propose", propose_candidates, source, images, classes, low_confidence=low)
     result = run_step("stage", stage_candidates, store, drafts)
     store.record_source(
@@ -265,3 +311,27 @@ def _failed_id(pdf_path: Path, doi: str | None) -> str:
         return pdf_source_id(pdf_path.read_bytes())
     except OSError:
         return f"pdf-missing-{pdf_path.name}"
+
+
+def stage_by_hand(
+    config: Config, store: Store, source_id: str, index: int, modality: str, *, actor: str
+) -> StageResult:
+    """Stage an image of an extracted source that the classifier left out (from its manifest)."""
+    if modality not in ("xray", "ct"):
+        raise PipelineError(f"modality must be xray or ct, not {modality!r}")
+    manifest_path = (
+        config.path("extracted") / safe_name(source_id, max_length=200) / "manifest.json"
+    )
+    if not manifest_path.is_file():
+        raise PipelineError(f"{source_id}: no manifest at {manifest_path} (extract it first)")
+    manifest = json.loads(manifest_path.read_text())
+    entry = next((image for image in manifest["images"] if image["index"] == index), None)
+    if entry is None or not entry.get("file"):
+        raise PipelineError(f"{source_id}: no written image with index {index} in {manifest_path}")
+    facts = DocumentFacts(**manifest["facts"]) if manifest.get("facts") else None
+    classification = {**(entry.get("classification") or {}), "modality": modality}
+    draft = draft_for_image(
+        source_id, manifest["kind"], facts, entry, modality, classification,
+        [f"staged by hand by {actor}"],
+    )  # fmt: skip
+    return stage_candidates(store, [draft])

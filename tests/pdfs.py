@@ -32,7 +32,7 @@ def write_pdf(path: Path, pages: list[list[Figure]], *, title: str = "A case rep
         page = doc.new_page(width=595, height=842)
         page.insert_text((56, 50), title, fontsize=14)
         y = 70.0
-        height = (842 - 100) / max(1, len(figures)) - 40
+        height = min((842 - 100) / max(1, len(figures)) - 40, 595 - 150 - 56)
         for figure in figures:
             rect = pymupdf.Rect(150, y, 150 + height, y + height)
             page.insert_image(rect, stream=encode(figure.image, figure.encoding))

@@ -77,3 +77,69 @@ def test_cli_extract_review_export(tmp_path: Path, pipeline_env: dict[str, str])
 
     again = run_cli("extract", "--pdf", str(pdf), "--json", env=pipeline_env)
     assert [json.loads(line)["new"] for line in again.stdout.splitlines()] == [False, False]
+
+
+def test_images_already_in_the_dataset_are_not_staged_again(
+    tmp_path: Path, config: Config, store: Store
+) -> None:
+    from pipeline.dedupe import import_dataset
+    from pipeline.export import export_dataset
+
+    pdf = case_report_pdf(tmp_path / "paper.pdf")
+    first = extract_pdf(pdf, config, store)
+    store.decide(first.staged, "approved", actor="ana")
+    export_dataset(store, tmp_path / "dataset" / "metadata.csv", tmp_path / "dataset" / "images")
+
+    fresh_store = Store.open(tmp_path / "other.sqlite")
+    import_dataset(
+        fresh_store, tmp_path / "dataset" / "metadata.csv", tmp_path / "dataset" / "images"
+    )
+    again = extract_pdf(pdf, config, fresh_store)
+
+    assert again.images == 3 and again.staged == [] and fresh_store.candidates() == []
+
+
+def test_the_same_radiograph_in_another_paper_is_flagged(
+    tmp_path: Path, config: Config, store: Store
+) -> None:
+    from tests.pdfs import Figure, write_pdf
+    from tests.phantoms import chest_xray_frontal
+
+    case_report_pdf(tmp_path / "paper.pdf")
+    first = extract_pdf(tmp_path / "paper.pdf", config, store)
+    xray_id = next(r["id"] for r in store.candidates() if r["fields"]["modality"] == "X-ray")
+    preprint = write_pdf(
+        tmp_path / "preprint.pdf",
+        [[Figure(chest_xray_frontal(300, seed=1), "Figure 4. Chest film on admission.", "png")]],
+        title="The preprint",
+    )
+
+    second = extract_pdf(preprint, config, store)
+
+    assert len(first.staged) == 2 and len(second.staged) == 1
+    flags = store.candidate(second.staged[0])["flags"]
+    assert any(flag.startswith(f"possible duplicate of candidate {xray_id} ") for flag in flags)
+
+
+def test_a_borderline_image_can_be_staged_by_hand(
+    tmp_path: Path, config: Config, store: Store, pipeline_env: dict[str, str]
+) -> None:
+    report = extract_pdf(case_report_pdf(tmp_path / "paper.pdf"), config, store)
+    manifest = json.loads((report.out_dir / "manifest.json").read_text())
+    chart = next(e for e in manifest["images"] if e["classification"]["modality"] == "other")
+    assert "borderline" in chart
+
+    done = run_cli(
+        "stage-image", report.source_id, str(chart["index"]), "--modality", "xray", "--by", "ana",
+        env=pipeline_env,
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stderr
+    [row] = [r for r in store.candidates() if r["image_index"] == chart["index"]]
+    assert row["fields"]["modality"] == "X-ray" and "staged by hand by ana" in row["flags"]
+    assert row["fields"]["clinical_notes"].startswith("Figure 2. Daily case counts")
+    again = run_cli("stage-image", report.source_id, str(chart["index"]), "--modality", "xray",
+                    env=pipeline_env)  # fmt: skip
+    assert "already staged" in again.stdout
+    missing = run_cli("stage-image", report.source_id, "99", "--modality", "ct", env=pipeline_env)
+    assert missing.returncode == 1 and "no written image with index 99" in missing.stderr

@@ -31,6 +31,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_store_options(reject)
     reject.set_defaults(func=run_decide, status="rejected")
 
+    by_hand = subparsers.add_parser(
+        "stage-image",
+        help="stage an extracted image the classifier left out (see `borderline` in manifest.json)",
+    )
+    by_hand.add_argument("source_id", help="the source id (the folder name under extracted/)")
+    by_hand.add_argument("index", type=int, help="the image's index in the manifest")
+    by_hand.add_argument("--modality", choices=("xray", "ct"), required=True)
+    by_hand.add_argument("--by", help="reviewer name (default: the login name)")
+    add_store_options(by_hand)
+    by_hand.set_defaults(func=run_stage_by_hand)
+
     export = subparsers.add_parser(
         "export", help="write metadata/metadata.csv and metadata/images/ from approved rows"
     )
@@ -67,6 +78,27 @@ def run_decide(args: argparse.Namespace) -> int:
         return 1
     for row in rows:
         print(f"{row['id']}: {row['status']} by {row['decided_by']}")
+    return 0
+
+
+def run_stage_by_hand(args: argparse.Namespace) -> int:
+    from pipeline.extract import stage_by_hand
+    from pipeline.store import current_user
+
+    config = open_config(args)
+    store = open_store(args, config)
+    actor = args.by or current_user()
+    try:
+        result = stage_by_hand(
+            config, store, args.source_id, args.index, args.modality, actor=actor
+        )
+    except PipelineError as exc:
+        error(f"stage-image: {exc}")
+        return 1
+    for candidate_id in result.staged:
+        print(f"{candidate_id}: staged (pending)")
+    for candidate_id in result.existing:
+        print(f"{candidate_id}: already staged")
     return 0
 
 

@@ -1,0 +1,172 @@
+"""Load an existing dataset (metadata.csv + images folder) so its images are never proposed.
+
+Every row is kept (export writes imported rows first), keyed on its file name: importing
+again updates changed rows and re-fingerprints only images whose bytes changed. A row whose
+image is missing or unreadable is still imported, without hashes, and reported.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from pipeline.dedupe.hashing import file_sha256, fingerprint_file
+from pipeline.dedupe.storage import (
+    delete_fingerprint,
+    ensure_table,
+    save_fingerprint,
+    stored_keys,
+)
+from pipeline.errors import ImageReadError, PipelineError
+from pipeline.records import DATASET_COLUMNS
+from pipeline.store import Store, dataset_images, now
+
+log = logging.getLogger(__name__)
+
+
+class DatasetImportError(PipelineError):
+    pass
+
+
+@dataclass
+class RowOutcome:
+    filename: str
+    status: str  # "added", "updated", "unchanged", "missing", "unreadable", "duplicate-row"
+    reason: str | None = None
+    sha256: str | None = None
+    phash: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {key: value for key, value in self.__dict__.items() if value is not None}
+
+
+@dataclass
+class ImportResult:
+    rows: list[RowOutcome] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for row in self.rows if row.status == status)
+
+    @property
+    def problems(self) -> list[RowOutcome]:
+        """Rows imported without an image fingerprint, or skipped."""
+        return [r for r in self.rows if r.status in ("missing", "unreadable", "duplicate-row")]
+
+    def summary(self) -> dict[str, int]:
+        statuses = ("added", "updated", "unchanged", "missing", "unreadable", "duplicate-row")
+        return {status: self.count(status) for status in statuses}
+
+
+def known_image(store: Store, sha256: str) -> bool:
+    """Whether an imported dataset image has exactly these bytes (then it is not staged)."""
+    with store.engine.connect() as conn:
+        found = conn.execute(
+            select(dataset_images.c.id).where(dataset_images.c.sha256 == sha256).limit(1)
+        ).first()
+    return found is not None
+
+
+def read_metadata(metadata_csv: Path) -> list[dict[str, str | None]]:
+    """The rows of a metadata.csv, with the dataset's columns only ("" read as None)."""
+    try:
+        with open(metadata_csv, newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            header = reader.fieldnames or []
+            if "filename" not in header:
+                raise DatasetImportError(f"{metadata_csv}: no 'filename' column")
+            return [{name: (row.get(name) or None) for name in DATASET_COLUMNS} for row in reader]
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise DatasetImportError(f"{metadata_csv}: {exc}") from exc
+
+
+def import_dataset(store: Store, metadata_csv: Path, images_dir: Path) -> ImportResult:
+    """Import (or refresh) the dataset's rows with the sha256 and phash of their images."""
+    ensure_table(store)
+    rows = read_metadata(Path(metadata_csv))
+    with store.engine.connect() as conn:
+        existing = {
+            filename: (row, sha)
+            for filename, row, sha in conn.execute(
+                select(dataset_images.c.filename, dataset_images.c.row, dataset_images.c.sha256)
+            )
+        }
+    fingerprinted = stored_keys(store, "dataset")
+    result = ImportResult()
+    seen: set[str] = set()
+    for row in rows:
+        filename = row.get("filename")
+        if not filename:
+            result.rows.append(RowOutcome("", "duplicate-row", "row has no filename"))
+            continue
+        if filename in seen:
+            result.rows.append(RowOutcome(filename, "duplicate-row", "file name repeated"))
+            continue
+        seen.add(filename)
+        image_path = _image_path(Path(images_dir), row)
+        result.rows.append(_import_row(store, row, image_path, existing, fingerprinted))
+    return result
+
+
+def _image_path(images_dir: Path, row: dict[str, str | None]) -> Path:
+    """The row's file in IMAGES_DIR, or in its `folder` beside it (the collection keeps CT
+    volumes in volumes/ next to images/)."""
+    path = images_dir / str(row["filename"])
+    folder = row.get("folder")
+    if not path.exists() and folder and folder != images_dir.name:
+        beside = images_dir.parent / folder / str(row["filename"])
+        if beside.exists():
+            return beside
+    return path
+
+
+def _import_row(
+    store: Store,
+    row: dict[str, str | None],
+    image_path: Path,
+    existing: dict[str, tuple[Any, str | None]],
+    fingerprinted: dict[str, str | None],
+) -> RowOutcome:
+    filename = str(row["filename"])
+    outcome = RowOutcome(filename, "added")
+    fingerprint = None
+    sha256: str | None = None
+    if not image_path.is_file():
+        outcome.status, outcome.reason = "missing", f"image file is missing: {image_path}"
+    else:
+        sha256 = file_sha256(image_path)
+        if fingerprinted.get(filename) != sha256:
+            try:
+                fingerprint = fingerprint_file(image_path)
+            except ImageReadError as exc:
+                outcome.status, outcome.reason = "unreadable", f"{image_path}: {exc.reason}"
+    before = existing.get(filename)
+    values: dict[str, Any] = {"patientid": row.get("patientid"), "row": row, "sha256": sha256}
+    if fingerprint is not None:
+        values["phash"] = fingerprint.phash
+    elif outcome.status in ("missing", "unreadable"):
+        values["phash"] = None
+    with store.engine.begin() as conn:
+        if before is None:
+            conn.execute(
+                insert(dataset_images).values(filename=filename, imported_at=now(), **values)
+            )
+        elif before[0] != row or before[1] != sha256 or fingerprint is not None:
+            conn.execute(
+                update(dataset_images).where(dataset_images.c.filename == filename).values(**values)
+            )
+            if outcome.status == "added":
+                outcome.status = "updated"
+        elif outcome.status == "added":
+            outcome.status = "unchanged"
+        if fingerprint is not None:
+            save_fingerprint(conn, ("dataset", filename), fingerprint)
+        elif outcome.status in ("missing", "unreadable") and filename in fingerprinted:
+            delete_fingerprint(conn, ("dataset", filename))
+    outcome.sha256 = sha256
+    outcome.phash = fingerprint.phash if fingerprint is not None else None
+    return outcome

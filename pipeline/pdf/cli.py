@@ -1,0 +1,78 @@
+"""`python -m pipeline images PDF... --out DIR --json`: the images each PDF draws."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from pipeline.pdf.errors import mupdf_errors
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "images",
+        help="write every image each PDF draws (like pdfimages -all) and list them",
+    )
+    parser.add_argument("pdfs", nargs="+", type=Path, metavar="PDF")
+    parser.add_argument("--out", type=Path, required=True, help="folder for the image files")
+    parser.add_argument("--json", action="store_true", help="JSON Lines, one image per line")
+    parser.add_argument(
+        "--max-megapixels",
+        type=float,
+        default=150.0,
+        help="skip (and flag too-large) images bigger than this",
+    )
+    parser.add_argument(
+        "--verbose", action="store_true", help="show warnings (bombs skipped, damaged objects)"
+    )
+    parser.add_argument(
+        "--derived",
+        action="store_true",
+        help="also cut compound figures into panels and list panels and stitched figures",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pipeline.errors import SourceError
+    from pipeline.pdf.images import extract_pdf_images
+
+    # stderr carries one line per failed PDF; warnings (an image too large, a damaged
+    # object) are in the JSON flags, and on stderr only with --verbose.
+    logging.getLogger("pipeline.pdf").setLevel(logging.INFO if args.verbose else logging.ERROR)
+    failed = 0
+    for pdf in args.pdfs:
+        try:
+            images = extract_pdf_images(
+                pdf, args.out, max_megapixels=args.max_megapixels, derived=args.derived
+            )
+        except SourceError as exc:
+            print(str(exc), file=sys.stderr)
+            failed += 1
+            continue
+        except (*mupdf_errors(), OSError) as exc:  # a MuPDF failure mid-document
+            print(f"{pdf}: {type(exc).__name__}: {exc}".replace("\n", " "), file=sys.stderr)
+            failed += 1
+            continue
+        except Exception as exc:  # noqa: BLE001  (one odd PDF must not stop the batch)
+            reason = f"internal error: {type(exc).__name__}: {exc}".replace("\n", " ")
+            print(f"{pdf}: {reason}", file=sys.stderr)
+            failed += 1
+            continue
+        for image in images:
+            if not args.derived and (image.panel_of is not None or image.parts):
+                continue  # like pdfimages: only the image objects the PDF draws
+            if args.json:
+                print(json.dumps(image.to_json()))
+            else:
+                bbox = image.bbox and ",".join(f"{v:.0f}" for v in image.bbox)
+                print(
+                    f"{image.page:4d} {image.index:4d} {image.width:5d}x{image.height:<5d} "
+                    f"{image.encoding:6s} {image.colorspace:5s} {image.xref or '-'} {bbox} "
+                    f"{image.file or '-'} {' '.join(image.flags)}"
+                )
+        sys.stdout.flush()
+    return 1 if failed else 0

@@ -1,0 +1,371 @@
+"""Describe an image XObject like `pdfimages -list` and write it like `pdfimages -all`.
+
+DCT, JPX and JBIG2 keep their original encoded bytes (.jpg, .jp2, .jb2e). When those bytes
+would not look as the page shows them (CMYK JPEGs, which OpenCV and Pillow show inverted;
+palettes and inks outside the JPX file; Decode-inverted images; JBIG2, which little else
+reads), `file` is a PNG rendition and the original stays beside it (`original_file`).
+Everything else is decoded by MuPDF (Decode arrays, palettes, 16-bit) and written as PNG:
+gray and RGB samples as they are (like pdfimages, no ICC transform), CMYK by the naive
+formula, palettes and inks expanded by MuPDF. A soft mask is applied into an RGBA PNG
+beside the image. An image MuPDF cannot decode is written raw and flagged "undecodable".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeAlias
+
+from pipeline.pdf.errors import mupdf_errors
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pymupdf
+
+_ENCODING = {"DCTDecode": "jpeg", "DCT": "jpeg", "JPXDecode": "jpx", "JBIG2Decode": "jbig2",
+             "CCITTFaxDecode": "ccitt", "CCF": "ccitt"}  # fmt: skip
+_ORIGINAL_EXT = {"jpeg": "jpg", "jpx": "jp2", "jbig2": "jb2e"}
+_COLORSPACE = {"DeviceGray": "gray", "G": "gray", "CalGray": "gray", "DeviceRGB": "rgb",
+               "RGB": "rgb", "CalRGB": "rgb", "DeviceCMYK": "cmyk", "CMYK": "cmyk",
+               "Indexed": "index", "I": "index", "ICCBased": "icc", "DeviceN": "devn",
+               "Separation": "sep", "Lab": "lab", "Pattern": "pattern"}  # fmt: skip
+
+
+@dataclass
+class ImageFacts:
+    width: int
+    height: int
+    encoding: str  # pdfimages -list "enc"
+    colorspace: str  # pdfimages -list "color"
+    bpc: int
+    smask: int = 0  # xref of the soft mask, 0 when none
+    stencil: bool = False
+    decode_inverted: bool = False
+    plain_color: bool = True  # gray or RGB: an image viewer shows the encoded file right
+    inflate_only: bool = False  # 8-bit gray/RGB, Flate alone: zlib gives the pixels
+    components: int = 0
+
+    @property
+    def keeps_original(self) -> bool:
+        return self.encoding in _ORIGINAL_EXT
+
+    @property
+    def original_looks_right(self) -> bool:
+        """CMYK (Adobe-inverted) JPEGs, palettes in JPX, Decode-inverted images and JBIG2
+        (which nothing else reads) also get a PNG as the page shows them."""
+        return self.encoding != "jbig2" and self.plain_color and not self.decode_inverted
+
+
+@dataclass
+class Written:
+    file: Path
+    sha256: Future[str]
+    flags: list[str] = field(default_factory=list)
+    rgba_file: Path | None = None
+    original_file: Path | None = None
+
+
+def image_facts(doc: pymupdf.Document, xref: int) -> ImageFacts:
+    """Size, encoding and colour space of image XObject `xref`, from its dictionary."""
+    import pymupdf
+    from pymupdf import mupdf
+
+    obj = mupdf.pdf_load_object(pymupdf._as_pdf_document(doc), xref)
+    get = mupdf.pdf_dict_gets
+
+    def number(*keys: str, default: int = 0) -> int:
+        for key in keys:
+            value = get(obj, key)
+            if mupdf.pdf_is_number(value):
+                return mupdf.pdf_to_int(value)
+        return default
+
+    filters = get(obj, "Filter")
+    only_flate = (mupdf.pdf_is_name(filters) and mupdf.pdf_to_name(filters) == "FlateDecode") or (
+        mupdf.pdf_is_array(filters)
+        and mupdf.pdf_array_len(filters) == 1
+        and mupdf.pdf_to_name(mupdf.pdf_array_get(filters, 0)) == "FlateDecode"
+    )
+    if mupdf.pdf_is_array(filters) and mupdf.pdf_array_len(filters):
+        filters = mupdf.pdf_array_get(filters, mupdf.pdf_array_len(filters) - 1)
+    encoding = _ENCODING.get(mupdf.pdf_to_name(filters) if mupdf.pdf_is_name(filters) else "")
+    stencil = mupdf.pdf_to_bool(get(obj, "ImageMask")) or mupdf.pdf_to_bool(get(obj, "IM"))
+    space = get(obj, "ColorSpace")
+    if not space.m_internal:
+        space = get(obj, "CS")
+    icc_components = 0
+    if mupdf.pdf_is_array(space) and mupdf.pdf_array_len(space):
+        if mupdf.pdf_array_len(space) > 1:
+            icc_components = mupdf.pdf_to_int(get(mupdf.pdf_array_get(space, 1), "N"))
+        space = mupdf.pdf_array_get(space, 0)
+    space_name = mupdf.pdf_to_name(space) if mupdf.pdf_is_name(space) else ""
+    decode = get(obj, "Decode")
+    inverted = (
+        mupdf.pdf_is_array(decode)
+        and mupdf.pdf_array_len(decode) >= 2
+        and mupdf.pdf_to_real(mupdf.pdf_array_get(decode, 0))
+        > mupdf.pdf_to_real(mupdf.pdf_array_get(decode, 1))
+    )
+    smask = get(obj, "SMask")
+    params = get(obj, "DecodeParms")
+    components = {"gray": 1, "rgb": 3}.get(
+        _COLORSPACE.get(space_name, ""), icc_components if space_name == "ICCBased" else 0
+    )
+    colorspace = "-" if stencil else _COLORSPACE.get(space_name, space_name.lower() or "-")
+    return ImageFacts(
+        width=number("Width", "W"),
+        height=number("Height", "H"),
+        encoding=encoding or "image",
+        colorspace=colorspace,
+        bpc=1 if stencil else number("BitsPerComponent", "BPC", default=8),
+        smask=mupdf.pdf_to_num(smask) if mupdf.pdf_is_indirect(smask) else 0,
+        stencil=bool(stencil),
+        decode_inverted=bool(inverted),
+        plain_color=colorspace in ("gray", "rgb")
+        or (colorspace == "icc" and icc_components != 4)
+        or (encoding == "jpx" and not space.m_internal),  # colours inside the JPX file
+        inflate_only=bool(only_flate)
+        and components in (1, 3)
+        and not stencil
+        and number("BitsPerComponent", "BPC", default=8) == 8
+        and not decode.m_internal
+        and not (mupdf.pdf_is_dict(params) and mupdf.pdf_dict_len(params))
+        and not (mupdf.pdf_is_array(params) and mupdf.pdf_array_len(params)),
+        components=components,
+    )
+
+
+# What a file is written from: encoded bytes, pixels to write as PNG, or a function
+# (run on the worker thread) that returns the bytes.
+Payload: TypeAlias = "bytes | np.ndarray | Callable[[], bytes]"
+
+
+class FileWriter:
+    """Compress and write files on worker threads while MuPDF decodes the next image.
+
+    MuPDF calls stay on the calling thread (a document is not thread-safe); PNG encoding,
+    hashing and disk writes release the GIL, so two cores both work.
+    """
+
+    def __init__(self, workers: int = 2) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pdf-images")
+
+    def write(self, path: Path, payload: Payload, bilevel: bool = False) -> Future[str]:
+        """Write bytes, or a pixel array as PNG; the future gives the file's sha256."""
+        return self._pool.submit(_write_file, path, payload, bilevel)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+    def __enter__(self) -> FileWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _write_file(path: Path, payload: Payload, bilevel: bool) -> str:
+    if isinstance(payload, bytes):
+        data = payload
+    elif callable(payload):
+        data = payload()
+    else:
+        data = png_bytes(payload, bilevel=bilevel)
+    path.write_bytes(data)
+    return hashlib.sha256(data).hexdigest()
+
+
+def write_image(
+    doc: pymupdf.Document, xref: int, facts: ImageFacts, stem: Path, writer: FileWriter
+) -> Written:
+    """Write image `xref` as `stem`.<ext>; `sha256` is a future until the file is out.
+
+    DCT/JPX/JBIG2 keep their encoded bytes (.jpg/.jp2/.jb2e); when those would not look
+    as the page shows them, `file` is a PNG rendition and the original is `original_file`.
+    """
+    flags: list[str] = []
+    pixels = None
+    original: Path | None = None
+    if facts.keeps_original:
+        data = _original_bytes(doc, xref)
+        original = stem.with_name(f"{stem.name}.{_ORIGINAL_EXT[facts.encoding]}")
+        if not _looks_encoded(facts.encoding, data):
+            flags.append("undecodable")
+        digest = writer.write(original, data)
+        if facts.original_looks_right or "undecodable" in flags:
+            written = Written(original, digest, flags)
+            if facts.smask and "undecodable" not in flags:
+                _write_rgba(doc, xref, facts, stem, writer, written, None)
+            return written
+    if facts.inflate_only and not facts.smask and original is None:
+        path = stem.with_name(f"{stem.name}.png")
+        raw = doc.xref_stream_raw(xref) or b""
+        # Inflating and PNG-encoding both run on the writer's thread, beside MuPDF's work.
+        written = Written(path, writer.write(path, lambda: _inflate_png(raw, facts)), flags)
+        return written
+    if facts.colorspace == "cmyk" and not facts.smask:
+        deferred = _deferred_cmyk(doc, xref)
+        if deferred is not None:
+            path = stem.with_name(f"{stem.name}.png")
+            return Written(path, writer.write(path, deferred), flags, original_file=original)
+    try:
+        pixels = decoded_pixels(doc, xref)
+    except mupdf_errors():
+        if original is not None:
+            flags.append("undecodable")
+            return Written(original, digest, flags)
+        path = stem.with_name(f"{stem.name}.bin")
+        flags.append("undecodable")
+        return Written(path, writer.write(path, doc.xref_stream_raw(xref) or b""), flags)
+    path = stem.with_name(f"{stem.name}.png")
+    bilevel = facts.bpc == 1 and pixels.ndim == 2
+    written = Written(path, writer.write(path, pixels, bilevel), flags, original_file=original)
+    if facts.smask:
+        _write_rgba(doc, xref, facts, stem, writer, written, pixels)
+    return written
+
+
+def _deferred_cmyk(doc: pymupdf.Document, xref: int) -> Callable[[], bytes] | None:
+    """MuPDF decodes here; the colour conversion and PNG run on the writer's thread."""
+    import pymupdf
+
+    try:
+        pix = pymupdf.Pixmap(doc, xref)
+    except mupdf_errors():
+        return None
+    if pix.alpha or pix.colorspace is None or pix.colorspace.n != 4:
+        return None
+    samples, width, height = pix.samples, pix.width, pix.height
+    return lambda: png_bytes(_cmyk_to_bgr(samples, width, height))
+
+
+def _inflate_png(raw: bytes, facts: ImageFacts) -> bytes:
+    import numpy as np
+
+    size = facts.width * facts.height * facts.components
+    try:
+        data = zlib.decompressobj().decompress(raw, size)
+    except zlib.error:
+        data = b""
+    # Short or broken data: pad with black, as a renderer shows the missing rows.
+    pixels = np.zeros(size, dtype=np.uint8)
+    pixels[: len(data)] = np.frombuffer(data[:size], dtype=np.uint8)
+    if facts.components == 1:
+        return png_bytes(pixels.reshape(facts.height, facts.width))
+    return png_bytes(pixels.reshape(facts.height, facts.width, 3)[:, :, ::-1])
+
+
+def _write_rgba(
+    doc: pymupdf.Document,
+    xref: int,
+    facts: ImageFacts,
+    stem: Path,
+    writer: FileWriter,
+    written: Written,
+    pixels: np.ndarray | None,
+) -> None:
+    try:
+        base = pixels if pixels is not None else decoded_pixels(doc, xref)
+        mask = decoded_pixels(doc, facts.smask)
+    except mupdf_errors():
+        return
+    written.rgba_file = stem.with_name(f"{stem.name}-rgba.png")
+    writer.write(written.rgba_file, lambda: png_bytes(_rgba(base, mask)))
+    written.flags.append("smask")
+
+
+def _original_bytes(doc: pymupdf.Document, xref: int) -> bytes:
+    """The image's own encoded bytes: the stream with any outer filters (Flate, ...) removed."""
+    import pymupdf
+    from pymupdf import mupdf
+
+    pdf = pymupdf._as_pdf_document(doc)
+    obj = mupdf.pdf_load_object(pdf, xref)
+    filters = mupdf.pdf_dict_gets(obj, "Filter")
+    if mupdf.pdf_is_array(filters) and mupdf.pdf_array_len(filters) > 1:
+        # extract_image stops decoding before DCT/JPX/JBIG2 and returns their bytes.
+        try:
+            extracted = doc.extract_image(xref)
+        except mupdf_errors():
+            extracted = None
+        if extracted and extracted.get("image"):
+            return extracted["image"]
+    return doc.xref_stream_raw(xref) or b""
+
+
+def _looks_encoded(encoding: str, data: bytes) -> bool:
+    """A cheap header check (decoding every JPEG to find the rare broken one costs too much)."""
+    if encoding == "jpeg":
+        return data[:2] == b"\xff\xd8"
+    if encoding == "jpx":
+        return data[:12] == b"\x00\x00\x00\x0cjP  \r\n\x87\n" or data[:4] == b"\xff\x4f\xff\x51"
+    return bool(data)
+
+
+def decoded_pixels(doc: pymupdf.Document, xref: int) -> np.ndarray:
+    """The decoded image as a gray (h, w) or BGR (h, w, 3) array, as the page shows it.
+
+    Stencil masks come out black where they paint, on white; CMYK, Lab, DeviceN and
+    other spaces are converted to RGB by MuPDF.
+    """
+    import numpy as np
+    import pymupdf
+
+    pix = pymupdf.Pixmap(doc, xref)
+    if pix.colorspace is None:  # a stencil mask: alpha only
+        alpha = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.width)
+        return 255 - alpha
+    if pix.alpha:
+        pix = pymupdf.Pixmap(pix, 0)
+    name = pix.colorspace.name
+    # Gray and RGB samples (ICC-tagged or not) are written as they are, like pdfimages;
+    # an ICC transform per image costs more than everything else together. MuPDF leaves
+    # palettes (Indexed) and inks (Separation, DeviceN) unexpanded: those are converted.
+    if pix.n == 4 and name.startswith(("DeviceCMYK", "ICCBased(CMYK")):
+        return _cmyk_to_bgr(pix.samples, pix.width, pix.height)
+    if not name.startswith(("DeviceGray", "DeviceRGB", "ICCBased(Gray", "ICCBased(RGB")):
+        pix = pymupdf.Pixmap(pymupdf.csRGB, pix)
+    pixels = np.frombuffer(pix.samples, dtype=np.uint8)
+    if pix.n == 1:
+        return pixels.reshape(pix.height, pix.width)
+    return pixels.reshape(pix.height, pix.width, 3)[:, :, ::-1]
+
+
+def _cmyk_to_bgr(samples: bytes, width: int, height: int) -> np.ndarray:
+    """Naive CMYK -> RGB, as most viewers show it; 5-10x faster than an ICC transform."""
+    import numpy as np
+
+    cmyk = np.frombuffer(samples, dtype=np.uint8).reshape(height, width, 4)
+    white = 255 - cmyk.astype(np.uint16)
+    k = white[:, :, 3]
+    bgr = np.empty((height, width, 3), dtype=np.uint8)
+    for channel, source in ((0, 2), (1, 1), (2, 0)):  # B from Y, G from M, R from C
+        product = white[:, :, source] * k + 128
+        bgr[:, :, channel] = (product + (product >> 8)) >> 8  # exact round(x * k / 255)
+    return bgr
+
+
+def png_bytes(pixels: np.ndarray, *, bilevel: bool = False) -> bytes:
+    from pipeline.pdf.png import encode_bilevel_png, encode_png
+
+    return encode_bilevel_png(pixels) if bilevel else encode_png(pixels)
+
+
+def _rgba(base: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """BGRA pixels: the image with its soft mask as alpha (resized to the image if needed)."""
+    import numpy as np
+
+    if mask.ndim == 3:
+        mask = mask[:, :, 1]
+    if mask.shape[:2] != base.shape[:2]:
+        import cv2
+
+        mask = cv2.resize(mask, (base.shape[1], base.shape[0]), interpolation=cv2.INTER_LINEAR)
+    rgba = np.empty((*base.shape[:2], 4), dtype=np.uint8)
+    rgba[:, :, :3] = base if base.ndim == 3 else base[:, :, None]
+    rgba[:, :, 3] = mask
+    return rgba

@@ -1,0 +1,144 @@
+"""Every image a PDF draws, written to files like `pdfimages -all`, with where and what it is.
+
+Images are found by walking the content streams (see content_stream.py), so inline images,
+images inside forms and soft-mask groups count, and images no page draws do not. Each
+distinct image object is listed once, at its first draw, numbered in draw order like
+pdfimages' `num`. Then: tiles stitched into figures, captions, panels, icons flagged.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pipeline.pdf.open import open_pdf
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pymupdf
+
+log = logging.getLogger(__name__)
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_STEM_MAX = 80
+
+
+@dataclass
+class PdfImage:
+    pdf: str  # the PDF path as given
+    page: int  # first page that draws it, 1-based
+    index: int  # 0-based, in order of first draw (like pdfimages' num)
+    file: Path | None  # written file, None when skipped (decompression bomb)
+    width: int
+    height: int
+    xref: int | None  # None for inline images (and stitched or panel images)
+    encoding: str  # pdfimages -list 'enc': "jpeg", "jpx", "jbig2", "ccitt", "image"
+    colorspace: str  # "gray", "rgb", "cmyk", "index", "icc", "devn", "sep", "lab", "-"
+    bbox: tuple[float, float, float, float] | None  # where drawn on that page, PDF points
+    sha256: str  # of the written file's bytes ("" when not written)
+    caption: str | None = None
+    panel: str | None = None
+    panel_of: int | None = None
+    panel_caption: str | None = None
+    parts: list[int] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+    rgba_file: Path | None = None  # soft mask applied, beside `file`
+    pages: list[int] = field(default_factory=list)  # every page that draws it
+    original_file: Path | None = None  # encoded bytes, when `file` is a PNG rendition
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["file"] = str(self.file) if self.file is not None else None
+        for key in ("rgba_file", "original_file"):
+            data[key] = str(data[key]) if data[key] is not None else None
+        data["bbox"] = [round(v, 2) for v in self.bbox] if self.bbox is not None else None
+        return data
+
+
+class PixelSource:
+    """Decoded pixels (gray or BGR) of an image: from MuPDF while the document is open,
+    else from the written file."""
+
+    def __init__(self, doc: pymupdf.Document, xrefs: dict[int, int]) -> None:
+        self.doc = doc
+        self.xrefs = xrefs
+
+    def __call__(self, image: PdfImage) -> np.ndarray | None:
+        from pipeline.pdf.encode import decoded_pixels
+        from pipeline.pdf.errors import mupdf_errors
+
+        xref = self.xrefs.get(image.index)
+        if xref is not None and not self.doc.is_closed:
+            try:
+                return decoded_pixels(self.doc, xref)
+            except mupdf_errors():
+                return None
+        if image.file is None or image.file.suffix not in (".png", ".jpg"):
+            return None
+        import cv2
+        import numpy as np
+
+        return cv2.imdecode(np.fromfile(image.file, dtype=np.uint8), cv2.IMREAD_COLOR)
+
+
+def _enrich(step: str, pdf_path: Path, function: Any, *args: Any) -> Any:
+    try:
+        return function(*args)
+    except Exception:  # noqa: BLE001  (logged with its traceback; the images are kept)
+        log.exception("%s: %s step failed; images kept without it", pdf_path, step)
+        return None
+
+
+def safe_stem(pdf_path: Path) -> str:
+    """The PDF's file stem reduced to [A-Za-z0-9._-], as a file-name prefix."""
+    stem = _UNSAFE.sub("_", pdf_path.stem).strip("._") or "pdf"
+    return stem[:_STEM_MAX]
+
+
+def extract_pdf_images(
+    pdf_path: Path,
+    out_dir: Path,
+    *,
+    max_megapixels: float = 150.0,
+    derived: bool = True,
+) -> list[PdfImage]:
+    """Write each distinct image the PDF draws into `out_dir`; return them in draw order,
+    followed by derived images (stitched figures, panel crops) that point back to them.
+    With `derived=False`, only the images the PDF draws (what pdfimages lists).
+
+    Raises SourceError when the file is not a PDF MuPDF can read.
+    """
+    import pymupdf
+
+    from pipeline.pdf.captions import attach_captions
+    from pipeline.pdf.collect import collect_drawn_images
+    from pipeline.pdf.decorations import flag_decorations
+    from pipeline.pdf.panels import cut_panels
+    from pipeline.pdf.stitch import stitch_tiles
+
+    stem = safe_stem(pdf_path)
+    doc = open_pdf(pdf_path)
+    # MuPDF prints errors about damaged objects to stderr; they become log records here.
+    shown = pymupdf.TOOLS.mupdf_display_errors()
+    pymupdf.TOOLS.mupdf_display_errors(False)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        images, sources = collect_drawn_images(doc, pdf_path, out_dir, stem, max_megapixels)
+        pixels = PixelSource(doc, sources)
+        # Enrichment is best effort: a bug or an odd page here must not lose the images.
+        if derived:
+            stitched = _enrich("stitch", pdf_path, stitch_tiles, images, out_dir, stem, pixels)
+            images.extend(stitched or [])
+        _enrich("decorations", pdf_path, flag_decorations, images, doc.page_count)
+        _enrich("captions", pdf_path, attach_captions, doc, images)
+        if derived:
+            images.extend(_enrich("panels", pdf_path, cut_panels, images, out_dir, pixels) or [])
+    finally:
+        doc.close()
+        pymupdf.TOOLS.mupdf_display_errors(shown)
+        for line in pymupdf.TOOLS.mupdf_warnings(reset=True).splitlines():
+            log.debug("%s: MuPDF: %s", pdf_path, line)
+    return images
