@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tempfile
@@ -12,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from pipeline.dedupe.hashing import file_sha256
 from pipeline.errors import PipelineError
 from pipeline.records import DATASET_COLUMNS, check_row_values
 from pipeline.store import Store, dataset_images
@@ -26,14 +26,6 @@ class ExportResult:
     csv_path: Path
     rows: int
     images_copied: int
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _atomic_copy(source: Path, target: Path) -> None:
@@ -81,7 +73,7 @@ def export_dataset(store: Store, csv_path: Path, images_dir: Path) -> ExportResu
     for candidate in approved:
         source = Path(candidate["image_file"])
         target = images_dir / candidate["fields"]["filename"]
-        if target.exists() and _sha256(target) == candidate["image_sha256"]:
+        if target.exists() and file_sha256(target) == candidate["image_sha256"]:
             continue
         _atomic_copy(source, target)
         copied += 1

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline.errors import ImageReadError, PipelineError, SourceError
+from pipeline.errors import PipelineError, SourceError
 from pipeline.propose import propose_row
 from pipeline.records import CandidateDraft, DocumentFacts
 from pipeline.sources.ids import doi_source_id, pdf_source_id, safe_name
@@ -84,17 +84,9 @@ def extract_images(source: PdfSource, config: Config) -> list[PdfImage]:
 
 def classify_images(images: list[PdfImage]) -> dict[int, Classification | str]:
     """Class of each written image by index; a string says why it could not be read."""
-    from pipeline.classify import classify_file
+    from pipeline.classify import classify_files
 
-    results: dict[int, Classification | str] = {}
-    for image in images:
-        if image.file is None:
-            continue
-        try:
-            results[image.index] = classify_file(image.file)
-        except ImageReadError as exc:
-            results[image.index] = exc.reason
-    return results
+    return classify_files((image.index, image.file) for image in images)
 
 
 def _stageable(image: PdfImage, images: list[PdfImage]) -> bool:

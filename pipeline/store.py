@@ -321,10 +321,7 @@ class Store:
 
     def candidate(self, candidate_id: int) -> dict[str, Any]:
         with self.engine.connect() as conn:
-            row = conn.execute(select(candidates).where(candidates.c.id == candidate_id)).first()
-        if row is None:
-            raise UnknownCandidateError(f"no candidate with id {candidate_id}")
-        return row_to_dict(row)
+            return read_candidate(conn, candidate_id)
 
     def audit(self, candidate_id: int | None = None) -> list[dict[str, Any]]:
         query = select(audit_log).order_by(audit_log.c.id)
@@ -351,17 +348,20 @@ class Store:
         changed: list[dict[str, Any]] = []
         with self.engine.begin() as conn:
             for candidate_id in ids:
-                before = self._locked(conn, candidate_id, expected_versions)
+                before = read_candidate(conn, candidate_id)
                 values: dict[str, Any] = {
                     "status": status,
                     "decided_by": actor,
                     "decided_at": now(),
                     "decision_reason": reason,
-                    "version": before["version"] + 1,
                 }
                 if status == "approved":
                     values.update(self._final_identity(conn, before))
-                changed.append(self._write(conn, before, values, status, actor))
+                expected = (expected_versions or {}).get(candidate_id)
+                changed.append(
+                    write_candidate(conn, candidate_id, values, action=status, actor=actor,
+                                    expected_version=expected, before=before)
+                )  # fmt: skip
         return changed
 
     def update_fields(
@@ -376,64 +376,12 @@ class Store:
         unknown = set(fields) - set(DATASET_COLUMNS)
         if unknown:
             raise ValueError(f"unknown dataset columns: {', '.join(sorted(unknown))}")
-        actor = actor or current_user()
-        expected = {candidate_id: expected_version} if expected_version is not None else None
+        values = {f"f_{name}": _text(value) for name, value in fields.items()}
         with self.engine.begin() as conn:
-            before = self._locked(conn, candidate_id, expected)
-            values = {f"f_{name}": _text(value) for name, value in fields.items()}
-            values["version"] = before["version"] + 1
-            return self._write(conn, before, values, "edit", actor)
-
-    def _write(
-        self, conn: Any, before: dict[str, Any], values: dict[str, Any], action: str, actor: str
-    ) -> dict[str, Any]:
-        """Update a candidate only if nobody changed it since `before` was read; log it."""
-        candidate_id = before["id"]
-        result = conn.execute(
-            update(candidates)
-            .where(candidates.c.id == candidate_id, candidates.c.version == before["version"])
-            .values(**values)
-        )
-        if result.rowcount != 1:
-            raise ConflictError(candidate_id, self._get(conn, candidate_id))
-        after = self._get(conn, candidate_id)
-        self._log(conn, candidate_id, action, actor, before, after)
-        return after
-
-    def _get(self, conn: Any, candidate_id: int) -> dict[str, Any]:
-        row = conn.execute(select(candidates).where(candidates.c.id == candidate_id)).first()
-        if row is None:
-            raise UnknownCandidateError(f"no candidate with id {candidate_id}")
-        return row_to_dict(row)
-
-    def _locked(
-        self, conn: Any, candidate_id: int, expected_versions: dict[int, int] | None
-    ) -> dict[str, Any]:
-        current = self._get(conn, candidate_id)
-        expected = (expected_versions or {}).get(candidate_id)
-        if expected is not None and current["version"] != expected:
-            raise ConflictError(candidate_id, current)
-        return current
-
-    def _log(
-        self,
-        conn: Any,
-        candidate_id: int,
-        action: str,
-        actor: str,
-        before: dict[str, Any],
-        after: dict[str, Any],
-    ) -> None:
-        conn.execute(
-            insert(audit_log).values(
-                candidate_id=candidate_id,
-                action=action,
-                actor=actor,
-                at=now(),
-                before=json.loads(json.dumps(before, default=str)),
-                after=json.loads(json.dumps(after, default=str)),
-            )
-        )
+            return write_candidate(
+                conn, candidate_id, values, action="edit", actor=actor or current_user(),
+                expected_version=expected_version,
+            )  # fmt: skip
 
     def _final_identity(self, conn: Any, candidate: dict[str, Any]) -> dict[str, Any]:
         """Patient id and a dataset-unique file name for a row being approved."""
@@ -482,3 +430,49 @@ def next_patientid(conn: Any) -> int:
         ).scalars(),
     ]
     return max((int(value) for value in used if str(value).isdigit()), default=0) + 1
+
+
+def read_candidate(conn: Any, candidate_id: int) -> dict[str, Any]:
+    row = conn.execute(select(candidates).where(candidates.c.id == candidate_id)).first()
+    if row is None:
+        raise UnknownCandidateError(f"no candidate with id {candidate_id}")
+    return row_to_dict(row)
+
+
+def write_candidate(
+    conn: Any,
+    candidate_id: int,
+    values: dict[str, Any],
+    *,
+    action: str,
+    actor: str,
+    expected_version: int | None = None,
+    before: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Change one candidate and log it, unless someone changed it first.
+
+    `expected_version` is the version the reviewer saw; the update itself is conditional
+    on the version read here, so two writers racing cannot both win.
+    """
+    before = before or read_candidate(conn, candidate_id)
+    if expected_version is not None and before["version"] != expected_version:
+        raise ConflictError(candidate_id, before)
+    result = conn.execute(
+        update(candidates)
+        .where(candidates.c.id == candidate_id, candidates.c.version == before["version"])
+        .values(**values, version=before["version"] + 1)
+    )
+    if result.rowcount != 1:
+        raise ConflictError(candidate_id, read_candidate(conn, candidate_id))
+    after = read_candidate(conn, candidate_id)
+    conn.execute(
+        insert(audit_log).values(
+            candidate_id=candidate_id,
+            action=action,
+            actor=actor,
+            at=now(),
+            before=json.loads(json.dumps(before, default=str)),
+            after=json.loads(json.dumps(after, default=str)),
+        )
+    )
+    return after

@@ -6,6 +6,7 @@ modality, the X-ray view, a confidence and the measured features and rules that 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,7 +18,7 @@ if TYPE_CHECKING:  # numpy and cv2 load on first use, so `python -m pipeline --h
 # Below this confidence a staged xray/ct is flagged for the reviewer.
 LOW_CONFIDENCE = 0.6
 
-__all__ = ["LOW_CONFIDENCE", "Classification", "classify_file", "classify_image"]
+__all__ = ["LOW_CONFIDENCE", "Classification", "classify_file", "classify_files", "classify_image"]
 
 
 def classify_image(image: np.ndarray) -> Classification:
@@ -36,3 +37,18 @@ def classify_file(path: Path) -> Classification:
     from pipeline.classify.decode import load_image
 
     return classify_array(load_image(Path(path)))
+
+
+def classify_files(files: Iterable[tuple[int, Path | None]]) -> dict[int, Classification | str]:
+    """Class of each (key, path); a string says why that file could not be read."""
+    from pipeline.errors import ImageReadError
+
+    results: dict[int, Classification | str] = {}
+    for key, path in files:
+        if path is None:
+            continue
+        try:
+            results[key] = classify_file(path)
+        except ImageReadError as exc:
+            results[key] = exc.reason
+    return results

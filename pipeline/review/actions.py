@@ -7,25 +7,22 @@ to the audit log with the row before and after.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 
 from pipeline.errors import PipelineError
 from pipeline.records import DATASET_COLUMNS, check_row_values
 from pipeline.store import (
     ConflictError,
     Store,
-    UnknownCandidateError,
     audit_log,
     candidates,
     current_user,
     next_patientid,
-    now,
-    row_to_dict,
+    write_candidate,
 )
 
 DECISIONS = ("approved", "rejected")
@@ -150,47 +147,6 @@ def decide_source(
 # -- writes outside Store: undo and patient ids ---------------------------------------------
 
 
-def _read(conn: Any, candidate_id: int) -> dict[str, Any]:
-    row = conn.execute(select(candidates).where(candidates.c.id == candidate_id)).first()
-    if row is None:
-        raise UnknownCandidateError(f"no candidate with id {candidate_id}")
-    return row_to_dict(row)
-
-
-def _write(
-    conn: Any,
-    candidate_id: int,
-    values: dict[str, Any],
-    *,
-    action: str,
-    actor: str,
-    expected_version: int | None,
-) -> dict[str, Any]:
-    """Change one candidate if it is still at the version expected, and log it."""
-    before = _read(conn, candidate_id)
-    if expected_version is not None and before["version"] != expected_version:
-        raise ConflictError(candidate_id, before)
-    result = conn.execute(
-        update(candidates)
-        .where(candidates.c.id == candidate_id, candidates.c.version == before["version"])
-        .values(**values, version=before["version"] + 1)
-    )
-    if result.rowcount != 1:
-        raise ConflictError(candidate_id, _read(conn, candidate_id))
-    after = _read(conn, candidate_id)
-    conn.execute(
-        insert(audit_log).values(
-            candidate_id=candidate_id,
-            action=action,
-            actor=actor,
-            at=now(),
-            before=json.loads(json.dumps(before, default=str)),
-            after=json.loads(json.dumps(after, default=str)),
-        )
-    )
-    return after
-
-
 def _restore_values(before: dict[str, Any]) -> dict[str, Any]:
     decided_at = before.get("decided_at")
     values: dict[str, Any] = {
@@ -227,7 +183,7 @@ def undo_last(store: Store, actor: str | None = None, *, search: int = 1000) -> 
                 continue
             if (entry.candidate_id, after.get("version")) in undone:
                 continue
-            return _write(
+            return write_candidate(
                 conn,
                 entry.candidate_id,
                 _restore_values(before),
@@ -246,7 +202,7 @@ def set_patient(
     if not patientid:
         raise RowProblems(["a patient id is needed"])
     with store.engine.begin() as conn:
-        return _write(
+        return write_candidate(
             conn,
             candidate_id,
             {"f_patientid": patientid},
@@ -259,7 +215,7 @@ def set_patient(
 def split_patient(store: Store, candidate_id: int, *, version: int, actor: str) -> dict[str, Any]:
     """Give one image a new patient id of its own (the next free one)."""
     with store.engine.begin() as conn:
-        return _write(
+        return write_candidate(
             conn,
             candidate_id,
             {"f_patientid": str(next_patientid(conn))},
@@ -280,7 +236,7 @@ def merge_patients(store: Store, from_id: str, into_id: str, *, actor: str) -> l
         ).scalars()
         changed = []
         for candidate_id in list(ids):
-            _write(
+            write_candidate(
                 conn,
                 candidate_id,
                 {"f_patientid": into_id},

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from pipeline.errors import ImageReadError, SourceError
+from pipeline.errors import SourceError
 from pipeline.extract import ExtractReport, StepRunner, run_directly, stage_candidates
 from pipeline.records import MODALITY_NAMES, CandidateDraft
 from pipeline.sources.ids import safe_name, url_source_id
@@ -74,17 +74,9 @@ def _case_key(url: str) -> str:
 
 
 def classify_downloads(downloads: list[Downloaded]) -> dict[int, Classification | str]:
-    from pipeline.classify import classify_file
+    from pipeline.classify import classify_files
 
-    classes: dict[int, Classification | str] = {}
-    for item in downloads:
-        if item.file is None:
-            continue
-        try:
-            classes[item.index] = classify_file(item.file)
-        except ImageReadError as exc:
-            classes[item.index] = exc.reason
-    return classes
+    return classify_files((item.index, item.file) for item in downloads)
 
 
 def write_manifest(
