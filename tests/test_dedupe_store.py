@@ -257,3 +257,21 @@ def test_flag_duplicates_command(
     assert out.splitlines()[-1] == "1 candidates checked, 1 matches"
     assert err.strip() == "flag-duplicates: 999: no candidate with this id"
     assert len(store.candidate(first)["flags"]) == 1
+
+
+def test_regression_an_image_copied_into_many_sources_gets_a_few_flags(
+    store: Store, tmp_path: Path
+) -> None:
+    from pipeline.dedupe.flagging import MAX_FLAGS
+
+    film = phantoms.chest_xray_frontal(seed=7)
+    exact = write_image(tmp_path / "film.png", film)
+    ids = [stage(store, exact, f"pdf-{n}") for n in range(MAX_FLAGS + 3)]
+    resized = cv2.resize(film, (300, 300), interpolation=cv2.INTER_AREA)
+    ids += [
+        stage(store, write_image(tmp_path / f"r{n}.png", resized), f"pdf-r{n}") for n in range(3)
+    ]
+    flag_duplicates(store, ids)
+    for candidate_id in ids:
+        flags = store.candidate(candidate_id)["flags"]
+        assert 1 <= len(flags) <= MAX_FLAGS, (candidate_id, flags)

@@ -20,6 +20,10 @@ from pipeline.store import Store, candidates, dataset_images
 log = logging.getLogger(__name__)
 
 
+# Flags per candidate: enough for a reviewer to compare, bounded for images copied widely.
+MAX_FLAGS = 5
+
+
 @dataclass
 class DuplicateMatch:
     candidate_id: int
@@ -62,23 +66,28 @@ class _Lookups:
 
 
 def _same_bytes(store: Store, candidate_id: int, sha256: str) -> list[Key]:
-    """Other candidates and dataset rows whose image has exactly these bytes."""
+    """Dataset rows, then other candidates, whose image has exactly these bytes (at most
+    MAX_FLAGS of them)."""
     with store.engine.connect() as conn:
         others: list[Key] = [
-            ("candidate", int(other))
-            for other in conn.execute(
-                select(candidates.c.id).where(
-                    candidates.c.image_sha256 == sha256, candidates.c.id != candidate_id
-                )
+            ("dataset", name)
+            for name in conn.execute(
+                select(dataset_images.c.filename)
+                .where(dataset_images.c.sha256 == sha256)
+                .order_by(dataset_images.c.id)
+                .limit(MAX_FLAGS)
             ).scalars()
         ]
         others += [
-            ("dataset", name)
-            for name in conn.execute(
-                select(dataset_images.c.filename).where(dataset_images.c.sha256 == sha256)
+            ("candidate", int(other))
+            for other in conn.execute(
+                select(candidates.c.id)
+                .where(candidates.c.image_sha256 == sha256, candidates.c.id != candidate_id)
+                .order_by(candidates.c.id)
+                .limit(MAX_FLAGS)
             ).scalars()
         ]
-    return others
+    return others[:MAX_FLAGS]
 
 
 def _fingerprint_candidates(store: Store, rows: list[dict[str, Any]]) -> dict[int, Fingerprint]:
@@ -156,13 +165,15 @@ def flag_duplicates(
         sha256 = str(row["image_sha256"])
         found: dict[Key, float] = {key: 0.0 for key in _same_bytes(store, candidate_id, sha256)}
         fingerprint = fingerprints.get(candidate_id)
-        if fingerprint is not None:
+        if fingerprint is not None and len(found) < MAX_FLAGS:
             for match in find_matches(
                 fingerprint,
                 index,
                 lookups.thumbs_of,
                 exclude=("candidate", candidate_id),
                 same_bytes=lambda key, sha=sha256: lookups.sha_of(key) == sha,
+                skip=found.keys(),
+                limit=MAX_FLAGS - len(found),
             ):
                 found.setdefault(match.key, match.distance)
         matches = [

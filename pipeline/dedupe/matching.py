@@ -8,7 +8,7 @@ below it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,11 +38,19 @@ def find_matches(
     *,
     exclude: Key | None = None,
     same_bytes: Callable[[Key], bool] | None = None,
+    skip: Collection[Key] = (),
+    limit: int | None = None,
 ) -> list[Match]:
-    """Stored images that are copies of the fingerprinted one, nearest first."""
+    """Stored images that are copies of the fingerprinted one, nearest first.
+
+    With `limit`, stops after that many copies among the nearest hashes: an image copied
+    into hundreds of sources is flagged against a few of them, not compared with all.
+    """
     matches: list[Match] = []
     for key, hash_distance in index.near(fingerprint.hashes, MAX_HASH_DISTANCE):
-        if key == exclude:
+        if limit is not None and len(matches) >= limit:
+            break
+        if key == exclude or key in skip:
             continue
         if same_bytes is not None and same_bytes(key):
             matches.append(Match(key, 0.0, hash_distance))
