@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,9 +39,18 @@ MODALITY_NAMES = {"xray": "X-ray", "ct": "CT"}
 STATUSES = ("pending", "approved", "rejected")
 
 
+# A dataset file name: one path component, no hidden files, nothing a shell or URL mangles.
+SAFE_FILENAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
+
+
 def check_row_values(fields: dict[str, Any]) -> list[str]:
     """Problems with a row's values against the collection's vocabularies, as sentences."""
     problems: list[str] = []
+    filename = fields.get("filename")
+    if filename not in (None, "") and not SAFE_FILENAME.match(str(filename)):
+        problems.append(
+            f"filename: {filename!r} must be a plain file name (letters, digits, . _ -)"
+        )
     for column, allowed in VOCABULARY.items():
         value = fields.get(column)
         if value not in (None, "") and str(value) not in allowed:

@@ -75,3 +75,15 @@ def test_export_refuses_values_outside_the_vocabulary(
     with pytest.raises(ExportError, match=f"candidate {cid}: sex: 'male'"):
         export_dataset(store, csv_path, config.path("dataset_images"))
     assert csv_path.read_text() == "previous export\n"
+
+
+@pytest.mark.parametrize("name", ["../escape.png", "/etc/passwd", ".hidden.png", "a/b.png"])
+def test_regression_export_refuses_a_file_name_that_leaves_the_images_folder(
+    store: Store, config: Config, tmp_path: Path, name: str
+) -> None:
+    cid = stage_image(store, tmp_path, "a.png")
+    store.decide([cid], "approved", actor="ana")
+    store.update_fields(cid, {"filename": name}, actor="ana")
+    with pytest.raises(ExportError, match="plain file name"):
+        export_dataset(store, config.path("dataset_csv"), config.path("dataset_images"))
+    assert not (tmp_path / "escape.png").exists()
