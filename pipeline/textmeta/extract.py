@@ -24,6 +24,18 @@ LATER_IMAGE = re.compile(
     r"miglioramento|controllo)\b",
     re.I,
 )
+# An image sentence that times the image after an event: "B Chest X-ray performed 24 h after
+# bilateral pleural drainages", "CT 3 days after admission" (not "10 days after symptom onset",
+# which may be the presentation itself).
+TIMED_AFTER = re.compile(
+    r"\b(?:\d{1,3}|a|one|two|three|four|five|six|seven|few)\s*(?:h|hrs?|hours?|days?|weeks?)\s+"
+    r"(?:after|later|post)\b(?!\s+(?:the\s+)?(?:initial\s+|first\s+)?(?:symptoms?|onset|illness|"
+    r"disease|fever|infection))",
+    re.I,
+)
+# The image shows ARDS, a complication that comes after presentation ("typical radiological
+# findings of ARDS"); the presenting temperature is not this image's.
+ARDS = re.compile(r"\b(?:ARDS|(?:acute\s+)?respiratory\s+distress\s+syndrome)\b", re.I)
 # "days 1 (a), 3 (b), and 5 (c)", "day 4 (b) and day 5 (c)": one day per panel letter.
 DAY_LIST = re.compile(
     r"\bdays?\s+\d{1,3}\s*\([a-hA-H]\)(?:\s*,?\s*(?:and\s+)?(?:day\s+)?\d{1,3}\s*\([a-hA-H]\))+",
@@ -41,7 +53,10 @@ def extract_fields(text: str, *, language: str | None = None) -> TextFields:
     out.set("survival", find_survival(text))
     out.set("intubated", find_intubated(text))
     out.set("went_icu", find_went_icu(text))
-    out.set("needed_supplemental_O2", find_supplemental_o2(text))
+    # The collection leaves supplemental oxygen blank for intubated patients (30 of the 34
+    # dev rows labelled intubated): ventilation is recorded as intubation, not as oxygen.
+    if out.values["intubated"] != "Y":
+        out.set("needed_supplemental_O2", find_supplemental_o2(text))
     out.set("temperature", _temperature(text))
     finding = find_finding(text)
     out.set("finding", finding)
@@ -85,10 +100,11 @@ def _temperature(text: str) -> Found | None:
 
 def _image_after_presentation(text: str) -> bool:
     """A sentence about an image calls it a follow-up, or the image is labelled day N > 0."""
-    for m in LATER_IMAGE.finditer(text):
-        s, e = sentence_bounds(text, m.start())
-        if IMAGING.search(text[s:e]):
-            return True
+    for pattern in (LATER_IMAGE, TIMED_AFTER, ARDS):
+        for m in pattern.finditer(text):
+            s, e = sentence_bounds(text, m.start())
+            if IMAGING.search(text[s:e]):
+                return True
     return DAY_LIST.search(text) is not None
 
 

@@ -7,11 +7,19 @@ Statements, strongest first (different values of the same strength give None):
    collection counts from there, so these win over onset-based days;
 2. days counted from symptom onset: "illness day 7", "on day 5 of illness", "10 days after
    symptom onset";
-3. the history at presentation: "4-day history of cough", "fever for 5 days" - only when
-   nothing calls the image a follow-up and the text does not narrate numbered days.
+3. the image called the first of a series ("initial chest radiograph", "baseline CT"): 0,
+   as the collection counts a series from its first image;
+4. the history at presentation: "4-day history of cough", "fever for 5 days" - only when
+   nothing calls the image a follow-up, the text does not narrate numbered days and no other
+   sentence dates the symptoms ("In November fever and cough ... For a few days, cough":
+   two onsets, so the duration's anchor is unknown). A history over a month counts only when
+   the text calls the illness chronic: otherwise "a two-month history of cough" is an older
+   complaint, not the course of the acute illness imaged.
 Day statements count only in a sentence about an image (or in a short caption) and not
 about another event ("died on day 36"). Dates are not subtracted: which reference the
-collection used for a date is a guess.
+collection used for a date is a guess, so an admission given its own calendar date ("on
+admission (16 February)") is not read as day 0 either - the collection counted such images
+from a dated onset elsewhere in the paper.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from collections.abc import Set
 from .fields import Found
 from .text import (
     FEW,
+    MONTHS,
     NUM,
     ORDINAL_WORDS,
     UNIT,
@@ -113,6 +122,34 @@ ADMISSION = re.compile(
     r"(?!\s+(?:to\s+)?(?:the\s+)?(?:ICU|intensive))|"
     r"\badmission\s+(?:chest\s+)?(?:radiograph|x-?ray|CXR|film|CT)\b|\(day\s+0\)|"
     r"\b(?:al|all')\s*(?:ricovero|ingresso)\b|\bin\s+ingresso\b",
+    re.I,
+)
+_MONTH = r"(?:" + "|".join(MONTHS) + r")\.?"
+# A calendar date: "16 February", "March 3", "February 2020", "in November", "13/03/2020"
+# (a bare "May" is a verb too, so a month needs a day, a year or a preposition with it).
+_DATE = (
+    r"(?:\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?" + _MONTH + r"\b|" + _MONTH + r"\s+\d{1,4}\b|"
+    r"(?:in|since|from|during|early|late|mid)[\s-]+" + _MONTH + r"\b|\d{1,2}/\d{1,2}/\d{2,4}\b|"
+    # "on 07/03" but not a blood pressure "60/40 mm Hg"
+    r"(?:on|from|since|to|il|del|dal|al)\s+\d{1,2}/\d{1,2}\b)"
+)
+# Right after an admission phrase (used with .match): "on admission (16 February".
+DATED_AFTER = re.compile(r"\s*(?:\(|,|on\s+|at\s+)?\s*" + _DATE, re.I)
+# "Initial chest radiograph (a)", "the first CXR", "baseline frontal chest radiograph",
+# "without initial radiographic abnormalities": this image opens the series.
+INITIAL_IMAGE = re.compile(
+    r"(?<!from\s)(?<!than\s)(?<!to\s)(?<!with\s)(?<!the\s)\b(?:the\s+|an?\s+)?"
+    r"(?:initial|first|baseline)\s+(?:(?:frontal|plain|portable|PA|AP|chest|admission)\s+){0,2}"
+    r"(?:radiograph\w*|x-?rays?|CXR|CT|film|scans?|images?|imaging)\b",
+    re.I,
+)
+# A sentence that dates symptoms: "In November 2019 fever, cough and asthenia".
+DATE = re.compile(r"\b" + _DATE, re.I)
+LONGEST_ACUTE_HISTORY = 30
+CHRONIC = re.compile(r"\b(?:chronic\w*|long[-\s]?standing|cronic\w*)\b", re.I)
+PRESENTED = re.compile(
+    r"\b(?:present\w*|admit\w*|admission|attended|arriv\w+|came|referred|visited|entered|"
+    r"accesse?[sd]?|returned|travel\w*|flew|flown|hospitali[sz]\w+|ricover\w+|tested|swab\w*)\b",
     re.I,
 )
 HISTORY = [
@@ -220,6 +257,8 @@ def admission_day_candidates(text: str) -> list[tuple[int, Found]]:
         out.append((m.start(), Found(int(m.group("n")), match_evidence(text, m))))
     later_image = _describes_later_image(text)
     for m in ADMISSION.finditer(text):
+        if DATED_AFTER.match(text, m.end(), m.end() + 30):
+            continue
         # "On admission, CRP was 45 ... radiological worsening": the image is a later one.
         s, e = sentence_bounds(text, m.start())
         if later_image and not FINDINGS_SENTENCE.search(text[s:e]):
@@ -239,6 +278,27 @@ def admission_day_candidates(text: str) -> list[tuple[int, Found]]:
         if days is not None:
             out.append((m.start(), Found(days, match_evidence(text, m))))
     return _dedupe(out)
+
+
+def initial_image(text: str) -> Found | None:
+    """The image is called the first of a series (and nothing calls it a later one)."""
+    if _describes_later_image(text):
+        return None
+    m = INITIAL_IMAGE.search(text)
+    return Found(0, match_evidence(text, m)) if m else None
+
+
+def _symptoms_dated_elsewhere(text: str, history: list[tuple[int, Found]]) -> bool:
+    """Another sentence dates the symptoms themselves (not a presentation or a trip)."""
+    spans = {sentence_bounds(text, pos) for pos, _ in history}
+    for m in DATE.finditer(text):
+        s, e = sentence_bounds(text, m.start())
+        if (s, e) in spans:
+            continue
+        sentence = text[s:e]
+        if SYMPTOM.search(sentence) and not PRESENTED.search(sentence):
+            return True
+    return False
 
 
 def history_candidates(text: str) -> list[tuple[int, Found]]:
@@ -307,8 +367,13 @@ def find_offset(text: str) -> Found | None:
         return _single(onset)
     if _describes_later_image(text) or NARRATED_DAY.search(text):
         return None
+    first = initial_image(text)
+    if first is not None:
+        return first
     history = history_candidates(text)
-    if not history:
+    if not CHRONIC.search(text):
+        history = [(pos, f) for pos, f in history if f.value <= LONGEST_ACUTE_HISTORY]
+    if not history or _symptoms_dated_elsewhere(text, history):
         return None
     # Several symptoms with their own durations: onset is the earliest one.
     return max((f for _, f in history), key=lambda f: f.value)

@@ -82,17 +82,45 @@ SURVIVED = _cue(
     None,
 )
 # Negation after the phrase: "intubation was not required", "ICU admission was avoided".
+_GAP = r"^(?:(?!\b(?:and|but|then)\b)[\w\s-]){0,25}?"  # not across "and was not intubated"
 NEGATED_AFTER = re.compile(
-    r"^[\w\s-]{0,25}?\b(?:was|were|is|has\s+been|had\s+been|did)\s+(?:not|never)\s+"
+    _GAP + r"\b(?:was|were|is|has\s+been|had\s+been|did)\s+(?:not|never)\s+"
     r"(?:\w+\s+)?(?:required|needed|necessary|performed|indicated|admitted|intubated)\b|"
-    r"^[\w\s-]{0,25}?\b(?:was|were)\s+(?:avoided|unnecessary|refused|declined)\b|"
-    r"^[\w\s-]{0,25}?\bnon\s+(?:è|fu|è\s+stat[oa])\s+necessari[oa]\b",
+    + _GAP
+    + r"\b(?:was|were)\s+(?:avoided|unnecessary|refused|declined)\b|"
+    + _GAP
+    + r"\bnon\s+(?:è|fu|è\s+stat[oa])\s+necessari[oa]\b",
     re.I,
 )
 MEASUREMENT = re.compile(
     r"\b(?:saturation|SpO2|SaO2|PaO2|pO2|partial\s+pressure|sat|mm\s?Hg|kPa)\b|%", re.I
 )
 WITHOUT_RIGHT_BEFORE = re.compile(r"\b(?:without|senza)\s+(?:any\s+)?$", re.I)
+# "Admitted to ICU with necrotizing fasciitis": the stay's stated reason; an ICU stay for a
+# condition with no respiratory or infectious word in it belongs to another illness ("septic
+# shock" alone does not say which: left unsaid rather than guessed).
+ICU_REASON = re.compile(
+    r"\s*(?:with|for|because\s+of|due\s+to|after)\s+(?P<reason>[^.;:]{3,100})", re.I
+)
+RESPIRATORY = re.compile(
+    r"\b(?:respirat\w*|pneumon\w*|COVID\w*|SARS|coronavirus|nCoV|hypox\w*|ARDS|dyspn\w+|"
+    r"breath\w*|oxygen|O2|ventilat\w*|intubat\w*|desaturat\w*|lungs?|pulmonar\w*|"
+    r"distress|infect\w*|fever|polmonit\w*|insufficienza\s+respiratoria)\b",
+    re.I,
+)
+# A test that ruled COVID-19 out: the admission it belongs to is not the COVID illness.
+COVID_NEGATIVE = re.compile(
+    r"\bnegative\s+(?:for\s+|on\s+)?(?:the\s+)?(?:COVID|SARS|2019-nCoV|coronavirus)|"
+    r"\b(?:COVID-19|SARS-CoV-2|nCoV)\s+(?:\w+\s+){0,3}?(?:was|were|came\s+back)\s+negative\b",
+    re.I,
+)
+COVID_POSITIVE = re.compile(
+    r"\bpositive\s+(?:for\s+|on\s+)?(?:the\s+)?(?:COVID|SARS|2019-nCoV|coronavirus|RT-?PCR)|"
+    r"\b(?:COVID-19|SARS-CoV-2|nCoV)\s+(?:\w+\s+){0,3}?(?:was|were|came\s+back)\s+positive\b|"
+    r"\b(?:confirmed|diagnosed\s+with)\s+(?:\w+\s+)?(?:COVID|SARS-CoV-2)|"
+    r"\bresult\s+was\s+positive\b",
+    re.I,
+)
 READMITTED = re.compile(
     r"\b(?:re-?admitted|readmission|re-?presented|presented\s+again|returned\s+to\s+the\s+"
     r"(?:ED|emergency|hospital)|came\s+back|again\s+to\s+the\s+(?:ED|emergency))\b",
@@ -142,7 +170,24 @@ def find_intubated(text: str) -> Found | None:
 
 
 def find_went_icu(text: str) -> Found | None:
-    return _yes_wins(_answers(text, WENT_ICU))
+    answers = [
+        (pos, found)
+        for pos, found in _answers(text, WENT_ICU)
+        if found.value != "Y" or not _icu_for_another_condition(text, found.evidence.end)
+    ]
+    return _yes_wins(answers)
+
+
+def _icu_for_another_condition(text: str, end: int) -> bool:
+    m = ICU_REASON.match(text, end)
+    return m is not None and not RESPIRATORY.search(m.group("reason"))
+
+
+def _before_covid_illness(text: str, pos: int) -> bool:
+    """Earlier in the text COVID-19 was tested and ruled out, and nothing before `pos` says it
+    was found: a discharge here ends another admission, not the COVID illness."""
+    before = text[:pos]
+    return COVID_NEGATIVE.search(before) is not None and not COVID_POSITIVE.search(before)
 
 
 def find_supplemental_o2(text: str) -> Found | None:
@@ -150,12 +195,13 @@ def find_supplemental_o2(text: str) -> Found | None:
 
 
 def find_survival(text: str) -> Found | None:
-    """N on a death; else Y on a discharge or recovery not followed by a readmission."""
+    """N on a death; else Y on a discharge or recovery not followed by a readmission and not
+    ending an admission in which COVID-19 was ruled out."""
     deaths = _answers(text, [DIED])
     if deaths:
         return deaths[0][1]
     for pos, found in _answers(text, [SURVIVED]):
-        if READMITTED.search(text, pos):
+        if READMITTED.search(text, pos) or _before_covid_illness(text, pos):
             continue
         return found
     return None

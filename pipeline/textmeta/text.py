@@ -19,6 +19,12 @@ ORDINAL_WORDS = {
     "eighth": 8, "ninth": 9, "tenth": 10,
 }  # fmt: skip
 
+MONTHS = (
+    "January", "February", "March", "April", "May", "June", "July", "August", "September",
+    "October", "November", "December", "Jan", "Feb", "Mar", "Apr", "Jun", "Jul", "Aug", "Sept",
+    "Sep", "Oct", "Nov", "Dec", "gennaio", "febbraio", "marzo", "aprile", "maggio", "giugno",
+    "luglio", "agosto", "settembre", "ottobre", "novembre", "dicembre",
+)  # fmt: skip
 # A count written in digits or words ("4", "four"; "a"/"an" count as one before a unit, as in
 # "a week later").
 NUM = r"(?:\d{1,3}|" + "|".join(sorted((re.escape(w) for w in NUMBER_WORDS), key=len,
