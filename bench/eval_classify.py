@@ -94,8 +94,14 @@ def view_accuracy(rows: list[dict], results: list) -> tuple[int, int, list[str]]
     return good, total, wrong
 
 
-def cross_validate(rows: list[dict], feats: list, folds: int = 5) -> None:
-    """Group-wise CV: re-fit each rule threshold on the training folds, score held-out."""
+def cross_validate(
+    rows: list[dict], feats: list, files: Path | None = None, folds: int = 5
+) -> None:
+    """Group-wise CV: re-fit each rule threshold on the training folds, score held-out.
+
+    With `files`, the held-out images are also inverted and turned and classified with the
+    fold's thresholds: what the retries recover and let in on unseen groups.
+    """
     import random
 
     from pipeline.classify.rules import DEFAULT, decide
@@ -113,6 +119,7 @@ def cross_validate(rows: list[dict], feats: list, folds: int = 5) -> None:
 
     truth, pred = [], []
     moved = Counter()
+    retried: Counter = Counter()
     for k in range(folds):
         train = [i for i, r in enumerate(rows) if fold_of[r["group"]] != k]
         test = [i for i, r in enumerate(rows) if fold_of[r["group"]] == k]
@@ -134,6 +141,8 @@ def cross_validate(rows: list[dict], feats: list, folds: int = 5) -> None:
         for i in test:
             truth.append(rows[i]["modality"])
             pred.append(decide(feats[i], t).modality)
+        if files is not None:
+            retried.update(held_out_retries([rows[i] for i in test], files, t))
         fixed = sum(decide(feats[i]).modality == rows[i]["modality"] for i in test)
         ngroups = len({rows[i]["group"] for i in test})
         print(
@@ -141,11 +150,47 @@ def cross_validate(rows: list[dict], feats: list, folds: int = 5) -> None:
             f"{accuracy(t, test):.3f}, shipped thresholds acc {fixed / len(test):.3f}"
         )
     print_scores(scores(truth, pred), f"group-wise {folds}-fold CV, thresholds re-fitted per fold")
+    if retried:
+        print(
+            "retries on held-out groups, thresholds re-fitted per fold: inverted X-rays kept "
+            f"{retried['inv_xray_kept']}/{retried['xray']}, turned CT slices kept "
+            f"{retried['turn_ct_kept']}/{retried['ct']}, turned X-rays kept "
+            f"{retried['turn_xray_kept']}/{retried['xray']}; `other` called xray/ct: inverted "
+            f"{retried['inv_other_in']}/{retried['other']}, grey-converted and inverted "
+            f"{retried['grey_inv_other_in']}/{retried['other']}, turned "
+            f"{retried['turn_other_in']}/{retried['other']}"
+        )
     if moved:
         print(
             "thresholds the re-fit moved (folds x passes):",
             ", ".join(f"{n} {c}" for n, c in moved.most_common()),
         )
+
+
+def held_out_retries(rows: list[dict], files: Path, t) -> Counter:
+    """Counts for the retries on these images, classified with thresholds `t`."""
+    import cv2
+
+    from pipeline.classify.classifier import classify_array
+    from pipeline.classify.decode import load_image
+
+    counts: Counter = Counter()
+    for row in rows:
+        want = row["modality"]
+        image = load_image(files / row["file"])
+        turned = cv2.rotate(image, cv2.ROTATE_90_CLOCKWISE)
+        counts[want] += 1
+        if want == "xray":
+            counts["inv_xray_kept"] += classify_array(255 - image, t).modality == "xray"
+            counts["turn_xray_kept"] += classify_array(turned, t).modality == "xray"
+        elif want == "ct":
+            counts["turn_ct_kept"] += classify_array(turned, t).modality == "ct"
+        else:
+            grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
+            counts["inv_other_in"] += classify_array(255 - image, t).modality != "other"
+            counts["grey_inv_other_in"] += classify_array(255 - grey, t).modality != "other"
+            counts["turn_other_in"] += classify_array(turned, t).modality != "other"
+    return counts
 
 
 def gray_others(rows: list[dict], files: Path) -> None:
@@ -240,6 +285,9 @@ def robustness(rows: list[dict], files: Path) -> None:
     def turn(im: np.ndarray) -> np.ndarray:
         return cv2.rotate(im, cv2.ROTATE_90_CLOCKWISE)
 
+    def invert(im: np.ndarray) -> np.ndarray:
+        return 255 - im
+
     changes = {
         "long side 200 px": small,
         "8% cropped off each side": crop,
@@ -250,6 +298,7 @@ def robustness(rows: list[dict], files: Path) -> None:
         "JPEG quality 40": jpeg,
         "panel letter + arrow": letter,
         "turned 90 degrees": turn,
+        "inverted (negative)": invert,
     }
     images = [load_image(files / r["file"]) for r in rows]
     truth = [r["modality"] for r in rows]
@@ -261,6 +310,55 @@ def robustness(rows: list[dict], files: Path) -> None:
             f"  {name:<26} accuracy {s['accuracy']:.3f}  X-ray precision "
             f"{s['per']['xray'][0]:.3f}  X-ray recall {s['per']['xray'][1]:.3f}"
         )
+    retries(rows, images, invert, turn)
+
+
+def retries(rows: list[dict], images: list, invert, turn) -> None:
+    """The inverted and quarter-turn retries: what they recover, what they let in."""
+    import cv2
+
+    from pipeline.classify.classifier import classify_array
+
+    def gray(im):
+        return cv2.cvtColor(im, cv2.COLOR_BGR2GRAY) if im.ndim == 3 else im
+
+    print("\nretries (inverted negative films, sideways X-rays and CT slices)")
+    kept = views = flagged = total = 0
+    for row, im in zip(rows, images, strict=True):
+        if row["modality"] != "xray":
+            continue
+        total += 1
+        res = classify_array(invert(im))
+        if res.modality == "xray":
+            kept += 1
+            views += res.view == VIEWS.get(row["view"], res.view)
+            flagged += res.confidence < 0.6
+    print(
+        f"  inverted X-rays still xray: {kept}/{total} (recall {kept / max(1, total):.3f}), "
+        f"right view {views}/{kept}, flagged below LOW_CONFIDENCE {flagged}/{kept}"
+    )
+    for label, want in (("X-rays", "xray"), ("CT slices", "ct")):
+        ids = [i for i, r in enumerate(rows) if r["modality"] == want]
+        kept = sum(classify_array(turn(images[i])).modality == want for i in ids)
+        print(f"  turned 90 degrees {label} still {want}: {kept}/{len(ids)}")
+    others = [(r, im) for r, im in zip(rows, images, strict=True) if r["modality"] == "other"]
+    variants = {
+        "as they are": lambda im: im,
+        "inverted": invert,
+        "grey-converted": gray,
+        "grey-converted and inverted": lambda im: invert(gray(im)),
+        "turned": turn,
+        "grey-converted, inverted, turned": lambda im: turn(invert(gray(im))),
+    }
+    for name, change in variants.items():
+        wrong = []
+        for row, im in others:
+            res = classify_array(change(im))
+            if res.modality != "other":
+                wrong.append(f"{row['file']} -> {res.modality} ({res.confidence:.2f})")
+        print(f"  `other` images {name:<33} called xray/ct: {len(wrong)}/{len(others)}")
+        for w in wrong:
+            print(f"    {w}")
 
 
 def main() -> int:
@@ -358,7 +456,7 @@ def main() -> int:
         robustness(rows, files)
     if not args.no_cv:
         feats = [measure(load_image(files / row["file"])) for row in rows]
-        cross_validate(rows, feats)
+        cross_validate(rows, feats, files)
     return 0
 
 

@@ -79,13 +79,29 @@ class Thresholds:
 DEFAULT = Thresholds()
 
 # The reason that starts an `other` verdict for want of any chest layout; the classifier
-# then retries the image turned a quarter (a film scanned or placed sideways).
+# then retries the image turned a quarter (a film or slice placed sideways) and inverted
+# (a negative print).
 NO_CHEST_LAYOUT = "no chest layout"
+# The reason that starts an `other` verdict for a film whose base is darker than its middle:
+# what a negative print of a chest film shows (dark diaphragm), so the classifier retries
+# the image inverted.
+DARK_BASE = "film-like but its base is darker than its middle"
 
 
 def _sure(value: float, threshold: float, spread: float) -> float:
     """0.5 at the threshold, rising to 0.99 `spread` away from it."""
     return min(0.99, 0.5 + 0.49 * min(1.0, abs(value - threshold) / spread))
+
+
+def ct_cues(f: Features, t: Thresholds = DEFAULT) -> list[tuple[bool, str]]:
+    """The five CT votes (the clean-modes cue counts twice when very clean), each named."""
+    return [
+        (f.otsu_sep >= t.ct_bimodal_min, f"two clean intensity modes {f.otsu_sep:.2f}"),
+        (f.otsu_sep >= t.ct_bimodal_strong, f"very clean (>= {t.ct_bimodal_strong})"),
+        (f.white >= t.ct_white_min, f"saturated white tissue {f.white:.1%}"),
+        (f.aspect >= t.ct_aspect_wide, f"wider than tall {f.aspect:.2f}"),
+        (f.edges >= t.ct_edges_min, f"sharp edges {f.edges:.1%}"),
+    ]
 
 
 def decide(f: Features, t: Thresholds = DEFAULT) -> Classification:
@@ -179,13 +195,7 @@ def decide(f: Features, t: Thresholds = DEFAULT) -> Classification:
         )
 
     # 3. CT
-    cues = [
-        (f.otsu_sep >= t.ct_bimodal_min, f"two clean intensity modes {f.otsu_sep:.2f}"),
-        (f.otsu_sep >= t.ct_bimodal_strong, f"very clean (>= {t.ct_bimodal_strong})"),
-        (f.white >= t.ct_white_min, f"saturated white tissue {f.white:.1%}"),
-        (f.aspect >= t.ct_aspect_wide, f"wider than tall {f.aspect:.2f}"),
-        (f.edges >= t.ct_edges_min, f"sharp edges {f.edges:.1%}"),
-    ]
+    cues = ct_cues(f, t)
     votes = sum(1 for hit, _ in cues if hit)
     texture = f"CT cues {votes}/5 (needs {t.ct_votes_min}): " + ", ".join(
         f"{text} {'yes' if hit else 'no'}" for hit, text in cues
@@ -237,8 +247,7 @@ def decide(f: Features, t: Thresholds = DEFAULT) -> Classification:
     if f.bottom_bright < t.xray_base_min:
         return other(
             _sure(f.bottom_bright, t.xray_base_min, 0.2),
-            f"film-like but its base is darker than its middle ({f.bottom_bright:+.2f} "
-            f"< {t.xray_base_min}): not a chest film; {layout}",
+            f"{DARK_BASE} ({f.bottom_bright:+.2f} < {t.xray_base_min}): not a chest film; {layout}",
         )
     if not t.xray_aspect_min <= f.aspect <= t.xray_aspect_max:
         return other(
