@@ -18,6 +18,7 @@ import os
 import socket
 import tempfile
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
@@ -44,6 +45,7 @@ DEFAULTS: dict[str, Any] = {
     "connect_timeout": 10.0,
     "read_timeout": 60.0,
     "max_download_mb": 100,
+    "max_page_mb": 20,  # get / get_json / get_text bodies, decoded
     "max_redirects": 5,
     "retries": 4,
     "backoff_factor": 0.5,
@@ -91,6 +93,7 @@ class HttpClient:
         self.timeout = (float(settings["connect_timeout"]), float(settings["read_timeout"]))
         self.max_redirects = int(settings["max_redirects"])
         self.max_bytes = int(float(settings["max_download_mb"]) * 1024 * 1024)
+        self.max_page_bytes = int(float(settings["max_page_mb"]) * 1024 * 1024)
         self.allowed_private_hosts = allowed_private_hosts(config)
         retry = Retry(
             total=int(settings["retries"]),
@@ -151,11 +154,27 @@ class HttpClient:
     # -- public API ----------------------------------------------------------------------
 
     def get(
-        self, url: str, *, params: dict | None = None, headers: dict | None = None
+        self,
+        url: str,
+        *,
+        params: dict | None = None,
+        headers: dict | None = None,
+        max_bytes: int | None = None,
     ) -> requests.Response:
-        """The final response after redirects; FetchError on any failure or 4xx/5xx."""
-        response = self._request(self._cached, url, params=params, headers=headers, stream=False)
-        return response
+        """The final response after redirects; FetchError on any failure or 4xx/5xx.
+
+        The body is read into memory, so it is capped (`max_page_mb`, or `max_bytes`): on the
+        declared Content-Length before reading, and on the decoded bytes while reading.
+        """
+        limit = self.max_page_bytes if max_bytes is None else max_bytes
+        return self._request(
+            self._cached,
+            url,
+            params=params,
+            headers=headers,
+            stream=False,
+            hooks={"response": partial(_read_capped, limit=limit)},
+        )
 
     def get_json(self, url: str, *, params: dict | None = None) -> Any:
         response = self.get(url, params=params, headers={"Accept": "application/json"})
@@ -248,6 +267,7 @@ class HttpClient:
         params: dict | None,
         headers: dict | None,
         stream: bool,
+        hooks: dict[str, Any] | None = None,
     ) -> requests.Response:
         current = url
         for _hop in range(self.max_redirects + 1):
@@ -260,6 +280,7 @@ class HttpClient:
                     timeout=self.timeout,
                     allow_redirects=False,
                     stream=stream,
+                    hooks=hooks,
                 )
             except requests.RequestException as exc:
                 raise FetchError(current, _describe(exc)) from exc
@@ -287,6 +308,32 @@ class HttpClient:
     def check_url(self, url: str) -> None:
         """Refuse non-http(s) URLs and hosts that resolve to loopback or private addresses."""
         check_url(url, self.allowed_private_hosts)
+
+
+def _read_capped(response: requests.Response, *_args: Any, limit: int, **_kwargs: Any) -> None:
+    """A response hook that reads the body itself, refusing more than `limit` bytes.
+
+    requests runs response hooks before it reads a non-streamed body, and requests-cache
+    stores the response only after that, so a refused body raises before anything is cached.
+    Even with `stream=True` requests-cache would read the whole body to store it, hence a hook.
+    Cached responses arrive with their body already read: only their size is checked.
+    """
+    if response._content_consumed:
+        if len(response.content) > limit:
+            raise FetchError(response.url, f"body is over the {_mb(limit)} cap")
+        return
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > limit:
+        response.close()
+        raise FetchError(response.url, f"{_mb(int(declared))} is over the {_mb(limit)} cap")
+    body = bytearray()
+    for chunk in response.iter_content(CHUNK):
+        body += chunk
+        if len(body) > limit:
+            response.close()
+            raise FetchError(response.url, f"body is over the {_mb(limit)} cap")
+    response._content = bytes(body)
+    response._content_consumed = True
 
 
 def _rates(per_second: float, min_interval: float | None) -> list[Rate]:

@@ -221,3 +221,98 @@ def test_download_cap_holds_when_the_declared_length_is_small(
     with pytest.raises(FetchError, match="body is over the 1.0 MB cap"):
         client.download(server.url("/bomb.pdf"), tmp_path / "bomb.pdf", max_bytes=1024 * 1024)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["cache"]
+
+
+def _gzip_of_zeros(size: int) -> bytes:
+    """`size` zero bytes gzip-compressed, built without holding them all in memory."""
+    import zlib
+
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # wbits 31: a gzip container
+    block = bytes(1024 * 1024)
+    parts = [packer.compress(block) for _ in range(size // len(block))]
+    return b"".join([*parts, packer.flush()])
+
+
+@pytest.fixture
+def one_mb_pages(http_config: Config, monkeypatch: pytest.MonkeyPatch) -> Config:
+    monkeypatch.setenv("PIPELINE_HTTP_MAX_PAGE_MB", "1")
+    return load_config()
+
+
+def test_page_over_the_cap_by_content_length_is_refused_unread(
+    server: LocalServer, one_mb_pages: Config, tmp_path: Path
+) -> None:
+    import tracemalloc
+
+    server.add("/huge.html", Reply.html("<p>" + "x" * 8_000_000))
+    with HttpClient(one_mb_pages, cache_dir=tmp_path / "c") as http:
+        tracemalloc.start()
+        try:
+            with pytest.raises(FetchError, match=r"huge\.html: 7\.6 MB is over the 1\.0 MB cap"):
+                http.get_text(server.url("/huge.html"))
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 512 * 1024  # the body was never read
+        with pytest.raises(FetchError, match="cap"):  # not cached: asked again, refused again
+            http.get_text(server.url("/huge.html"))
+    assert server.hits("/huge.html") == 2
+
+
+def test_gzip_page_over_the_cap_once_decoded_is_refused_and_not_cached(
+    server: LocalServer, one_mb_pages: Config, tmp_path: Path
+) -> None:
+    import tracemalloc
+
+    body = _gzip_of_zeros(64 * 1024 * 1024)  # 64 MB that travel as ~64 KB
+    assert len(body) < 1024 * 1024
+    server.add("/bomb.json", Reply.json(body, **{"Content-Encoding": "gzip"}))
+    with HttpClient(one_mb_pages, cache_dir=tmp_path / "c") as http:
+        tracemalloc.start()
+        try:
+            with pytest.raises(FetchError, match=r"bomb\.json: body is over the 1\.0 MB cap"):
+                http.get_json(server.url("/bomb.json"))
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 8 * 1024 * 1024  # reading stopped near the cap, far short of 64 MB
+        with pytest.raises(FetchError, match="cap"):
+            http.get(server.url("/bomb.json"))
+    assert server.hits("/bomb.json") == 2
+
+
+def test_page_under_the_cap_is_cached_gzip_and_all(
+    server: LocalServer, one_mb_pages: Config, tmp_path: Path
+) -> None:
+    import gzip
+
+    text = "<p>" + "y" * 900_000  # under 1 MB decoded
+    server.add("/page.html", Reply(200, gzip.compress(text.encode()), {"Content-Encoding": "gzip"}))
+    for _run in range(2):  # the second run is a new process reading the same cache file
+        with HttpClient(one_mb_pages, cache_dir=tmp_path / "c") as http:
+            assert http.get_text(server.url("/page.html")) == text
+            assert http.get(server.url("/page.html")).content == text.encode()
+    assert server.hits("/page.html") == 1
+    # A cached body over a smaller cap is refused too.
+    with (
+        HttpClient(one_mb_pages, cache_dir=tmp_path / "c") as http,
+        pytest.raises(FetchError, match="over the 0.5 MB cap"),
+    ):
+        http.get(server.url("/page.html"), max_bytes=512 * 1024)
+    assert server.hits("/page.html") == 1
+
+
+def test_refused_pages_free_their_connections(
+    server: LocalServer, one_mb_pages: Config, tmp_path: Path
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    server.add("/huge", Reply(200, b"x" * 2_000_000))
+    server.add("/bomb", Reply(200, _gzip_of_zeros(4 * 1024 * 1024), {"Content-Encoding": "gzip"}))
+    server.add("/ok", Reply.json({"ok": True}))
+    with HttpClient(one_mb_pages, cache_dir=tmp_path / "c") as http:
+        for path in ["/huge", "/bomb"] * 4:  # more refusals than the 3 pooled connections
+            with pytest.raises(FetchError, match="cap"):
+                http.get(server.url(path))
+        with ThreadPoolExecutor(1) as pool:  # a leaked connection would block here for ever
+            assert pool.submit(http.get_json, server.url("/ok")).result(timeout=5) == {"ok": True}
