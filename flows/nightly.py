@@ -35,7 +35,9 @@ from prefect.artifacts import (  # noqa: E402
     update_progress_artifact,
 )
 from prefect.cache_policies import NO_CACHE  # noqa: E402
+from prefect.futures import PrefectFuture  # noqa: E402
 from prefect.runtime import flow_run, task_run  # noqa: E402
+from prefect.states import Failed, State  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 
 from pipeline.config import Config, load_config  # noqa: E402
@@ -52,21 +54,46 @@ def run_as_task(name: str, step: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 def _retry_transient(_task: Any, _task_run: Any, state: Any) -> bool:
-    try:
-        state.result()
-    except TransientSourceError:
-        return True
-    except Exception:  # noqa: BLE001 - any other failure is final
-        return False
-    return False
+    """Retry a raised TransientSourceError only; a source's returned failure is final."""
+    return isinstance(state.result(raise_on_failure=False), TransientSourceError)
 
 
 def extract_one(
     ref: SourceRef, config: Config, store: Store, client: Any, retries: int
-) -> SourceOutcome:
-    """One source; raises TransientSourceError (and Prefect retries) while attempts are left."""
+) -> SourceOutcome | State[SourceOutcome]:
+    """One source; raises TransientSourceError (and Prefect retries) while attempts are left.
+
+    A failed source (already recorded in the store by extract_source) ends its task run in a
+    Failed state with the reason as its message, so the UI shows which sources failed; the
+    outcome travels in the state's data and the flow run goes on (SourceFuture).
+    """
     final = task_run.run_count > retries
-    return extract_source(ref, config, store, client=client, final_attempt=final)
+    outcome = extract_source(ref, config, store, client=client, final_attempt=final)
+    if outcome.status == "failed":
+        return Failed(message=outcome.error, data=outcome)
+    return outcome
+
+
+class SourceFuture:
+    """A source's task run future whose result is its SourceOutcome, also when it Failed.
+
+    An exception that escaped the task (not a recorded source failure) is raised as before,
+    for pipeline.nightly.outcome_of to record.
+    """
+
+    def __init__(self, future: PrefectFuture[SourceOutcome]) -> None:
+        self.future = future
+
+    def add_done_callback(self, fn: Any) -> None:
+        self.future.add_done_callback(lambda _done: fn(self))
+
+    def result(self) -> SourceOutcome:
+        value = self.future.result(raise_on_failure=False)
+        if isinstance(value, BaseException):
+            raise value
+        if not isinstance(value, SourceOutcome):
+            raise TypeError(f"extract-source returned {type(value).__name__}, not an outcome")
+        return value
 
 
 def extract_task(settings: NightlySettings) -> Any:
@@ -136,7 +163,9 @@ def nightly_flow(
     with shared_client(config) as client:
         runner = NightlyRunner(
             run_step=run_as_task,
-            submit=lambda ref: extract.submit(ref, config, store, client, settings.retries),
+            submit=lambda ref: SourceFuture(
+                extract.submit(ref, config, store, client, settings.retries)
+            ),
             log=logger.info,
             progress=ProgressArtifact(),
         )
