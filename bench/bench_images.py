@@ -56,12 +56,23 @@ def run_pdfimages_all(pdf: Path, tmp: Path) -> float:
 
 
 def print_caption_accuracy() -> None:
-    """Caption linking on generated one- and two-column papers and on the COVID-Net paper."""
+    """Caption linking on generated one- and two-column papers, papers with captions on the
+    page after (or before) their figure, and on the COVID-Net paper."""
     from pipeline.pdf.images import extract_pdf_images
-    from tests.test_pdf_captions import caption_accuracy, one_column_pdf, two_column_pdf
+    from tests.test_pdf_captions import (
+        caption_accuracy,
+        next_page_pdf,
+        one_column_pdf,
+        two_column_pdf,
+    )
 
+    generated = (
+        ("one-column", one_column_pdf),
+        ("two-column", two_column_pdf),
+        ("next-page", next_page_pdf),
+    )
     with tempfile.TemporaryDirectory() as tmp:
-        for name, make in (("one-column", one_column_pdf), ("two-column", two_column_pdf)):
+        for name, make in generated:
             cases = [make(Path(tmp) / f"{name}{seed}.pdf", seed) for seed in range(10)]
             correct, total = caption_accuracy(cases, Path(tmp) / "out")
             print(f"captions, generated {name}: {correct}/{total} linked to the right caption")

@@ -3,7 +3,10 @@ geometry, in one- and two-column layouts, and split captions into their panels' 
 
 A caption is a text block that starts with a figure label. An image takes the nearest
 caption below it that shares its column (their x ranges overlap), with no paragraph in
-between; failing that, a caption just above it that no image above claims. Several images
+between; failing that, a caption just above it that no image above claims. An image still
+without one may take a caption far below it (nothing but short labels in between), or the
+caption opening its column on the next page (closing it on the previous one), when nothing
+else could own that caption and its figure number fits those around it. Several images
 under one caption are the panels of one figure: they get letters in reading order.
 """
 
@@ -13,18 +16,13 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pipeline.pdf.caption_text import CAPTION_START, split_panel_captions
+
 if TYPE_CHECKING:
     import pymupdf
 
     from pipeline.pdf.images import PdfImage
 
-# "Figure 2." "Fig. 2:" "FIG 2 Chest" "Figure S3 |" "Supplementary Figure 1." -- but not
-# body text such as "Figure 2 shows ...".
-CAPTION_START = re.compile(
-    r"^\s*(?:supplementa(?:l|ry)\s+)?(?:figure|fig\.?)\s*(?P<number>S?\d+[A-Za-z]?)"
-    r"(?:\s*[.:|\u2014\u2013-]|\s+(?=(?-i:[A-Z(\[]))|\s*$)",
-    re.I,
-)
 _LINE_LABEL = re.compile(r"(?m)^\s*(?:supplementa(?:l|ry)\s+)?fig(?:ure)?\.?\s*S?\d", re.I)
 TEXT_FLAGS = 64  # pymupdf.TEXT_MEDIABOX_CLIP
 NOT_FIGURES = {"icon", "repeated", "tile", "in-smask"}
@@ -174,26 +172,15 @@ def attach_captions(doc: pymupdf.Document, images: list[PdfImage]) -> None:
     for image in images:
         if image.bbox is not None and not NOT_FIGURES.intersection(image.flags):
             by_page.setdefault(image.page, []).append(image)
+    pages = _Pages(doc, by_page)
+    claims: dict[int, dict[int, Block]] = {}  # page -> image index -> caption block
     for page_number, page_images in by_page.items():
-        page = doc[page_number - 1]
-        blocks = page_blocks(page)
-        if not any(block.caption for block in blocks):
-            continue
-        height = page.rect.height
-        claimed: dict[int, Block] = {}
-        for image in page_images:
-            block = caption_below(blocks, image.bbox, height)  # type: ignore[arg-type]
-            if block is not None:
-                claimed[image.index] = block
-        taken = {id(block) for block in claimed.values()}
-        for image in page_images:
-            if image.index in claimed:
-                continue
-            block = caption_above(blocks, image.bbox, height)  # type: ignore[arg-type]
-            if block is None or id(block) in taken:
-                block = caption_beside(blocks, image.bbox)  # type: ignore[arg-type]
-            if block is not None and id(block) not in taken:
-                claimed[image.index] = block
+        claims[page_number] = _claim_on_page(pages, page_number, page_images)
+    for page_number, page_images in by_page.items():
+        _claim_far_below(pages, page_number, page_images, claims)
+    _claim_across_pages(pages, by_page, claims)
+    for page_number, page_images in by_page.items():
+        claimed = claims[page_number]
         _share_with_row_neighbours(page_images, claimed)
         for image in page_images:
             if image.index in claimed:
@@ -201,9 +188,315 @@ def attach_captions(doc: pymupdf.Document, images: list[PdfImage]) -> None:
         _letter_images_sharing_a_caption(page_images)
 
 
-def _share_with_row_neighbours(images: list[PdfImage], claimed: dict[int, Block]) -> None:
+Box = tuple[float, float, float, float]
+
+
+class _Pages:
+    """Text blocks and vector drawings (read once, on demand) of a document's pages, and
+    where its figure-like images are drawn."""
+
+    def __init__(self, doc: pymupdf.Document, by_page: dict[int, list[PdfImage]]) -> None:
+        self.doc = doc
+        self._blocks: dict[int, list[Block]] = {}
+        self._drawings: dict[int, list[Box]] = {}
+        self.boxes: dict[int, list[tuple[int, Box]]] = {
+            page: [(image.index, image.bbox) for image in images]  # type: ignore[misc]
+            for page, images in by_page.items()
+        }
+
+    def __len__(self) -> int:
+        return self.doc.page_count
+
+    def blocks(self, page_number: int) -> list[Block]:
+        if page_number not in self._blocks:
+            self._blocks[page_number] = page_blocks(self.doc[page_number - 1])
+        return self._blocks[page_number]
+
+    def height(self, page_number: int) -> float:
+        return self.doc[page_number - 1].rect.height
+
+    def margin_words(self, page_number: int) -> set[str]:
+        """The texts, numbers taken out, of the blocks in a page's top and bottom bands."""
+        height = self.height(page_number)
+        return {
+            _DIGITS.sub("", b.text).strip() for b in self.blocks(page_number) if _in_band(b, height)
+        }
+
+    def drawings(self, page_number: int) -> list[Box]:
+        """Vector drawings at least _DRAWING points both ways (read on demand: rare)."""
+        if page_number not in self._drawings:
+            rects = (path["rect"] for path in self.doc[page_number - 1].get_drawings())
+            self._drawings[page_number] = [
+                (r.x0, r.y0, r.x1, r.y1)
+                for r in rects
+                if r.width >= _DRAWING and r.height >= _DRAWING
+            ]
+        return self._drawings[page_number]
+
+
+def _claim_on_page(
+    pages: _Pages, page_number: int, page_images: list[PdfImage]
+) -> dict[int, Block]:
+    blocks = pages.blocks(page_number)
+    claimed: dict[int, Block] = {}
+    if not any(block.caption for block in blocks):
+        return claimed
+    height = pages.height(page_number)
+    for image in page_images:
+        block = caption_below(blocks, image.bbox, height)  # type: ignore[arg-type]
+        if block is not None:
+            claimed[image.index] = block
+    taken = {id(block) for block in claimed.values()}
+    for image in page_images:
+        if image.index in claimed:
+            continue
+        block = caption_above(blocks, image.bbox, height)  # type: ignore[arg-type]
+        if block is None or id(block) in taken:
+            block = caption_beside(blocks, image.bbox)  # type: ignore[arg-type]
+        if block is not None and id(block) not in taken:
+            claimed[image.index] = block
+    _share_with_row_neighbours(page_images, claimed)
+    return claimed
+
+
+# -- captions away from their figure: far down the page, or on the neighbouring page --------
+# Taken only by an image that found no caption on its own page, only when nothing that could
+# be another figure (an image, a vector drawing, a caption, a paragraph) lies in between,
+# and only when the figure number fits between those of the figures around it.
+
+_MAX_FAR_BELOW = 0.8  # of page height: beyond 40%, when only short labels lie in between
+_MARGIN = 0.08  # of page height: running heads and page numbers live in this band
+_DRAWING = 20.0  # points: a vector drawing this large both ways may be a figure
+_DIGITS = re.compile(r"\d+")
+_CONTINUED = re.compile(r"\bcont(?:inued|d)?\b", re.I)
+
+
+def figure_number(block: Block) -> tuple[str, int] | None:
+    """("", 3) for "Figure 3." or "Fig. 3b:", ("S", 2) for "Figure S2 |"."""
+    match = CAPTION_START.match(block.text)
+    if match is None:
+        return None
+    number = match.group("number")
+    digits = re.match(r"\d+", number.lstrip("Ss"))
+    return ("S" if number[0] in "Ss" else "", int(digits.group())) if digits else None
+
+
+class _Numbers:
+    """Figure numbers of the captions linked so far, to check a new link against."""
+
+    def __init__(self, by_page: dict[int, list[PdfImage]], claims: dict[int, dict[int, Block]]):
+        self.linked: list[tuple[int, Box, tuple[str, int]]] = []
+        for page_number, page_images in by_page.items():
+            for image in page_images:
+                block = claims[page_number].get(image.index)
+                number = figure_number(block) if block is not None else None
+                if number is not None:
+                    self.linked.append((page_number, image.bbox, number))  # type: ignore[arg-type]
+
+    def fits(self, page_number: int, bbox: Box, block: Block) -> bool:
+        """Larger than the numbers before the image and smaller than those after it (equal
+        only for a figure "continued"). On the image's page, its column only: the order of
+        columns side by side is not known."""
+        number = figure_number(block)
+        if number is None:
+            return False
+        same = 0 if _CONTINUED.search(block.text) else 1
+        for other_page, other, other_number in self.linked:
+            if other_number[0] != number[0]:
+                continue
+            if other_page == page_number:
+                if not _overlap(bbox[0], bbox[2], other[0], other[2]):
+                    continue
+                before = other[1] < bbox[1]
+            else:
+                before = other_page < page_number
+            if (before and other_number[1] > number[1] - same) or (
+                not before and other_number[1] < number[1] + same
+            ):
+                return False
+        return True
+
+
+def _in_column(blocks: list[Block], bbox: Box) -> list[Block]:
+    return sorted((b for b in blocks if _same_column(bbox, b)), key=lambda b: b.y0)
+
+
+def _in_band(block: Block, height: float) -> bool:
+    return block.y1 <= _MARGIN * height or block.y0 >= (1 - _MARGIN) * height
+
+
+def _in_margin(pages: _Pages, page_number: int, block: Block) -> bool:
+    """A page number, or a running head: the same words (numbers aside) in the margin band
+    of a page nearby. A line of body text at the top of a page is neither."""
+    if block.caption or not _in_band(block, pages.height(page_number)):
+        return False
+    words = _DIGITS.sub("", block.text).strip()
+    if len(words) <= 3:
+        return True
+    nearby = (page_number - 2, page_number - 1, page_number + 1, page_number + 2)
+    return any(words in pages.margin_words(other) for other in nearby if 1 <= other <= len(pages))
+
+
+def _body(pages: _Pages, page_number: int, block: Block) -> bool:
+    """A caption or a paragraph (not a short label), outside the margin bands."""
+    if _in_margin(pages, page_number, block):
+        return False
+    return block.caption or block.y1 - block.y0 >= _PARAGRAPH
+
+
+def _drawing_between(drawings: list[Box], bbox: Box, top: float, bottom: float) -> bool:
+    x0, _, x1, _ = bbox
+    return any(
+        d[1] >= top - 2 and d[3] <= bottom + 2 and _overlap(x0, x1, d[0], d[2]) for d in drawings
+    )
+
+
+def _image_between(
+    pages: _Pages, page_number: int, bbox: Box, top: float, bottom: float, skip: int | None = None
+) -> bool:
+    for index, other in pages.boxes.get(page_number, []):
+        if index == skip or not _overlap(bbox[0], bbox[2], other[0], other[2]):
+            continue
+        if _overlap(top, bottom, other[1], other[3]) > 2:
+            return True
+    return False
+
+
+def _clear_between(
+    pages: _Pages, page_number: int, bbox: Box, top: float, bottom: float, skip: int | None = None
+) -> bool:
+    """Nothing that could be another figure or body text between top and bottom."""
+    if bottom - top > 2 and _image_between(pages, page_number, bbox, top, bottom, skip):
+        return False
+    blocks = pages.blocks(page_number)
+    if _paragraph_between(blocks, bbox, top, bottom):
+        return False
+    return not _drawing_between(pages.drawings(page_number), bbox, top, bottom)
+
+
+def _claim_far_below(
+    pages: _Pages,
+    page_number: int,
+    page_images: list[PdfImage],
+    claims: dict[int, dict[int, Block]],
+) -> None:
+    claimed = claims[page_number]
+    blocks = pages.blocks(page_number)
+    height = pages.height(page_number)
+    numbers = _Numbers({page_number: page_images}, claims)
+    taken = {id(block) for block in claimed.values()}
+    for image in page_images:
+        if image.index in claimed:
+            continue
+        bbox: Box = image.bbox  # type: ignore[assignment]
+        below = [b for b in _in_column(blocks, bbox) if b.y0 >= bbox[3] - 5]
+        block = next((b for b in below if b.caption), None)
+        if block is None or id(block) in taken or block.y0 - bbox[3] > _MAX_FAR_BELOW * height:
+            continue
+        if any(b.caption for b in blocks if b is not block and bbox[3] - 5 <= b.y0 < block.y0):
+            continue  # another caption in between, perhaps in a neighbouring column
+        if not numbers.fits(page_number, bbox, block):
+            continue
+        if _clear_between(pages, page_number, bbox, bbox[3], block.y0, image.index):
+            claimed[image.index] = block
+
+
+def _claim_across_pages(
+    pages: _Pages, by_page: dict[int, list[PdfImage]], claims: dict[int, dict[int, Block]]
+) -> None:
+    numbers = _Numbers(by_page, claims)
+    new: list[tuple[int, int, Block]] = []
+    for page_number, page_images in by_page.items():
+        for image in page_images:
+            if image.index in claims[page_number]:
+                continue
+            bbox: Box = image.bbox  # type: ignore[assignment]
+            block = _caption_on_next_page(pages, page_number, bbox, claims)
+            if block is None:
+                block = _caption_on_previous_page(pages, page_number, bbox, claims)
+            if block is not None and numbers.fits(page_number, bbox, block):
+                new.append((page_number, image.index, block))
+    for page_number, index, block in new:
+        claims[page_number][index] = block
+    for page_number in {page_number for page_number, _, _ in new}:
+        across = frozenset(index for number, index, _ in new if number == page_number)
+        _share_with_row_neighbours(by_page[page_number], claims[page_number], across)
+
+
+def _caption_on_next_page(
+    pages: _Pages,
+    page_number: int,
+    bbox: Box,
+    claims: dict[int, dict[int, Block]],
+) -> Block | None:
+    """The caption that opens the image's column on the next page, when the image ends its
+    column on its own page and that caption heads no figure of its own."""
+    if page_number >= len(pages):
+        return None
+    if any(
+        _body(pages, page_number, b)
+        for b in _in_column(pages.blocks(page_number), bbox)
+        if b.y0 >= bbox[3] - 5
+    ):
+        return None
+    following = page_number + 1
+    next_height = pages.height(following)
+    column = _in_column(pages.blocks(following), bbox)
+    first = next((b for b in column if not _in_margin(pages, following, b)), None)
+    if first is None or not first.caption or _claimed(first, claims.get(following, {})):
+        return None
+    # What follows the caption up to the first paragraph must not be a figure of its own.
+    stop = next((b.y0 for b in column if b.y0 > first.y1 and _body(pages, following, b)), None)
+    stop = stop if stop is not None else next_height
+    if not _clear_between(pages, following, bbox, first.y1, stop):
+        return None
+    return first
+
+
+def _caption_on_previous_page(
+    pages: _Pages,
+    page_number: int,
+    bbox: Box,
+    claims: dict[int, dict[int, Block]],
+) -> Block | None:
+    """The caption that ends the image's column on the previous page, when the image opens
+    its column on its own page and that caption closes no figure of its own."""
+    if page_number <= 1:
+        return None
+    if any(
+        _body(pages, page_number, b)
+        for b in _in_column(pages.blocks(page_number), bbox)
+        if b.y1 <= bbox[1] + 5
+    ):
+        return None
+    if _image_between(pages, page_number, bbox, 0, bbox[1] - 2):
+        return None
+    previous = page_number - 1
+    column = [
+        b for b in _in_column(pages.blocks(previous), bbox) if not _in_margin(pages, previous, b)
+    ]
+    if not column:
+        return None
+    last = max(column, key=lambda b: b.y1)
+    if not last.caption or _claimed(last, claims.get(previous, {})):
+        return None
+    # What precedes the caption back to the last paragraph must not be a figure of its own.
+    start = max((b.y1 for b in column if b.y1 < last.y0 and _body(pages, previous, b)), default=0.0)
+    if not _clear_between(pages, previous, bbox, start, last.y0):
+        return None
+    return last
+
+
+def _claimed(block: Block, claimed: dict[int, Block]) -> bool:
+    return any(block is other for other in claimed.values())
+
+
+def _share_with_row_neighbours(
+    images: list[PdfImage], claimed: dict[int, Block], across: frozenset[int] = frozenset()
+) -> None:
     """Images side by side in one row share the caption under the row, which may start
-    under the first of them only (a short caption is no wider than its first column)."""
+    under the first of them only (a short caption is no wider than its first column).
+    `across`: images whose caption is on another page (under the row, in reading order)."""
     for image in images:
         if image.index in claimed:
             continue
@@ -215,7 +508,8 @@ def _share_with_row_neighbours(images: list[PdfImage], claimed: dict[int, Block]
             ox0, oy0, ox1, oy1 = other.bbox  # type: ignore[misc]
             same_row = _overlap(y0, y1, oy0, oy1) >= 0.5 * min(y1 - y0, oy1 - oy0)
             near = max(ox0 - x1, x0 - ox1) <= _ROW_GAP
-            if same_row and near and block.y0 >= max(y1, oy1) - 5:
+            under = other.index in across or block.y0 >= max(y1, oy1) - 5
+            if same_row and near and under:
                 claimed[image.index] = block
                 break
 
@@ -252,66 +546,3 @@ def _letter_images_sharing_a_caption(images: list[PdfImage]) -> None:
         for letter, position in zip(letters, order, strict=True):
             group[position].panel = letter
             group[position].panel_caption = parts[letter]
-
-
-# -- panel parts of a caption -----------------------------------------------------------------
-
-_LETTERS = r"[A-Ha-h]"
-_JOINER = r"\s*(?:,|and|&|-|\u2013|\u2014|to)\s*"
-_MARKERS = [
-    # (A) (a) (A, B) (A and B) (A-C)
-    re.compile(rf"\((?P<letters>{_LETTERS}(?:{_JOINER}{_LETTERS})*)\)"),
-    # a) A) at the start or after punctuation / space
-    re.compile(rf"(?:(?<=^)|(?<=[\s;.,:]))(?P<letters>{_LETTERS})\)"),
-    # A. / A: / a, at the start of a sentence
-    re.compile(r"(?:(?<=^)|(?<=[.;:]\s))(?P<letters>[A-H])[.:]\s"),
-]
-_TRAILING_JOINER = re.compile(r"[\s,;:]*\b(?:and|or)\s*$")
-_LABEL = re.compile(CAPTION_START.pattern + r"\s*", re.I)
-
-
-def _expand(letters: str) -> list[str]:
-    found = re.findall(rf"(?<![A-Za-z]){_LETTERS}(?![A-Za-z])|-|\u2013|\u2014|\bto\b", letters)
-    out: list[str] = []
-    i = 0
-    while i < len(found):
-        token = found[i]
-        if token in ("-", "\u2013", "\u2014", "to") and out and i + 1 < len(found):
-            start, end = out[-1], found[i + 1]
-            out.extend(chr(c) for c in range(ord(start) + 1, ord(end) + 1))
-            i += 2
-            continue
-        if token not in ("-", "\u2013", "\u2014", "to"):
-            out.append(token)
-        i += 1
-    return out
-
-
-def split_panel_captions(caption: str) -> dict[str, str]:
-    """Panel letter -> the caption's text about that panel (with the shared lead-in).
-
-    "Figure 1. A 65-year-old man. (A) Day 1 radiograph. (B) CT on day 5." gives
-    {"A": "A 65-year-old man. Day 1 radiograph.", "B": "A 65-year-old man. CT on day 5."}.
-    An empty dict when the caption names fewer than two panels.
-    """
-    for marker in _MARKERS:
-        matches = list(marker.finditer(caption))
-        letters_seen: list[str] = []
-        segments: list[tuple[list[str], int, int]] = []
-        for match in matches:
-            letters = _expand(match.group("letters"))
-            if not letters or any(letter in letters_seen for letter in letters):
-                continue
-            letters_seen.extend(letters)
-            segments.append((letters, match.start(), match.end()))
-        if len(letters_seen) < 2 or letters_seen[0].upper() != "A":
-            continue
-        lead = _LABEL.sub("", caption[: segments[0][1]], count=1).strip(" ,;:")
-        parts: dict[str, str] = {}
-        for n, (letters, _start, end) in enumerate(segments):
-            stop = segments[n + 1][1] if n + 1 < len(segments) else len(caption)
-            text = _TRAILING_JOINER.sub("", caption[end:stop]).strip(" ,;:")
-            for letter in letters:
-                parts[letter] = f"{lead} {text}".strip() if lead else text
-        return dict(sorted(parts.items()))
-    return {}

@@ -16,7 +16,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline.pdf.captions import reading_order, split_panel_captions
+from pipeline.pdf.caption_text import split_panel_captions
+from pipeline.pdf.captions import reading_order
 
 if TYPE_CHECKING:
     import numpy as np
