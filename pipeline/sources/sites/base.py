@@ -11,6 +11,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import quote_plus, urljoin
 
 from bs4 import BeautifulSoup, Tag
 
@@ -153,6 +154,26 @@ def select_first(root: Tag, selectors: str | tuple[str, ...]) -> Tag | None:
         if found is not None:
             return found
     return None
+
+
+def search_url_for(base: str, path_template: str, query: str) -> str:
+    """The site's search address: its base URL plus its path with the query filled in."""
+    return base.rstrip("/") + path_template.format(query=quote_plus(query))
+
+
+def next_page_url(soup: Tag, selectors: str | tuple[str, ...], url: str) -> str | None:
+    """The absolute address of a listing's next page, or None on the last page."""
+    link = select_first(soup, selectors)
+    href = link.get("href") if link is not None else None
+    return urljoin(url, str(href)) if href else None
+
+
+def time_of(node: Tag) -> str | None:
+    """The ISO date of the first <time> inside `node` (its datetime attribute or text)."""
+    found = node.find("time")
+    if found is None:
+        return None
+    return iso_date(found.get("datetime") or found.get_text())
 
 
 def select_all(root: Tag, selectors: str | tuple[str, ...]) -> list[Tag]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote_plus, urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from pipeline.sources.sites.base import (
     CaseImage,
@@ -12,11 +12,14 @@ from pipeline.sources.sites.base import (
     LayoutChanged,
     ListingPage,
     iso_date,
+    next_page_url,
     one_line,
     require,
+    search_url_for,
     select_first,
     soup_of,
     text_of,
+    time_of,
 )
 from pipeline.sources.sites.vocab import (
     age_years,
@@ -195,7 +198,7 @@ def fetch_case(url: str, fetcher: SiteFetcher) -> CasePage:
 
 
 def search_url(base: str, query: str) -> str:
-    return base.rstrip("/") + SEARCH_PATH.format(query=quote_plus(query))
+    return search_url_for(base, SEARCH_PATH, query)
 
 
 def parse_listing(html: str, url: str) -> ListingPage:
@@ -207,17 +210,8 @@ def parse_listing(html: str, url: str) -> ListingPage:
         if not case_number(absolute):
             continue
         case_url = canonical_url(absolute)
-        time_node = link.find("time")
         cases.setdefault(
             case_url,
-            {
-                "url": case_url,
-                "title": one_line(link.get_text()) or None,
-                "date": iso_date(time_node.get("datetime") or time_node.get_text())
-                if time_node is not None
-                else None,
-            },
+            {"url": case_url, "title": one_line(link.get_text()) or None, "date": time_of(link)},
         )
-    next_link = soup.select_one(SELECTORS["next_page"])
-    next_href = next_link.get("href") if next_link is not None else None
-    return ListingPage(list(cases.values()), urljoin(url, next_href) if next_href else None)
+    return ListingPage(list(cases.values()), next_page_url(soup, SELECTORS["next_page"], url))

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote_plus, urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from pipeline.errors import SourceError
 from pipeline.sources.sites.base import (
@@ -17,11 +17,14 @@ from pipeline.sources.sites.base import (
     ListingPage,
     iso_date,
     looks_like_captcha,
+    next_page_url,
     one_line,
     require,
+    search_url_for,
     select_first,
     soup_of,
     text_of,
+    time_of,
 )
 from pipeline.sources.sites.vocab import age_years, finding_name, modality_name, sex_name, view_name
 
@@ -281,7 +284,7 @@ def _study_images(study: Study, page_url: str, fetcher: SiteFetcher) -> list[Cas
 
 
 def search_url(base: str, query: str) -> str:
-    return base.rstrip("/") + SEARCH_PATH.format(query=quote_plus(query))
+    return search_url_for(base, SEARCH_PATH, query)
 
 
 def parse_listing(html: str, url: str) -> ListingPage:
@@ -293,17 +296,6 @@ def parse_listing(html: str, url: str) -> ListingPage:
             continue
         case_url = canonical_url(urljoin(url, href))
         title_node = select_first(link, SELECTORS["search_result_title"])
-        time_node = link.find("time")
-        cases.setdefault(
-            case_url,
-            {
-                "url": case_url,
-                "title": one_line((title_node or link).get_text()) or None,
-                "date": iso_date(time_node.get("datetime") or time_node.get_text())
-                if time_node is not None
-                else None,
-            },
-        )
-    next_link = select_first(soup, SELECTORS["next_page"])
-    next_href = next_link.get("href") if next_link is not None else None
-    return ListingPage(list(cases.values()), urljoin(url, next_href) if next_href else None)
+        title = one_line((title_node or link).get_text()) or None
+        cases.setdefault(case_url, {"url": case_url, "title": title, "date": time_of(link)})
+    return ListingPage(list(cases.values()), next_page_url(soup, SELECTORS["next_page"], url))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote_plus, urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from pipeline.sources.sites.base import (
     CaseImage,
@@ -16,8 +16,10 @@ from pipeline.sources.sites.base import (
     LayoutChanged,
     ListingPage,
     iso_date,
+    next_page_url,
     one_line,
     require,
+    search_url_for,
     select_first,
     soup_of,
     text_of,
@@ -190,7 +192,7 @@ def fetch_case(url: str, fetcher: SiteFetcher) -> CasePage:
 
 
 def search_url(base: str, query: str) -> str:
-    return base.rstrip("/") + SEARCH_PATH.format(query=quote_plus(query))
+    return search_url_for(base, SEARCH_PATH, query)
 
 
 def parse_listing(html: str, url: str) -> ListingPage:
@@ -207,6 +209,4 @@ def parse_listing(html: str, url: str) -> ListingPage:
         )
         if not entry["title"] and title:
             entry["title"] = title
-    next_link = select_first(soup, SELECTORS["next_page"])
-    next_href = next_link.get("href") if next_link is not None else None
-    return ListingPage(list(cases.values()), urljoin(url, next_href) if next_href else None)
+    return ListingPage(list(cases.values()), next_page_url(soup, SELECTORS["next_page"], url))
