@@ -121,3 +121,38 @@ def test_several_images_under_one_caption_are_lettered_in_reading_order(tmp_path
 )  # fmt: skip
 def test_split_panel_captions(caption: str, parts: dict[str, str]) -> None:
     assert split_panel_captions(caption) == parts
+
+
+@pytest.mark.parametrize(
+    ("caption", "parts"),
+    [
+        ("Figure 1. a, PA radiograph on admission; b, lateral radiograph; c-d, CT images",
+         {"a": "PA radiograph on admission", "b": "lateral radiograph", "c": "CT images",
+          "d": "CT images"}),
+        ("Fig. 2 a, PA view on day 1; b, PA view on day 7",
+         {"a": "PA view on day 1", "b": "PA view on day 7"}),
+        ("Figure 3. A 50-year-old woman. a, PA radiograph; b, lateral radiograph",
+         {"a": "A 50-year-old woman. PA radiograph",
+          "b": "A 50-year-old woman. lateral radiograph"}),
+        # out of order: "d" after "b" starts no panel
+        ("Figure 4. a, PA radiograph; b, lateral; d, CT", {"a": "PA radiograph",
+                                                           "b": "lateral; d, CT"}),
+    ],
+)  # fmt: skip
+def test_split_comma_lettered_captions(caption: str, parts: dict[str, str]) -> None:
+    assert split_panel_captions(caption) == parts
+
+
+@pytest.mark.parametrize(
+    "caption",
+    [
+        "Figure 5. Consolidation in segments a, b and c of the right lung.",
+        "Figure 6. a, b and c show ground-glass opacities.",
+        "Figure 7. As shown in Fig. 3 a, the lesions grew; b, c and d were stable.",
+        "Figure 8. Courtesy of J. A. Smith, B. Jones; a, b.",
+        "Figure 9. Both lungs. b, PA view; c, lateral view.",
+        "Fig. 3 a, b and c show GGO; d, CT.",
+    ],
+)
+def test_prose_with_letters_and_commas_is_not_split(caption: str) -> None:
+    assert split_panel_captions(caption) == {}

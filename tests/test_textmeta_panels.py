@@ -91,3 +91,42 @@ def test_shared_prefix_view_applies_to_every_panel():
     panels = extract_panel_fields(caption)
     assert panels["A"].values["view"] == panels["B"].values["view"] == "PA"
     assert extract_fields(caption).values["view"] == "PA"
+
+
+def test_comma_lettered_panels_with_a_range():
+    caption = "Figure 1. a, PA radiograph on admission; b, lateral radiograph; c-d, axial CT images"
+    assert split_panel_captions(caption) == {
+        "A": "a, PA radiograph on admission",
+        "B": "b, lateral radiograph",
+        "C": "c-d, axial CT images",
+        "D": "c-d, axial CT images",
+    }
+    panels = extract_panel_fields(caption)
+    assert {k: v.values["view"] for k, v in panels.items()} == {
+        "A": "PA",
+        "B": "L",
+        "C": "Axial",
+        "D": "Axial",
+    }
+    assert panels["A"].values["offset"] == 0
+
+
+def test_prose_letters_with_commas_are_not_panels():
+    for caption in (
+        "Consolidation in segments a, b and c of the right lung.",
+        "Fever. a, b and c show ground-glass opacities.",
+        "As shown in Fig. 3 a, the lesions grew; b, c and d were stable.",
+        "Both lungs were involved. a, b, c denote the lobes; d, the hilum.",
+    ):
+        assert split_panel_captions(caption) == {}, caption
+
+
+def test_both_views_find_the_same_panels():
+    from pipeline.pdf.caption_text import split_panel_captions as with_lead
+
+    for caption in (
+        "Figure 2. A 54-year-old man. (A) PA chest radiograph. (B) Lateral radiograph.",
+        "Fig. 2 a, PA radiograph on admission; b, lateral radiograph; c\u2013d, CT images",
+        "Fig. 3: a) PA view; b) lateral view, c) CT",
+    ):
+        assert [k.upper() for k in with_lead(caption)] == list(split_panel_captions(caption))
