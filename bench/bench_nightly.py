@@ -35,6 +35,14 @@ RATE = 4.0  # sources started per second per host
 CONCURRENCY = 3  # sources in flight per host
 
 
+def serve(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
+    """A threaded server on a free loopback port, serving in the background."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd
+
+
 class PdfHost:
     """One remote host: /<n>.pdf answers, after LATENCY, a PDF that differs per n."""
 
@@ -55,9 +63,7 @@ class PdfHost:
             def log_message(self, *_args: object) -> None:
                 return
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.httpd = serve(Handler)
 
     @property
     def netloc(self) -> str:
@@ -82,9 +88,7 @@ class EmptyCrossref(PdfHost):
             def log_message(self, *_args: object) -> None:
                 return
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.httpd = serve(Handler)
 
 
 def nightly_toml(path: Path, hosts: list[PdfHost], watchlist: Path, max_sources: int) -> None:

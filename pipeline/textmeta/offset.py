@@ -65,39 +65,39 @@ _ORD = (
     r"(?:the\s+)?(?P<ord>\d{1,3}(?:st|nd|rd|th)|" + "|".join(ORDINAL_WORDS) + r")\s+day\s+"
     r"(?:of|after|post|since|from)[\s-]+(?:the\s+)?"
 )
+
+
+def _days_counted_from(anchor: str, day_label: str) -> list[re.Pattern[str]]:
+    """Day counts from `anchor`: "the 7th day of ...", "<label> day 7", "day 5 of ...",
+    "10 days after ..."."""
+    return [
+        re.compile(r"\b" + _ORD + anchor + r"\b", re.I),
+        re.compile(r"\b" + day_label + r"\s+days?\s+" + _NUM + r"\b", re.I),
+        re.compile(
+            r"\bday\s+"
+            + _NUM
+            + r"\s+(?:of|after|post|since|from)[\s-]+(?:the\s+)?"
+            + anchor
+            + r"\b",
+            re.I,
+        ),
+        re.compile(
+            r"\b" + _NUM + r"[\s-]+" + _UNIT + r"\s+(?:after|post|since|from|following)[\s-]+"
+            r"(?:the\s+)?" + anchor + r"\b",
+            re.I,
+        ),
+    ]
+
+
 # Days counted from symptom onset.
 ONSET_DAY = [
-    # "the 7th day of illness", "on the third day after symptom onset"
-    re.compile(r"\b" + _ORD + _ONSET + r"\b", re.I),
-    # "illness day 7", "day 5 of illness", "day 5 after symptom onset", "10 days after onset"
-    re.compile(r"\b(?:illness|disease|symptom)\s+days?\s+" + _NUM + r"\b", re.I),
-    re.compile(
-        r"\bday\s+" + _NUM + r"\s+(?:of|after|post|since|from)[\s-]+(?:the\s+)?" + _ONSET + r"\b",
-        re.I,
-    ),
-    re.compile(
-        r"\b" + _NUM + r"[\s-]+" + _UNIT + r"\s+(?:after|post|since|from|following)[\s-]+"
-        r"(?:the\s+)?" + _ONSET + r"\b",
-        re.I,
-    ),
+    *_days_counted_from(_ONSET, r"(?:illness|disease|symptom)"),
     # Italian: "in 5a giornata di malattia", "giorno 5 di malattia"
     re.compile(r"\b(?P<n>\d{1,2})\s*(?:a|ª|°)\s+giornata\b", re.I),
     re.compile(r"\bgiorno\s+" + _NUM + r"\s+(?:di\s+malattia|dall'esordio)\b", re.I),
 ]
 # Days counted from admission (the collection's other convention).
-ADMISSION_DAY = [
-    re.compile(r"\b" + _ORD + _ADMIT + r"\b", re.I),
-    re.compile(r"\b(?:hospital|admission)\s+days?\s+" + _NUM + r"\b", re.I),
-    re.compile(
-        r"\bday\s+" + _NUM + r"\s+(?:of|after|post|since|from)[\s-]+(?:the\s+)?" + _ADMIT + r"\b",
-        re.I,
-    ),
-    re.compile(
-        r"\b" + _NUM + r"[\s-]+" + _UNIT + r"\s+(?:after|post|since|from|following)[\s-]+"
-        r"(?:the\s+)?" + _ADMIT + r"\b",
-        re.I,
-    ),
-]
+ADMISSION_DAY = _days_counted_from(_ADMIT, r"(?:hospital|admission)")
 # "on day 6", "at day 4": a day of the stay, only in a sentence naming an image.
 STAY_DAY = [
     re.compile(r"\b(?:on|at)\s+day\s+" + _NUM + r"\b(?!\s+(?:of|after|post|since|from)\b)", re.I),
