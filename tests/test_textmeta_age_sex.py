@@ -98,3 +98,42 @@ def test_regression_patient_years_later_is_not_an_age():
 def test_more_age_sex_forms(text, age, sex):
     values = extract_fields(text).values
     assert (values["age"], values["sex"]) == (age, sex)
+
+
+@pytest.mark.parametrize(
+    ("text", "age", "sex"),
+    [
+        ("34 years, male\n\nClinical History\nFever and cough.", 34, "M"),
+        ("Patient 2: 44 years, male. Dry cough.", 44, "M"),
+        ("43M with fever and cough.", 43, "M"),
+        ("Fever for a week. 71 F, smoker.", 71, "F"),
+        ("F, 71 yrs. Cough.", 71, "F"),
+        ("Elderly woman (83 years) with fever.", 83, "F"),
+        ("Sixty-five-year-old woman with dyspnoea.", 65, "F"),
+        ("A fifty year old man with fever.", 50, "M"),
+        ("A 29-year-old pregnant patient at 32 weeks.", 29, "F"),
+    ],
+)
+def test_compact_and_spelled_out_forms(text, age, sex):
+    values = extract_fields(text).values
+    assert (values["age"], values["sex"]) == (age, sex)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Temp (99 F), cough.",
+        "Fig 2 (5 F) shows consolidation.",
+        "Smoker for 40 years, male.",
+        "Over the past fifty years, lung disease has changed.",
+        "The patient's mother (83 years) died.",
+        "Patient 2: 44 years, male. Patient 3: 50 years, female.",
+    ],
+)
+def test_numbers_that_are_not_the_patients_age(text):
+    assert extract_fields(text).values["age"] is None
+
+
+def test_pregnant_relative_gives_no_sex():
+    text = "The patient, whose pregnant wife was infected, had cough."
+    assert extract_fields(text).values["sex"] is None

@@ -1,5 +1,7 @@
 """Italian (SIRM) notes."""
 
+import pytest
+
 from pipeline.textmeta import extract_fields
 from pipeline.textmeta.text import detect_language
 
@@ -59,3 +61,15 @@ def test_spouse_age_in_italian_does_not_leak():
 
 def test_sub_intensive_is_not_icu():
     assert extract_fields("Ricoverata in terapia sub-intensiva.").values["went_icu"] is None
+
+
+@pytest.mark.parametrize(
+    ("text", "sex"),
+    [
+        ("Il paziente giunge in PS con febbre e tosse da 5 giorni.", "M"),
+        ("La paziente giunge in PS con febbre. Alla paziente viene eseguita una TC.", "F"),
+        ("Il paziente riferisce contatto con la paziente del letto accanto.", None),
+    ],
+)
+def test_sex_from_the_italian_article(text, sex):
+    assert extract_fields(text).values["sex"] == sex

@@ -90,3 +90,15 @@ def test_event_day_in_a_short_text_is_not_the_offset():
 def test_stay_day_outside_an_image_sentence_casts_doubt_on_admission():
     text = "Infiltrates were first present on day 6 on admission (21 February)."
     assert extract_fields(text).values["offset"] is None
+
+
+@pytest.mark.parametrize(
+    ("text", "offset"),
+    [
+        ("Chest radiograph 48 hours after admission showing bilateral infiltrates.", 2),
+        ("Chest radiograph 36 hours after admission showing bilateral infiltrates.", None),
+        ("Fever for a few hours. Chest CT showed ground-glass opacities.", None),
+    ],
+)
+def test_hours_count_only_in_whole_days(text, offset):
+    assert extract_fields(text).values["offset"] == offset

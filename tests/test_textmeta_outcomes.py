@@ -101,3 +101,18 @@ def test_regression_oxygen_condition_of_a_measurement_is_not_a_no():
 def test_negation_after_the_phrase():
     values = extract_fields("Intubation was not required. ICU admission was avoided.").values
     assert (values["intubated"], values["went_icu"]) == ("N", "N")
+
+
+def test_intubation_only_considered_is_unsaid():
+    values = extract_fields("Intubation was considered but not performed.").values
+    assert values["intubated"] is None
+
+
+def test_icu_as_a_kind_of_patient_is_not_a_stay():
+    text = "Mortality in ICU patients is high. The patient had mild cough."
+    assert extract_fields(text).values["went_icu"] is None
+
+
+def test_oxygen_not_needed_after_a_measurement_in_another_clause():
+    text = "SpO2 94% on room air; no oxygen therapy was required."
+    assert extract_fields(text).values["needed_supplemental_O2"] == "N"

@@ -13,10 +13,36 @@ _SEX_NOUN_EN = (
     r"housewife"
 )
 _SEX_NOUN_IT = r"uomo|donna|maschio|femmina|ragazzo|ragazza|signore|signora|bambino|bambina"
+_SEX_WORD = _SEX_NOUN_EN + "|" + _SEX_NOUN_IT + r"|maschile|femminile|(?-i:[MF])"
+_YEARS = r"(?:years?|yrs?|anni|aa)"
+# "sixty-five", "Fifty": ages written out, as at the start of a sentence.
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
+         "eighty": 80, "ninety": 90}  # fmt: skip
+_UNITS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+          "eight": 8, "nine": 9}  # fmt: skip
+_TEENS = {"ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
+          "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
+          "nineteen": 19}  # fmt: skip
+_AGE_WORDS = (
+    r"(?:(?:"
+    + "|".join(_TENS)
+    + r")(?:[\s-](?:"
+    + "|".join(_UNITS)
+    + r"))?|"
+    + "|".join((*_TEENS, *_UNITS))
+    + r"|one\s+hundred(?:\s+and\s+\w+)?)"
+)
+
+# Where a text, sentence, line or list item begins: the only place an age stands alone
+# ("34 years, male", "43M with fever") without being a duration or a temperature ("99 F").
+_OPENING = r"(?:^|(?<=[.;:\n]\s)|(?<=[.;:\n]))\s*"
+_COMPACT_END = r"\b(?=\s*(?:[,;:]|with\b|w/|who\b|present\w*|$))"
 
 AGE_PATTERNS = [
     # "55-year-old", "55 years old", "58-year old", "55 years of age"
     re.compile(r"\b(?P<age>\d{1,3})\s*" + _YEARS_OLD, re.I),
+    # "Sixty-five-year-old", "a fifty year old"
+    re.compile(r"\b(?P<age_words>" + _AGE_WORDS + r")\s*" + _YEARS_OLD, re.I),
     # "65 y/o", "65 yo", "65 y.o."
     re.compile(r"\b(?P<age>\d{1,3})[\s-]*(?:y/o|y\.o\.|yo)(?![a-z])", re.I),
     # "aged 55", "age: 55" (not "at age 40", a past event)
@@ -25,32 +51,45 @@ AGE_PATTERNS = [
         r"(?!\s*(?:%|mm|cm))",
         re.I,
     ),
-    # "male, 43 years", "Woman, 71 years", "uomo 43 anni", "patient, 60 years" (not "the
-    # patient 2 years later")
+    # "male, 43 years", "Woman, 71 years", "F, 71 yrs", "uomo 43 anni", "patient, 60 years",
+    # "Patient 2: 44 years", "woman (83 years)" (not "the patient 2 years later")
     re.compile(
-        r"\b(?:(?:" + _SEX_NOUN_EN + "|" + _SEX_NOUN_IT + r"|maschile|femminile)\s*,?|"
-        r"(?:patient|paziente)\s*,)\s*"
-        r"(?P<age>\d{1,3})\s*(?:years?|yrs?|anni|aa)\b"
+        r"\b(?:(?:" + _SEX_WORD + r")\s*[,(]?|(?:patient|paziente)(?:\s+\d{1,2})?\s*[,:(])\s*"
+        r"(?P<age>\d{1,3})\s*" + _YEARS + r"\b"
         r"(?!\s+(?:ago|later|after|before|earlier|prior|post|since|fa|dopo|prima))",
         re.I,
     ),
+    # "44 years, male", "34 years, female" (the header of a case page), "70 anni, uomo"
+    re.compile(
+        _OPENING + r"(?P<age>\d{1,3})\s*" + _YEARS + r"\s*[,/]\s*(?:" + _SEX_WORD + r")\b", re.I
+    ),
+    # "43M with fever", "43 F, cough": the compact form
+    re.compile(_OPENING + r"(?P<age>\d{1,3})\s?[MF]" + _COMPACT_END),
     # Italian: "uomo di 43 anni", "paziente di 72 anni", "43enne"
     re.compile(r"\bdi\s+(?P<age>\d{1,3})\s*(?:anni|aa)\b", re.I),
+    # "paziente di anni 53", "età anni 70"
+    re.compile(r"\b(?:di|età)\s+anni\s+(?P<age>\d{1,3})\b", re.I),
     re.compile(r"\b(?P<age>\d{1,3})\s*-?enne\b", re.I),
 ]
 
-SEX_NOUN = re.compile(r"\b(?P<noun>" + _SEX_NOUN_EN + "|" + _SEX_NOUN_IT + r")\b", re.I)
+# Only a woman is pregnant: "a 29-year-old pregnant patient", "paziente incinta".
+_PREGNANT = r"pregnant|gravida|primigravida|multigravida|incinta|puerpera"
+SEX_NOUN = re.compile(
+    r"\b(?P<noun>" + _SEX_NOUN_EN + "|" + _SEX_NOUN_IT + "|" + _PREGNANT + r")\b", re.I
+)
 SEX_ITALIAN_PHRASE = re.compile(r"\bsesso\s+(?P<noun>maschile|femminile)\b", re.I)
 # "65 y/o M", "45-year-old F", "F, 61 years": a capital M/F next to an age.
 SEX_LETTER = re.compile(
     r"\b\d{1,3}\s*(?:-?\s*(?:y/o|yo|yrs?|years?(?:\s*old)?|-?year-old|anni|aa))\s*,?\s*"
     r"(?P<noun>[MF])\b|\b(?P<noun2>[MF])\s*,\s*\d{1,3}\s*(?:y/o|yo|yrs?|years?|anni|aa)\b"
     r"|\b(?i:sex|gender|sesso)\s*[:=]?\s*(?P<noun3>[MF])\b"
+    r"|" + _OPENING + r"\d{1,3}\s?(?P<noun4>[MF])" + _COMPACT_END
 )
 MALE_WORDS = {"man", "male", "boy", "gentleman", "businessman", "uomo", "maschio",
               "ragazzo", "signore", "bambino", "maschile", "m"}  # fmt: skip
 FEMALE_WORDS = {"woman", "female", "girl", "lady", "businesswoman", "housewife",
-                "donna", "femmina", "ragazza", "signora", "bambina", "femminile", "f"}  # fmt: skip
+                "donna", "femmina", "ragazza", "signora", "bambina", "femminile", "f", "pregnant",
+                "gravida", "primigravida", "multigravida", "incinta", "puerpera"}  # fmt: skip
 PRONOUN = re.compile(r"\b(?P<male>he|him|his|himself)\b|\b(?P<female>she|her|hers|herself)\b", re.I)
 
 # The age phrase belongs to someone else: "his 60-year-old wife", "contact with a 40-year-old".
@@ -82,12 +121,24 @@ def _belongs_to_other(text: str, start: int, end: int, words_between: int = 1) -
     return _PATIENT_ANCHOR.search(prefix, max(cues)) is None
 
 
+def _age_value(m: re.Match) -> int:
+    if "age_words" not in m.re.groupindex or not m.group("age_words"):
+        return int(m.group("age"))
+    words = re.split(r"[\s-]+", m.group("age_words").lower())
+    if words[0] == "one":
+        return 100 if len(words) > 1 else 1
+    total = 0
+    for word in words:
+        total += _TENS.get(word) or _UNITS.get(word) or _TEENS.get(word, 0)
+    return total
+
+
 def find_age(text: str) -> Found | None:
     """The patient's age in years; None when absent or when different ages compete."""
     found: list[tuple[int, Found]] = []
     for pattern in AGE_PATTERNS:
         for m in pattern.finditer(text):
-            age = int(m.group("age"))
+            age = _age_value(m)
             if not 0 < age <= 115 or _belongs_to_other(text, m.start(), m.end()):
                 continue
             found.append((m.start(), Found(age, match_evidence(text, m))))
@@ -125,13 +176,31 @@ def find_sex(text: str, *, pronouns: bool = True) -> Found | None:
         if _belongs_to_other(text, m.start(), m.end(), words_between=0):
             someone_else = True
             continue
-        group = next(g for g in ("noun", "noun2", "noun3") if m.group(g))
+        group = next(g for g in ("noun", "noun2", "noun3", "noun4") if m.group(g))
         explicit.append((m.start(group), Found(m.group(group), match_evidence(text, m, group))))
     if explicit:
         values = {f.value for _, f in explicit}
         return min(explicit, key=lambda pair: pair[0])[1] if len(values) == 1 else None
+    if someone_else:
+        return None
     # Pronouns could be anyone's once the text names a person who is not the patient.
-    return _sex_from_pronouns(text) if pronouns and not someone_else else None
+    return _sex_from_pronouns(text) if pronouns else _sex_from_italian_article(text)
+
+
+# Italian marks the patient's sex on the article: "la paziente" is a woman, "il paziente" a man.
+ITALIAN_ARTICLE = re.compile(
+    r"\b(?:(?P<female>la|della|alla|dalla|nella|sulla)|(?P<male>il|del|al|dal|nel|sul))\s+"
+    r"paziente\b",
+    re.I,
+)
+
+
+def _sex_from_italian_article(text: str) -> Found | None:
+    matches = list(ITALIAN_ARTICLE.finditer(text))
+    sexes = {"F" if m.group("female") else "M" for m in matches}
+    if len(sexes) != 1:
+        return None
+    return Found(sexes.pop(), match_evidence(text, matches[0]))
 
 
 def _sex_from_pronouns(text: str) -> Found | None:

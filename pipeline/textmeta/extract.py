@@ -9,7 +9,13 @@ from .age_sex import find_age, find_sex
 from .fields import Evidence, Found, TextFields
 from .finding import find_finding
 from .offset import DAY_LABEL, IMAGING, find_offset
-from .outcomes import find_intubated, find_supplemental_o2, find_survival, find_went_icu
+from .outcomes import (
+    find_intubated,
+    find_supplemental_o2,
+    find_survival,
+    find_went_icu,
+    had_ventilatory_support,
+)
 from .panels import panel_spans, shared_prefix
 from .rtpcr import find_rt_pcr
 from .temperature import find_temperature
@@ -55,7 +61,8 @@ def extract_fields(text: str, *, language: str | None = None) -> TextFields:
     out.set("went_icu", find_went_icu(text))
     # The collection leaves supplemental oxygen blank for intubated patients (30 of the 34
     # dev rows labelled intubated): ventilation is recorded as intubation, not as oxygen.
-    if out.values["intubated"] != "Y":
+    # Ventilation without a tube (NIV, CPAP) is the same kind of support.
+    if out.values["intubated"] != "Y" and not had_ventilatory_support(text):
         out.set("needed_supplemental_O2", find_supplemental_o2(text))
     out.set("temperature", _temperature(text))
     finding = find_finding(text)

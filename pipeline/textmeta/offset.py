@@ -34,6 +34,7 @@ from .text import (
     NUM,
     ORDINAL_WORDS,
     UNIT,
+    count_days,
     match_evidence,
     sentence_bounds,
     to_number,
@@ -193,7 +194,7 @@ FOLLOW_UP = re.compile(
     r"\b(?:worsen\w*|progression|follow[-\s]?up|improve\w*|increasing|increased|regress\w*|"
     r"resolution|resolved|interval|since\s+the\s+(?:prior|previous|last)|compared|"
     r"later|subsequent|repeat(?:ed)?|control|stable|persist\w*|peggioramento|miglioramento|"
-    r"controllo|evoluzione)\b",
+    r"controllo|evoluzione|post-?mortem|autopsy|after\s+death)\b",
     re.I,
 )
 FINDINGS_SENTENCE = re.compile(
@@ -220,7 +221,7 @@ def _days(m: re.Match) -> int | None:
         word = m.group("ord").lower()
         return ORDINAL_WORDS.get(word) or int(re.sub(r"\D", "", word) or 0) or None
     n = to_number(m.group("n"))
-    return None if n is None else n * unit_days(unit)
+    return None if n is None else count_days(n, unit)
 
 
 def _about_image(text: str, start: int, short_caption_ok: bool = True) -> bool:
@@ -259,9 +260,12 @@ def admission_day_candidates(text: str) -> list[tuple[int, Found]]:
     for m in ADMISSION.finditer(text):
         if DATED_AFTER.match(text, m.end(), m.end() + 30):
             continue
-        # "On admission, CRP was 45 ... radiological worsening": the image is a later one.
+        # "On admission, CRP was 45 ... radiological worsening" or "... On day 3, CT
+        # revealed": the image is a later one.
         s, e = sentence_bounds(text, m.start())
-        if later_image and not FINDINGS_SENTENCE.search(text[s:e]):
+        if not FINDINGS_SENTENCE.search(text[s:e]) and (
+            later_image or _image_dated_elsewhere(text, (s, e))
+        ):
             continue
         out.append((m.start(), Found(0, match_evidence(text, m))))
     for m in (m for pattern in LATER for m in pattern.finditer(text)):
@@ -278,6 +282,16 @@ def admission_day_candidates(text: str) -> list[tuple[int, Found]]:
         if days is not None:
             out.append((m.start(), Found(days, match_evidence(text, m))))
     return _dedupe(out)
+
+
+def _image_dated_elsewhere(text: str, sentence: tuple[int, int]) -> bool:
+    """Another sentence names an image and gives a day ("On day 3, CT revealed ...")."""
+    for pattern in (*STAY_DAY, *ADMISSION_DAY, *ONSET_DAY, *LATER):
+        for m in pattern.finditer(text):
+            s, e = sentence_bounds(text, m.start())
+            if (s, e) != sentence and IMAGING.search(text[s:e]):
+                return True
+    return False
 
 
 def initial_image(text: str) -> Found | None:

@@ -6,7 +6,13 @@ import re
 from dataclasses import dataclass
 
 from .fields import Found
-from .text import about_other_person, is_hypothetical, is_negated, match_evidence
+from .text import (
+    about_other_person,
+    is_hypothetical,
+    is_negated,
+    match_evidence,
+    sentence_bounds,
+)
 
 
 @dataclass(frozen=True)
@@ -28,12 +34,13 @@ INTUBATED = [
     _cue(r"\bintubat(?:ed|ion)\b", "Y", "N"),
     _cue(r"\bmechanical(?:ly)?\s+ventilat(?:ed|ion|or)\b", "Y", "N"),
     _cue(r"\b(?<!non-)(?<!non\s)invasive\s+(?:mechanical\s+)?ventilation\b", "Y", "N"),
-    _cue(r"\b(?:on|to)\s+(?:a|the)\s+(?:mechanical\s+)?ventilator\b", "Y", "N"),
+    _cue(r"\b(?:on|to|with)\s+(?:a|the)\s+(?:mechanical\s+)?ventilator\b", "Y", "N"),
+    _cue(r"\blung[-\s]protective\s+(?:mechanical\s+)?ventilation\b", "Y", "N"),
     _cue(r"\bintubat[oa]\b|\bintubazione\b|\bventilazione\s+meccanica\b|\bIOT\b", "Y", "N"),
 ]
 WENT_ICU = [
     _cue(
-        r"\b(?<!-)(?:ICU|ITU|intensive\s+care(?:\s+unit)?|critical\s+care\s+unit|"
+        r"\b(?<!-)(?:ICU|ITU|intensive[-\s]care(?:[-\s]unit)?|critical\s+care\s+unit|"
         r"terapia\s+intensiva|rianimazione)\b",
         "Y",
         "N",
@@ -45,35 +52,48 @@ SUPPLEMENTAL_O2 = [
         r"\b(?:oxygen|O2)[\s-]+(?:therapy|supplementation|support|supply)\b|"
         r"\b(?:oxygen|O2)\s+(?:was|were)\s+(?:given|administered|started|delivered|provided)\b|"
         r"\b(?:received|requir(?:e|es|ed|ing)|need(?:s|ed|ing)?|given|started\s+on|put\s+on|"
-        r"placed\s+on|on|treated\s+with|administration\s+of)\s+(?:[\w/.]+\s+){0,3}?"
+        r"placed\s+on|on|treated\s+with|administ(?:ration\s+of|ered)|with)\s+(?:[\w/.]+\s+){0,3}?"
         r"(?:oxygen|O2)\b(?!\s+(?:saturation|sat|level|tension|pressure))|"
-        r"\bnasal\s+cannula\b|\bhigh[-\s]flow\s+(?:nasal\s+)?(?:oxygen|cannula)\b|\bHFNC\b|"
-        r"\b(?:venturi|non-?rebreather|reservoir)\s+mask\b",
+        r"\bnasal\s+(?:cann?ula|prongs|catheter)\b|\b(?:nasal\s+)?high[-\s]flow\s+(?:nasal\s+)?"
+        r"(?:oxygen|cann?ula)?\b|\bHFNC\b|\b(?:oxygen|O2)\s+inhalation\b|"
+        r"\b(?:venturi|non-?rebreather|reservoir)\s+mask\b|\bventi-?mask\b|"
+        # "O2 3 L/min", "oxygen at 2 l/min": a flow is only ever given
+        r"\b(?:oxygen|O2)\s+(?:at\s+|of\s+|via\s+\w+\s+)?\d+(?:[.,]\d+)?\s*l(?:/|\s+per\s+)min\b|"
+        r"\b\d+(?:[.,]\d+)?\s*l(?:/|\s+per\s+)min(?:ute)?\s+(?:of\s+)?(?:oxygen|O2)\b",
         "Y",
         "N",
     ),
     _cue(
         r"\bossigeno[-\s]?terapia\b|\bO2[-\s]?terapia\b|\bin\s+ossigeno\b|\bventuri\b|"
+        r"\bcon\s+(?:O2|ossigeno)\s+(?:a\s+)?\d+(?:[.,]\d+)?\s*l(?:/|\s*al\s*)min\b|"
         r"\bossigeno\s+(?:in\s+maschera|con\s+occhialini)|\bocchialini\s+nasali\b|"
         r"\bsupporto\s+(?:di\s+)?(?:ossigeno|O2)\b",
         "Y",
         "N",
     ),
 ]
+NON_INVASIVE_VENTILATION = _cue(
+    r"\b(?:non-?\s?invasive|assisted|positive[-\s]pressure)\s+(?:\w+\s+)?ventilation\b|"
+    r"\bNIV\b|\bC-?PAP\b|\bBi-?PAP\b|\bventilazione\s+non\s+invasiva\b",
+    "Y",
+    "N",
+)
+SLEEP_APNOEA = re.compile(r"\b(?:apn(?:o)?ea|OSAS?|home|domiciliar\w*|notturn\w*)\b", re.I)
 # Leaving the ICU for a ward says nothing about the outcome.
 _NOT_FROM_ICU = r"(?!\s+(?:from\s+)?(?:the\s+)?(?:ICU|ITU|intensive|critical))"
 DIED = _cue(
     r"\b(?:died|passed\s+away|succumbed|death\s+of\s+the\s+patient|fatal\s+outcome|"
     r"(?:was|is|has\s+been|had)\s+deceased|deceased\s+(?:on|after|at|in|within)|"
+    r"found\s+(?:dead|deceased)|(?:progressed|led|leading|evolved)\s+to\s+(?:his\s+|her\s+)?death|"
     r"(?:patient|he|she|who)\s+(?:\w+\s+)?expired|"
     r"(?:patient|his|her)'?s?\s+death|deceduto|deceduta|exitus|è\s+morto|è\s+morta|decesso)\b",
     "N",
     None,
 )
 SURVIVED = _cue(
-    r"\b(?:was|were|been|being|got|is|later)\s+(?:\w+\s+)?discharged\b" + _NOT_FROM_ICU + "|"
+    r"\b(?:was|were|been|being|got|is|later)\s+(?:\w+\s+){0,2}?discharged\b" + _NOT_FROM_ICU + "|"
     r"\bdischarged\s+(?:home|from|after|on|to|with|in)\b" + _NOT_FROM_ICU + "|"
-    r"\b(?:before|at|after|until)\s+(?:hospital\s+)?discharge\b|"
+    r"\b(?:before|at|after|until)\s+(?:his\s+|her\s+|the\s+)?(?:hospital\s+)?discharge\b|"
     r"\b(?:patient|he|she)\s+(?:\w+\s+)?recovered\b(?!\s+from\s+(?:the\s+)?(?:surgery|"
     r"procedure|operation|an[a]?esthesia))|\b(?:full|complete|good)\s+recovery\b|"
     r"\b(?:released|sent)\s+(?:to\s+)?home\b|\bsurvived\b|\b(?:is|was|remains|remained)\s+"
@@ -90,6 +110,19 @@ NEGATED_AFTER = re.compile(
     + r"\b(?:was|were)\s+(?:avoided|unnecessary|refused|declined)\b|"
     + _GAP
     + r"\bnon\s+(?:è|fu|è\s+stat[oa])\s+necessari[oa]\b",
+    re.I,
+)
+# Only weighed, not done: "intubation was considered", "ICU admission was proposed".
+WEIGHED_AFTER = re.compile(
+    _GAP + r"\b(?:was|were|is|had\s+been)\s+(?:\w+\s+)?(?:considered|discussed|planned|proposed|"
+    r"contemplated|deferred|postponed|recommended|offered|suggested|evaluated)\b",
+    re.I,
+)
+# The unit named as a kind of patient or place, not as where this patient went: "ICU
+# patients", "ICU beds", "intensive care staff".
+UNIT_AS_KIND = re.compile(
+    r"\s+(?:patients|beds?|capacity|staff|physicians|doctors|nurses|teams?|settings?|"
+    r"mortality|population|cohorts?|admissions\s+(?:rates?|increased))\b",
     re.I,
 )
 MEASUREMENT = re.compile(
@@ -121,6 +154,14 @@ COVID_POSITIVE = re.compile(
     r"\bresult\s+was\s+positive\b",
     re.I,
 )
+# A discharge from a stay before this illness: "had been discharged 10 days before knee
+# surgery", "recently discharged after a hip fracture".
+EARLIER_STAY = re.compile(
+    r"\b(?:had\s+been|recently|previously)\s+(?:\w+\s+)?discharged\b|"
+    r"\bdischarged\s+(?:\w+\s+){0,4}?(?:\d+|a|one|two|three|few|several)\s+(?:days?|weeks?|"
+    r"months?|years?)\s+(?:before|earlier|prior|ago)\b",
+    re.I,
+)
 READMITTED = re.compile(
     r"\b(?:re-?admitted|readmission|re-?presented|presented\s+again|returned\s+to\s+the\s+"
     r"(?:ED|emergency|hospital)|came\s+back|again\s+to\s+the\s+(?:ED|emergency))\b",
@@ -131,7 +172,8 @@ READMITTED = re.compile(
 def _condition_not_need(text: str, pos: int) -> bool:
     """'SpO2 88% without supplemental oxygen', 'discharged without oxygen': the condition of a
     measurement or of a moment, not a statement that oxygen was never needed."""
-    before = text[max(0, pos - 80) : pos]
+    sentence_start, _ = sentence_bounds(text, pos)
+    before = text[max(0, pos - 80, sentence_start) : pos]
     return MEASUREMENT.search(before) is not None or WITHOUT_RIGHT_BEFORE.search(before) is not None
 
 
@@ -144,6 +186,8 @@ def _answers(text: str, cues: list[Cue]) -> list[tuple[int, Found]]:
             if any(s < m.end() and m.start() < e for s, e in taken):
                 continue
             if about_other_person(text, m.start()) or is_hypothetical(text, m.start()):
+                continue
+            if WEIGHED_AFTER.match(text[m.end() : m.end() + 80]):
                 continue
             value = cue.value
             if is_negated(text, m.start()) or NEGATED_AFTER.match(text[m.end() : m.end() + 80]):
@@ -173,7 +217,11 @@ def find_went_icu(text: str) -> Found | None:
     answers = [
         (pos, found)
         for pos, found in _answers(text, WENT_ICU)
-        if found.value != "Y" or not _icu_for_another_condition(text, found.evidence.end)
+        if found.value != "Y"
+        or not (
+            _icu_for_another_condition(text, found.evidence.end)
+            or UNIT_AS_KIND.match(text, found.evidence.end)
+        )
     ]
     return _yes_wins(answers)
 
@@ -194,6 +242,15 @@ def find_supplemental_o2(text: str) -> Found | None:
     return _yes_wins(_answers(text, SUPPLEMENTAL_O2))
 
 
+def had_ventilatory_support(text: str) -> bool:
+    """The patient was ventilated without a tube (NIV, CPAP), not for sleep apnoea."""
+    for _, found in _answers(text, [NON_INVASIVE_VENTILATION]):
+        around = text[max(0, found.evidence.start - 40) : found.evidence.end + 40]
+        if found.value == "Y" and not SLEEP_APNOEA.search(around):
+            return True
+    return False
+
+
 def find_survival(text: str) -> Found | None:
     """N on a death; else Y on a discharge or recovery not followed by a readmission and not
     ending an admission in which COVID-19 was ruled out."""
@@ -202,6 +259,8 @@ def find_survival(text: str) -> Found | None:
         return deaths[0][1]
     for pos, found in _answers(text, [SURVIVED]):
         if READMITTED.search(text, pos) or _before_covid_illness(text, pos):
+            continue
+        if EARLIER_STAY.search(text[max(0, pos - 40) : found.evidence.end + 60]):
             continue
         return found
     return None

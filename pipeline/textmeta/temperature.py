@@ -5,13 +5,15 @@ from __future__ import annotations
 import re
 
 from .fields import Found
-from .text import match_evidence
+from .text import match_evidence, sentence_bounds
 
 # In the collection's notes the degree sign often arrives as "?" (lost in a text export).
 _DEG = r"(?:\s*(?:°|º|˚|\?|degrees?|gradi)\s*)"
-_NUMBER = r"(?P<num>\d{2,3}(?:[.,]\d{1,2})?)"
+# "℃" and "℉" are one character each; "37·5" is a decimal point in some journals (The Lancet).
+_NUMBER = r"(?P<num>\d{2,3}(?:[.,·]\d{1,2})?)"
 WITH_UNIT = re.compile(
     _NUMBER + r"(?:\s*" + _DEG + r"?(?P<unit>C|F|Celsius|Fahrenheit|centigradi)\b" + r"|"
+    + r"\s*(?P<sign>℃|℉)|"
     + _DEG + r"(?=[\s,;:.)]|$))",
     re.I,
 )  # fmt: skip
@@ -22,12 +24,21 @@ WITH_CUE = re.compile(
     + _NUMBER,
 )
 HISTORY = re.compile(r"\b(?:up\s+to|fino\s+a)\s*$", re.I)
+# A temperature taken after the presentation: "the next morning a fever spike of 39 °C",
+# "la mattina successiva picco febbrile a 39".
+LATER_MEASUREMENT = re.compile(
+    r"\b(?:next|following|subsequent(?:ly)?|later|thereafter|successiv[oa]|seguente|"
+    r"(?:on|at)\s+(?:the\s+)?(?:day\s+(?:[2-9]|\d{2})|(?:[2-9]|\d{2})(?:st|nd|rd|th)\s+day|"
+    r"(?:second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth)\s+day)|"
+    r"the\s+day\s+after|il\s+giorno\s+dopo|nei\s+giorni\s+successivi)\b",
+    re.I,
+)
 NOT_BODY = re.compile(r"\b(?:incubat\w*|stored|culture\w*|room|ambient|water)\b[^.]{0,20}$", re.I)
 
 
 def _celsius(number: str, unit: str | None, guess_fahrenheit: bool) -> float | None:
-    value = float(number.replace(",", "."))
-    is_f = unit is not None and unit.lower().startswith("f")
+    value = float(number.replace(",", ".").replace("·", "."))
+    is_f = unit is not None and unit.lower() in ("f", "fahrenheit", "℉")
     if unit is None and guess_fahrenheit and 93 <= value <= 110:
         is_f = True
     if is_f:
@@ -41,13 +52,16 @@ def find_temperature(text: str) -> Found | None:
     candidates: list[tuple[int, Found]] = []
     for pattern in (WITH_UNIT, WITH_CUE):
         for m in pattern.finditer(text):
-            unit = m.groupdict().get("unit")
+            unit = m.groupdict().get("unit") or m.groupdict().get("sign")
             head = text[max(0, m.start() - 40) : m.start("num")]
             if pattern is WITH_UNIT and HISTORY.search(head):
                 continue
             if pattern is WITH_CUE and HISTORY.search(text[m.start() : m.start("num")]):
                 continue
             if NOT_BODY.search(head):
+                continue
+            sentence_start, _ = sentence_bounds(text, m.start())
+            if LATER_MEASUREMENT.search(text, sentence_start, m.start("num")):
                 continue
             celsius = _celsius(m.group("num"), unit, guess_fahrenheit=pattern is WITH_CUE)
             if celsius is None:

@@ -37,20 +37,27 @@ UNIT_DAYS = {
     "week": 7, "weeks": 7, "settimana": 7, "settimane": 7,
     "month": 30, "months": 30, "mese": 30, "mesi": 30,
 }  # fmt: skip
-UNIT = r"(?:days?|weeks?|months?|giorn[oi]|gg|settiman[ae]|mes[ei])"
+UNIT = r"(?:days?|weeks?|months?|giorn[oi]|gg|settiman[ae]|mes[ei]|hours?|hrs?|ore)"
+HOUR_UNITS = {"hour", "hours", "hr", "hrs", "ore"}
 
 CLAUSE_BREAK = re.compile(r"[.;:!?\n]|,|\bbut\b|\bhowever\b|\bwhereas\b|\bma\b|\bperò\b", re.I)
 NEGATION = re.compile(
-    r"\b(?:no|not|never|without|denie[sd]|deny|negative\s+for|free\s+of|nor|neither|"
+    r"\b(?:no|not|never|none\s+of|without|denie[sd]|deny|negative\s+for|free\s+of|nor|neither|"
     r"did\s*n[o']t|does\s*n[o']t|do\s*n[o']t|was\s*n[o']t|were\s*n[o']t|is\s*n[o']t|"
     r"non|senza|nega|né|absence\s+of|avoid(?:ed|ing)?|ruled\s+out|refused|declined)\b",
     re.I,
 )
 NEGATION_SCOPE_BREAK = re.compile(
-    r"\b(?:and|or)\s+(?:was|were|is|had|has|then|subsequently|later|eventually|finally)\b|"
-    r"\b(?:then|who|which|after|until|when|subsequently|later|eventually|e\s+poi|poi)\b",
+    r"\b(?:and|or)\s+(?:was|were|is|had|has|then|subsequently|later|eventually|finally|he|"
+    r"she|the\s+patient)\b|"
+    r"\b(?:then|who|which|after|until|when|subsequently|later|eventually|e\s+poi|poi)\b|"
+    # "hypoxia without hypercapnia despite oxygen support": the oxygen was given
+    r"\b(?:despite|in\s+spite\s+of|although|even\s+though|nonostante|malgrado)\b",
     re.I,
 )
+# A list that continues the clause before the comma: "declined intervention, including
+# intubation" is as negated as "declined intubation".
+LIST_CONTINUES = re.compile(r",\s*(?:including|such\s+as|e\.g\.|namely|in\s+particular)\s", re.I)
 HYPOTHETICAL = re.compile(
     r"\b(?:may|might|could|would|should|likely|unlikely|risk|if|whether|consider(?:ed)?|"
     r"possible|possibly|potential(?:ly)?|predict\w*|expected|probability|in\s+case\s+of|"
@@ -92,8 +99,16 @@ def to_number(word: str) -> int | None:
     return NUMBER_WORDS.get(w)
 
 
-def unit_days(unit: str) -> int:
-    return UNIT_DAYS[unit.lower()]
+def unit_days(unit: str) -> int | None:
+    """Days in one `unit`; None for hours, which count only in whole days (`count_days`)."""
+    return UNIT_DAYS.get(unit.lower())
+
+
+def count_days(n: int, unit: str) -> int | None:
+    """`n` units in days: "2 weeks" 14, "48 hours" 2; "36 hours" is no whole day, so None."""
+    if unit.lower() in HOUR_UNITS:
+        return n // 24 if n % 24 == 0 else None
+    return n * UNIT_DAYS[unit.lower()]
 
 
 def detect_language(text: str) -> str:
@@ -143,6 +158,10 @@ def before_in_clause(text: str, pos: int, max_chars: int = 60) -> str:
 def is_negated(text: str, pos: int, max_chars: int = 45) -> bool:
     """A negation cue earlier in the same clause, close enough to govern the word at `pos`."""
     window = before_in_clause(text, pos, max_chars)
+    start = pos - len(window)
+    listed = LIST_CONTINUES.search(text, max(0, start - 2), pos)
+    if listed and listed.start() < start:
+        window = before_in_clause(text, listed.start(), max_chars) + text[listed.start() : pos]
     # "denied fever and was admitted to the ICU": the negation stops at a new verb phrase.
     window = NEGATION_SCOPE_BREAK.split(window)[-1]
     return NEGATION.search(window) is not None
