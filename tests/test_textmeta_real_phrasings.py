@@ -140,3 +140,33 @@ def test_regression_post_mortem_image_is_not_at_presentation():
 )
 def test_regression_admission_vitals_do_not_date_an_image_dated_elsewhere(text, offset):
     assert _value(text, "offset") == offset
+
+
+@pytest.mark.parametrize(
+    ("text", "celsius"),
+    [
+        (
+            "Fever for 3 days; the maximum temperature reached 38.7°C. On examination, body "
+            "temperature was 38.1°C.",
+            38.1,
+        ),
+        ("Temperature as high as 39.1 °C at home. On admission T 36.8 °C.", 36.8),
+        ("After 5 days of fever (maximum 39 °C), cough.", 39.0),
+        ("Fevers in the 101° F to 102° F range at home.", None),
+        ("Fever 38-39 °C for a week.", None),
+    ],
+)
+def test_regression_a_measured_temperature_wins_over_a_peak_and_ranges_are_unsaid(text, celsius):
+    assert _value(text, "temperature") == celsius
+
+
+def test_regression_day_number_with_ordinal_suffix():
+    text = "On day 21st after her admission, chest X-ray showed pneumomediastinum."
+    assert _value(text, "offset") == 21
+
+
+@pytest.mark.parametrize(
+    "text", ["ECMO from illness day 20 to 30 lead to recovery.", "A successful recovery."]
+)
+def test_recovery_as_a_noun(text):
+    assert _value(text, "survival") == "Y"

@@ -77,7 +77,7 @@ def _days_counted_from(anchor: str, day_label: str) -> list[re.Pattern[str]]:
         re.compile(
             r"\bday\s+"
             + _NUM
-            + r"\s+(?:of|after|post|since|from)[\s-]+(?:the\s+)?"
+            + r"(?:st|nd|rd|th)?\s+(?:of|after|post|since|from)[\s-]+(?:the\s+|his\s+|her\s+)?"
             + anchor
             + r"\b",
             re.I,

@@ -95,7 +95,8 @@ SURVIVED = _cue(
     r"\bdischarged\s+(?:home|from|after|on|to|with|in)\b" + _NOT_FROM_ICU + "|"
     r"\b(?:before|at|after|until)\s+(?:his\s+|her\s+|the\s+)?(?:hospital\s+)?discharge\b|"
     r"\b(?:patient|he|she)\s+(?:\w+\s+)?recovered\b(?!\s+from\s+(?:the\s+)?(?:surgery|"
-    r"procedure|operation|an[a]?esthesia))|\b(?:full|complete|good)\s+recovery\b|"
+    r"procedure|operation|an[a]?esthesia))|\b(?:full|complete|good|successful)\s+recovery\b|"
+    r"\b(?:led|lead|leading)\s+to\s+(?:\w+\s+)?recovery\b|"
     r"\b(?:released|sent)\s+(?:to\s+)?home\b|\bsurvived\b|\b(?:is|was|remains|remained)\s+"
     r"alive\b|\bdimess[oa]\b|\bguarit[oa]\b",
     "Y",

@@ -24,6 +24,14 @@ WITH_CUE = re.compile(
     + _NUMBER,
 )
 HISTORY = re.compile(r"\b(?:up\s+to|fino\s+a)\s*$", re.I)
+# A highest value, not a measurement: "maximum temperature reached 38.5", "as high as 38.9".
+# A measured value elsewhere in the text wins over it.
+PEAK_BEFORE = re.compile(
+    r"\b(?:max\w*|as\s+high\s+as|peak\w*|highest|reach\w*|massim\w*|picco)\b[^.;]{0,25}$", re.I
+)
+# Either end of a range ("101 F to 102 F") is no single measurement: left unsaid.
+RANGE_AFTER = re.compile(r"\s*(?:°|º|˚|degrees?)?\s*[CF]?\s*(?:to|-|–)\s*\d{2,3}\b", re.I)
+RANGE_BEFORE = re.compile(r"\d{2,3}\s*(?:°|º|˚|degrees?)?\s*[CF]?\s*(?:to|-|–)\s*$", re.I)
 # A temperature taken after the presentation: "the next morning a fever spike of 39 °C",
 # "la mattina successiva picco febbrile a 39".
 LATER_MEASUREMENT = re.compile(
@@ -48,8 +56,10 @@ def _celsius(number: str, unit: str | None, guess_fahrenheit: bool) -> float | N
 
 
 def find_temperature(text: str) -> Found | None:
-    """The first body temperature stated as a measurement (not 'fever up to ...')."""
-    candidates: list[tuple[int, Found]] = []
+    """The first body temperature stated as a measurement (not 'fever up to ...'); a highest
+    value only when the text gives no measured one."""
+    measured: list[tuple[int, Found]] = []
+    peaks: list[tuple[int, Found]] = []
     for pattern in (WITH_UNIT, WITH_CUE):
         for m in pattern.finditer(text):
             unit = m.groupdict().get("unit") or m.groupdict().get("sign")
@@ -66,7 +76,14 @@ def find_temperature(text: str) -> Found | None:
             celsius = _celsius(m.group("num"), unit, guess_fahrenheit=pattern is WITH_CUE)
             if celsius is None:
                 continue
-            candidates.append((m.start("num"), Found(celsius, match_evidence(text, m))))
+            if RANGE_AFTER.match(text, m.end("num")) or RANGE_BEFORE.search(
+                text[max(0, m.start("num") - 20) : m.start("num")]
+            ):
+                continue
+            found = (m.start("num"), Found(celsius, match_evidence(text, m)))
+            is_peak = PEAK_BEFORE.search(text, sentence_start, m.start("num"))
+            (peaks if is_peak else measured).append(found)
+    candidates = measured or peaks
     if not candidates:
         return None
     return min(candidates, key=lambda pair: pair[0])[1]
