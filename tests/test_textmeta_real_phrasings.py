@@ -75,8 +75,36 @@ CASES = [
      "he developed dyspnoea and chest CT showed bilateral ground-glass opacities."),
     ("ordinal-suffix-day", "offset", 21,
      "On day 21st after her admission, chest X-ray showed pneumomediastinum."),
-    # age
+    ("presenting-wins-over-the-day-before", "temperature", 38.6,
+     "The day before he had a fever of 38·1°C. On admission his temperature was 38·6°C."),
+    ("presenting-wins-over-day-1-of-illness", "temperature", 39.4,
+     "On day 1 of illness he had a fever of less than 38°C. Upon admission, his body "
+     "temperature was 39.4°C."),
+    ("spanish-before-admission", "temperature", 37.2,
+     "Seis días antes del ingreso presentó fiebre de 38,4 °C. Al ingreso, temperatura de "
+     "37,2 °C."),
+    ("german-bis", "temperature", None, "Aufnahme wegen Fieber bis 39 °C seit einer Woche."),
+    ("ed-visit-discharge", "survival", None,
+     "He had been seen at an urgent care two days prior with a normal radiograph and was "
+     "discharged. He was admitted with hypoxia."),
+    ("sent-home-from-the-ed", "survival", None,
+     "She was sent home from the emergency department. She was brought in again 2 days "
+     "later."),
+    # age and sex
     ("italian-di-anni", "age", 53, "Paziente di anni 53, tosse e febbre."),
+    ("decimal-fahrenheit-is-no-compact-age", "age", 71,
+     "A 71-year-old woman with cough.\nInitial vitals: Temp 98.6F, HR 110, RR 20/min."),
+    ("baby-delivered-is-not-the-patient", "sex", "F",
+     "A 30-year-old pregnant woman with cough. She underwent a cesarean delivery, delivering "
+     "a healthy boy."),
+    ("spanish-age", "age", 46, "Un hombre de 46 años con fiebre y tos."),
+    ("spanish-history-is-no-age", "age", None, "Historia de 5 años de tos. Hombre."),
+    ("french-age", "age", 28, "Un homme asthmatique de 28 ans, fièvre."),
+    ("portuguese-age", "age", 63, "Paciente do sexo masculino, 63 anos, tosse."),
+    ("portuguese-sex", "sex", "F", "Feminino, 55 anos, enfermeira."),
+    ("german-age", "age", 53, "Aufnahme einer 53-jährigen Patientin mit Fieber."),
+    ("german-sex", "sex", "F", "Aufnahme einer 53-jährigen Patientin mit Fieber."),
+    ("author-name-is-no-sex", "sex", None, "As reported by Mann et al., opacities are common."),
 ]  # fmt: skip
 
 

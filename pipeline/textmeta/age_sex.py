@@ -13,8 +13,15 @@ _SEX_NOUN_EN = (
     r"housewife"
 )
 _SEX_NOUN_IT = r"uomo|donna|maschio|femmina|ragazzo|ragazza|signore|signora|bambino|bambina"
-_SEX_WORD = _SEX_NOUN_EN + "|" + _SEX_NOUN_IT + r"|maschile|femminile|(?-i:[MF])"
-_YEARS = r"(?:years?|yrs?|anni|aa)"
+# Case reports in Spanish, French, Portuguese and German turn up in searches too.
+_SEX_NOUN_OTHER = (
+    r"hombre|mujer|var[oó]n|homme|femme|homem|mulher|masculin[oa]|femenin[oa]|feminin[oa]|"
+    r"(?-i:Patientin)"
+)
+_SEX_WORD = (
+    _SEX_NOUN_EN + "|" + _SEX_NOUN_IT + "|" + _SEX_NOUN_OTHER + r"|maschile|femminile|(?-i:[MF])"
+)
+_YEARS = r"(?:years?|yrs?|anni|aa|años|anos|ans)"
 # "sixty-five", "Fifty": ages written out, as at the start of a sentence.
 _TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
          "eighty": 80, "ninety": 90}  # fmt: skip
@@ -35,7 +42,7 @@ _AGE_WORDS = (
 
 # Where a text, sentence, line or list item begins: the only place an age stands alone
 # ("34 years, male", "43M with fever") without being a duration or a temperature ("99 F").
-_OPENING = r"(?:^|(?<=[.;:\n]\s)|(?<=[.;:\n]))\s*"
+_OPENING = r"(?:^|(?<=[.;:]\s)|(?<=\n))\s*"
 _COMPACT_END = r"\b(?=\s*(?:[,;:]|with\b|w/|who\b|present\w*|$))"
 
 AGE_PATTERNS = [
@@ -70,12 +77,29 @@ AGE_PATTERNS = [
     # "paziente di anni 53", "età anni 70"
     re.compile(r"\b(?:di|età)\s+anni\s+(?P<age>\d{1,3})\b", re.I),
     re.compile(r"\b(?P<age>\d{1,3})\s*-?enne\b", re.I),
+    # "un hombre de 46 años", "un homme asthmatique de 28 ans" (not "historia de 5 años")
+    re.compile(
+        r"\b(?:" + _SEX_NOUN_OTHER + r"|paciente|patiente?)\s+(?:\w+\s+){0,2}?de\s+"
+        r"(?P<age>\d{1,3})\s*(?:años|anos|ans)\b",
+        re.I,
+    ),
+    # German: "der 74-Jährige", "einer 53-jährigen Patientin"
+    re.compile(r"\b(?P<age>\d{1,3})-?jährige[nrm]?\b", re.I),
 ]
 
 # Only a woman is pregnant: "a 29-year-old pregnant patient", "paziente incinta".
 _PREGNANT = r"pregnant|gravida|primigravida|multigravida|incinta|puerpera"
 SEX_NOUN = re.compile(
-    r"\b(?P<noun>" + _SEX_NOUN_EN + "|" + _SEX_NOUN_IT + "|" + _PREGNANT + r")\b", re.I
+    r"\b(?P<noun>"
+    + _SEX_NOUN_EN
+    + "|"
+    + _SEX_NOUN_IT
+    + "|"
+    + _SEX_NOUN_OTHER
+    + "|"
+    + _PREGNANT
+    + r")\b",
+    re.I,
 )
 SEX_ITALIAN_PHRASE = re.compile(r"\bsesso\s+(?P<noun>maschile|femminile)\b", re.I)
 # "65 y/o M", "45-year-old F", "F, 61 years": a capital M/F next to an age.
@@ -86,10 +110,13 @@ SEX_LETTER = re.compile(
     r"|" + _OPENING + r"\d{1,3}\s?(?P<noun4>[MF])" + _COMPACT_END
 )
 MALE_WORDS = {"man", "male", "boy", "gentleman", "businessman", "uomo", "maschio",
-              "ragazzo", "signore", "bambino", "maschile", "m"}  # fmt: skip
+              "ragazzo", "signore", "bambino", "maschile", "m", "hombre", "varon", "varón",
+              "homme", "homem", "masculino", "masculina"}  # fmt: skip
 FEMALE_WORDS = {"woman", "female", "girl", "lady", "businesswoman", "housewife",
                 "donna", "femmina", "ragazza", "signora", "bambina", "femminile", "f", "pregnant",
-                "gravida", "primigravida", "multigravida", "incinta", "puerpera"}  # fmt: skip
+                "gravida", "primigravida", "multigravida", "incinta", "puerpera", "mujer",
+                "femme", "mulher", "femenino", "femenina", "feminino", "feminina",
+                "patientin"}  # fmt: skip
 PRONOUN = re.compile(r"\b(?P<male>he|him|his|himself)\b|\b(?P<female>she|her|hers|herself)\b", re.I)
 
 # The age phrase belongs to someone else: "his 60-year-old wife", "contact with a 40-year-old".
@@ -159,6 +186,14 @@ def _sex_of(word: str) -> str | None:
     return None
 
 
+# The baby a patient gave birth to: "delivering a healthy boy", "gave birth to a girl".
+BORN = re.compile(
+    r"\b(?:deliver\w*|gave\s+birth\s+to|birth\s+(?:of|to)|born|partorit\w*|dato\s+alla\s+luce)"
+    r"\s+(?:\w+\s+){0,3}$",
+    re.I,
+)
+
+
 def find_sex(text: str, *, pronouns: bool = True) -> Found | None:
     """Sex from a noun or M/F next to the age; else from pronouns when only one kind occurs."""
     explicit: list[tuple[int, Found]] = []
@@ -166,7 +201,9 @@ def find_sex(text: str, *, pronouns: bool = True) -> Found | None:
     for pattern in (SEX_NOUN, SEX_ITALIAN_PHRASE):
         for m in pattern.finditer(text):
             word = m.group("noun")
-            if _belongs_to_other(text, m.start(), m.end(), words_between=0):
+            if _belongs_to_other(text, m.start(), m.end(), words_between=0) or BORN.search(
+                text[max(0, m.start() - 40) : m.start()]
+            ):
                 someone_else = True
                 continue
             sex = _sex_of(word)

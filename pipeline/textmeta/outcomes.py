@@ -79,8 +79,11 @@ NON_INVASIVE_VENTILATION = _cue(
     "N",
 )
 SLEEP_APNOEA = re.compile(r"\b(?:apn(?:o)?ea|OSAS?|home|domiciliar\w*|notturn\w*)\b", re.I)
-# Leaving the ICU for a ward says nothing about the outcome.
-_NOT_FROM_ICU = r"(?!\s+(?:from\s+)?(?:the\s+)?(?:ICU|ITU|intensive|critical))"
+# Leaving the ICU, the emergency department or a clinic says nothing about the outcome.
+_NOT_FROM_ICU = (
+    r"(?!\s+(?:from\s+)?(?:the\s+)?(?:ICU|ITU|intensive|critical|emergency|ED\b|ER\b|urgent|"
+    r"clinic|outpatient|triage))"
+)
 DIED = _cue(
     r"\b(?:died|passed\s+away|succumbed|death\s+of\s+the\s+patient|fatal\s+outcome|"
     r"(?:was|is|has\s+been|had)\s+deceased|deceased\s+(?:on|after|at|in|within)|"
@@ -97,7 +100,8 @@ SURVIVED = _cue(
     r"\b(?:patient|he|she)\s+(?:\w+\s+)?recovered\b(?!\s+from\s+(?:the\s+)?(?:surgery|"
     r"procedure|operation|an[a]?esthesia))|\b(?:full|complete|good|successful)\s+recovery\b|"
     r"\b(?:led|lead|leading)\s+to\s+(?:\w+\s+)?recovery\b|"
-    r"\b(?:released|sent)\s+(?:to\s+)?home\b|\bsurvived\b|\b(?:is|was|remains|remained)\s+"
+    r"\b(?:released|sent)\s+(?:to\s+)?home\b" + _NOT_FROM_ICU + "|"
+    r"\bsurvived\b|\b(?:is|was|remains|remained)\s+"
     r"alive\b|\bdimess[oa]\b|\bguarit[oa]\b",
     "Y",
     None,
@@ -163,9 +167,17 @@ EARLIER_STAY = re.compile(
     r"months?|years?)\s+(?:before|earlier|prior|ago)\b",
     re.I,
 )
+# The sentence tells of a visit before this one: "He had been seen at an urgent care two days
+# prior ... and was discharged".
+EARLIER_VISIT = re.compile(
+    r"\bhad\s+(?:been\s+seen|visited|presented|attended|gone)\b|\b(?:prior|previous)\s+"
+    r"(?:visit|admission|hospitali[sz]ation|episode)\b",
+    re.I,
+)
 READMITTED = re.compile(
     r"\b(?:re-?admitted|readmission|re-?presented|presented\s+again|returned\s+to\s+the\s+"
-    r"(?:ED|emergency|hospital)|came\s+back|again\s+to\s+the\s+(?:ED|emergency))\b",
+    r"(?:ED|emergency|hospital)|came\s+back|again\s+to\s+the\s+(?:ED|emergency)|"
+    r"brought\s+(?:in\s+)?(?:again|back)|(?:admitted|seen|presented|brought\s+in)\s+again)\b",
     re.I,
 )
 
@@ -262,6 +274,9 @@ def find_survival(text: str) -> Found | None:
         if READMITTED.search(text, pos) or _before_covid_illness(text, pos):
             continue
         if EARLIER_STAY.search(text[max(0, pos - 40) : found.evidence.end + 60]):
+            continue
+        sentence_start, _ = sentence_bounds(text, pos)
+        if EARLIER_VISIT.search(text, sentence_start, pos):
             continue
         return found
     return None

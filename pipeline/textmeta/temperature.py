@@ -23,7 +23,7 @@ WITH_CUE = re.compile(
     r"T|TC|Tc|Tmax|T\s?max)\b(?i:\s*(?:of|was|is|at|to|up\s+to|maximum|max|di|a|pari\s+a|=|:|\(|\?))*\s*"
     + _NUMBER,
 )
-HISTORY = re.compile(r"\b(?:up\s+to|fino\s+a)\s*$", re.I)
+HISTORY = re.compile(r"\b(?:up\s+to|fino\s+a|hasta|até|bis(?:\s+zu)?)\s*$", re.I)
 # A highest value, not a measurement: "maximum temperature reached 38.5", "as high as 38.9".
 # A measured value elsewhere in the text wins over it.
 PEAK_BEFORE = re.compile(
@@ -41,6 +41,24 @@ LATER_MEASUREMENT = re.compile(
     r"the\s+day\s+after|il\s+giorno\s+dopo|nei\s+giorni\s+successivi)\b",
     re.I,
 )
+# The sentence places the measurement at the presentation.
+AT_PRESENTATION = re.compile(
+    r"\b(?:on|at|upon|during)\s+(?:the\s+)?(?:hospital\s+)?(?:admission|presentation|arrival|"
+    r"(?:physical\s+)?exam\w*)|\bwas\s+admitted|\bvital\s+signs|\bphysical\s+exam\w*|"
+    r"\bin\s+the\s+(?:ED|ER|emergency)|\btriage|\bpresented\s+(?:to|with|at|in)|"
+    r"\ball['’]\s*ingresso|\bin\s+PS\b|\bal\s+ingreso|\bà\s+l['’]admission|"
+    r"\bbei\s+(?:der\s+)?Aufnahme",
+    re.I,
+)
+# A temperature from before the presentation: "the day before he had a fever of 38.3",
+# "3 days prior to admission", "at home", "day 1 of illness".
+BEFORE_PRESENTATION = re.compile(
+    r"\b(?:the\s+(?:day|night|evening)\s+before|(?:\d{1,2}|a|one|two|three|four|five|six|seven|"
+    r"few|several)\s+days?\s+(?:before|prior|earlier|ago)|(?:before|prior\s+to)\s+(?:the\s+)?"
+    r"(?:admission|presentation|hospitali[sz]ation)|at\s+home|day\s+1\s+of\s+(?:the\s+)?illness|"
+    r"antes\s+del\s+ingreso|prima\s+del\s+ricovero|a\s+domicilio)\b",
+    re.I,
+)
 NOT_BODY = re.compile(r"\b(?:incubat\w*|stored|culture\w*|room|ambient|water)\b[^.]{0,20}$", re.I)
 
 
@@ -56,10 +74,11 @@ def _celsius(number: str, unit: str | None, guess_fahrenheit: bool) -> float | N
 
 
 def find_temperature(text: str) -> Found | None:
-    """The first body temperature stated as a measurement (not 'fever up to ...'); a highest
-    value only when the text gives no measured one."""
-    measured: list[tuple[int, Found]] = []
-    peaks: list[tuple[int, Found]] = []
+    """The body temperature at presentation: one measured where the text says so ("on
+    admission", "on examination") first, else the first other measured one; a highest value
+    ("maximum 39") only when the text measures none; never one from before the presentation
+    ("the day before", "at home") or after it ("the next morning")."""
+    ranked: list[tuple[int, int, Found]] = []
     for pattern in (WITH_UNIT, WITH_CUE):
         for m in pattern.finditer(text):
             unit = m.groupdict().get("unit") or m.groupdict().get("sign")
@@ -70,8 +89,9 @@ def find_temperature(text: str) -> Found | None:
                 continue
             if NOT_BODY.search(head):
                 continue
-            sentence_start, _ = sentence_bounds(text, m.start())
-            if LATER_MEASUREMENT.search(text, sentence_start, m.start("num")):
+            sentence_start, sentence_end = sentence_bounds(text, m.start())
+            before = text[sentence_start : m.start("num")]
+            if LATER_MEASUREMENT.search(before) or BEFORE_PRESENTATION.search(before):
                 continue
             celsius = _celsius(m.group("num"), unit, guess_fahrenheit=pattern is WITH_CUE)
             if celsius is None:
@@ -80,10 +100,10 @@ def find_temperature(text: str) -> Found | None:
                 text[max(0, m.start("num") - 20) : m.start("num")]
             ):
                 continue
-            found = (m.start("num"), Found(celsius, match_evidence(text, m)))
-            is_peak = PEAK_BEFORE.search(text, sentence_start, m.start("num"))
-            (peaks if is_peak else measured).append(found)
-    candidates = measured or peaks
-    if not candidates:
+            at_presentation = AT_PRESENTATION.search(text, sentence_start, sentence_end)
+            peak = PEAK_BEFORE.search(before)
+            rank = (0 if at_presentation else 1) + (2 if peak else 0)
+            ranked.append((rank, m.start("num"), Found(celsius, match_evidence(text, m))))
+    if not ranked:
         return None
-    return min(candidates, key=lambda pair: pair[0])[1]
+    return min(ranked, key=lambda item: item[:2])[2]
