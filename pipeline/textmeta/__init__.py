@@ -3,7 +3,9 @@
 `extract_fields(text)` proposes the collection's fields (age, sex, offset, survival, ...) with
 the span of text behind each; `extract_panel_fields(caption)` does it per panel letter of a
 compound figure. Rules are regular expressions and small grammars over English and Italian
-clinical writing; a field is None wherever the text does not state it.
+clinical writing (ages and sex also in Spanish, French, Portuguese and German case reports);
+a field is None wherever the text does not state it. The wordings they handle come from the dev
+notes and from real case reports read by hand (tests/test_textmeta_real_phrasings.py).
 
 The extractors (about 0.1 s of regular expressions to compile) load on first use, so that
 `python -m pipeline --help` stays fast.
