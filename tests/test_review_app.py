@@ -299,3 +299,16 @@ def test_export_button_writes_the_dataset(client: Any, staging: Staging) -> None
     response = client.post("/export", data={"csrf_token": csrf(client)}, follow_redirects=True)
     assert "Exported 1 rows" in response.get_data(as_text=True)
     assert (staging.config.path("dataset_images") / "alpha-p2-a.png").is_file()
+
+
+def test_the_queue_pages_through_every_candidate(
+    client: Any, staging: Staging, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("pipeline.review.app.QUEUE_PAGE", 4)
+    first = client.get("/?status=all").get_data(as_text=True)
+    second = client.get("/?status=all&page=2").get_data(as_text=True)
+    assert "showing 1&ndash;4" in first and 'href="/?page=2&amp;status=all"' in first
+    assert "showing 5&ndash;6" in second and 'rel="next"' not in second
+    shown = {cid for cid in staging.ids.values() if f"/candidate/{cid}?" in first + second}
+    assert shown == set(staging.ids.values())
+    assert "showing 5&ndash;6" in client.get("/?status=all&page=99").get_data(as_text=True)

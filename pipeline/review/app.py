@@ -222,10 +222,16 @@ def create_app(store: Store, config: Config, *, token: str | None = None) -> Fla
     def queue_page() -> str:
         view = _view()
         rows = queries.queue(store, view)
+        pages = max(1, -(-len(rows) // QUEUE_PAGE))
+        page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
+        first = (page - 1) * QUEUE_PAGE
         return render_template(
             "queue.html",
             view=view,
-            rows=rows[:QUEUE_PAGE],
+            rows=rows[first : first + QUEUE_PAGE],
+            first=first,
+            page=page,
+            pages=pages,
             total=len(rows),
             facets=queries.facets(store),
         )
