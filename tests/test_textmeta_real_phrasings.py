@@ -105,6 +105,22 @@ CASES = [
     ("german-age", "age", 53, "Aufnahme einer 53-jährigen Patientin mit Fieber."),
     ("german-sex", "sex", "F", "Aufnahme einer 53-jährigen Patientin mit Fieber."),
     ("author-name-is-no-sex", "sex", None, "As reported by Mann et al., opacities are common."),
+    ("age-in-months-is-not-years", "age", None, "Age: 18 months. Sex: male. Cough."),
+    ("stray-space-in-year-old", "age", 68, "A 68-year- old Caucasian man with cough."),
+    ("term-born-boy-is-the-patient", "sex", "M", "A term-born boy was admitted with cough."),
+    ("delivered-infant-is-not-the-patient", "sex", "F",
+     "A 29-year-old primiparous woman at 34 weeks. A 2565-g male infant was delivered."),
+    # other people and averted events
+    ("relative-clause-about-a-relative", "went_icu", None,
+     "Her grandfather, who was hospitalized in the intensive care unit, had COVID-19. The "
+     "infant had cough."),
+    ("mothers-temperature", "temperature", None,
+     "On admission the mother's temperature was 98.2°F (36.8°C)."),
+    ("averted-ventilation", "intubated", "N",
+     "High-flow oxygen helped avert the need for mechanical ventilation."),
+    ("picu", "went_icu", "Y", "He was admitted to the PICU with respiratory failure."),
+    ("oxygenotherapy", O2, "Y", "He required antibiotics, steroids and oxygenotherapy."),
+    ("perished", "survival", "N", "Despite maximal therapy, the patient perished."),
 ]  # fmt: skip
 
 

@@ -7,7 +7,7 @@ import re
 from .fields import Found
 from .text import OTHER_PERSON, match_evidence, sentence_bounds
 
-_YEARS_OLD = r"(?:-|\s)?(?:years?|yrs?|yr)(?:-|\s)?(?:old|of\s+age)\b"
+_YEARS_OLD = r"(?:-|\s)?(?:years?|yrs?|yr)(?:-\s?|\s)?(?:old|of\s+age)\b"
 _SEX_NOUN_EN = (
     r"man|woman|male|female|boy|girl|gentleman|lady|businessman|businesswoman|"
     r"housewife"
@@ -55,7 +55,7 @@ AGE_PATTERNS = [
     # "aged 55", "age: 55" (not "at age 40", a past event)
     re.compile(
         r"(?<!at\s)(?<!since\s)(?<!from\s)\b(?:aged?|età)\s*[:=]?\s*(?P<age>\d{1,3})\b"
-        r"(?!\s*(?:%|mm|cm))",
+        r"(?!\s*(?:%|mm|cm|months?|mo\b|weeks?|days?|mesi|giorni|settimane))",
         re.I,
     ),
     # "male, 43 years", "Woman, 71 years", "F, 71 yrs", "uomo 43 anni", "patient, 60 years",
@@ -186,10 +186,15 @@ def _sex_of(word: str) -> str | None:
     return None
 
 
-# The baby a patient gave birth to: "delivering a healthy boy", "gave birth to a girl".
+# The baby a patient gave birth to: "delivering a healthy boy", "gave birth to a girl", "a
+# 2565-g male infant was delivered" (but "a term-born boy" is the patient).
 BORN = re.compile(
-    r"\b(?:deliver\w*|gave\s+birth\s+to|birth\s+(?:of|to)|born|partorit\w*|dato\s+alla\s+luce)"
+    r"\b(?:deliver\w*|gave\s+birth\s+to|birth\s+(?:of|to)|partorit\w*|dato\s+alla\s+luce)"
     r"\s+(?:\w+\s+){0,3}$",
+    re.I,
+)
+BORN_AFTER = re.compile(
+    r"\s+(?:(?:infant|baby|newborn|neonate)\s+)?(?:was|were)\s+(?:\w+\s+)?(?:delivered|born)\b",
     re.I,
 )
 
@@ -201,8 +206,10 @@ def find_sex(text: str, *, pronouns: bool = True) -> Found | None:
     for pattern in (SEX_NOUN, SEX_ITALIAN_PHRASE):
         for m in pattern.finditer(text):
             word = m.group("noun")
-            if _belongs_to_other(text, m.start(), m.end(), words_between=0) or BORN.search(
-                text[max(0, m.start() - 40) : m.start()]
+            if (
+                _belongs_to_other(text, m.start(), m.end(), words_between=0)
+                or BORN.search(text[max(0, m.start() - 40) : m.start()])
+                or BORN_AFTER.match(text, m.end())
             ):
                 someone_else = True
                 continue

@@ -40,7 +40,7 @@ INTUBATED = [
 ]
 WENT_ICU = [
     _cue(
-        r"\b(?<!-)(?:ICU|ITU|intensive[-\s]care(?:[-\s]unit)?|critical\s+care\s+unit|"
+        r"\b(?<!-)(?:[PN]?ICU|ITU|intensive[-\s]care(?:[-\s]unit)?|critical\s+care\s+unit|"
         r"terapia\s+intensiva|rianimazione)\b",
         "Y",
         "N",
@@ -49,7 +49,7 @@ WENT_ICU = [
 SUPPLEMENTAL_O2 = [
     _cue(
         r"\b(?:supplement(?:al|ary|ed)|supplemental)\s+(?:oxygen|O2)\b|"
-        r"\b(?:oxygen|O2)[\s-]+(?:therapy|supplementation|support|supply)\b|"
+        r"\b(?:oxygen|O2)[\s-]+(?:therapy|supplementation|support|supply)\b|\boxygenotherapy\b|"
         r"\b(?:oxygen|O2)\s+(?:was|were)\s+(?:given|administered|started|delivered|provided)\b|"
         r"\b(?:received|requir(?:e|es|ed|ing)|need(?:s|ed|ing)?|given|started\s+on|put\s+on|"
         r"placed\s+on|on|treated\s+with|administ(?:ration\s+of|ered)|with)\s+(?:[\w/.]+\s+){0,3}?"
@@ -85,7 +85,7 @@ _NOT_FROM_ICU = (
     r"clinic|outpatient|triage))"
 )
 DIED = _cue(
-    r"\b(?:died|passed\s+away|succumbed|death\s+of\s+the\s+patient|fatal\s+outcome|"
+    r"\b(?:died|passed\s+away|succumbed|perished|death\s+of\s+the\s+patient|fatal\s+outcome|"
     r"(?:was|is|has\s+been|had)\s+deceased|deceased\s+(?:on|after|at|in|within)|"
     r"found\s+(?:dead|deceased)|(?:progressed|led|leading|evolved)\s+to\s+(?:his\s+|her\s+)?death|"
     r"(?:patient|he|she|who)\s+(?:\w+\s+)?expired|"

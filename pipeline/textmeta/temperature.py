@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from .fields import Found
-from .text import match_evidence, sentence_bounds
+from .text import about_other_person, match_evidence, sentence_bounds
 
 # In the collection's notes the degree sign often arrives as "?" (lost in a text export).
 _DEG = r"(?:\s*(?:°|º|˚|\?|degrees?|gradi)\s*)"
@@ -87,7 +87,7 @@ def find_temperature(text: str) -> Found | None:
                 continue
             if pattern is WITH_CUE and HISTORY.search(text[m.start() : m.start("num")]):
                 continue
-            if NOT_BODY.search(head):
+            if NOT_BODY.search(head) or about_other_person(text, m.start("num")):
                 continue
             sentence_start, sentence_end = sentence_bounds(text, m.start())
             before = text[sentence_start : m.start("num")]

@@ -44,7 +44,8 @@ CLAUSE_BREAK = re.compile(r"[.;:!?\n]|,|\bbut\b|\bhowever\b|\bwhereas\b|\bma\b|\
 NEGATION = re.compile(
     r"\b(?:no|not|never|none\s+of|without|denie[sd]|deny|negative\s+for|free\s+of|nor|neither|"
     r"did\s*n[o']t|does\s*n[o']t|do\s*n[o']t|was\s*n[o']t|were\s*n[o']t|is\s*n[o']t|"
-    r"non|senza|nega|né|absence\s+of|avoid(?:ed|ing)?|ruled\s+out|refused|declined)\b",
+    r"non|senza|nega|né|absence\s+of|avoid(?:ed|ing)?|avert(?:ed|ing)?|prevent(?:ed|ing)?|"
+    r"obviat(?:ed|ing)|ruled\s+out|refused|declined)\b",
     re.I,
 )
 NEGATION_SCOPE_BREAK = re.compile(
@@ -57,6 +58,8 @@ NEGATION_SCOPE_BREAK = re.compile(
 )
 # A list that continues the clause before the comma: "declined intervention, including
 # intubation" is as negated as "declined intubation".
+# A relative clause is about the noun before its comma: "her grandfather, who was in the ICU".
+RELATIVE_CLAUSE = re.compile(r",\s*(?:who|whom|whose)\s", re.I)
 LIST_CONTINUES = re.compile(r",\s*(?:including|such\s+as|e\.g\.|namely|in\s+particular)\s", re.I)
 HYPOTHETICAL = re.compile(
     r"\b(?:may|might|could|would|should|likely|unlikely|risk|if|whether|consider(?:ed)?|"
@@ -172,5 +175,11 @@ def is_hypothetical(text: str, pos: int, max_chars: int = 45) -> bool:
 
 
 def about_other_person(text: str, pos: int, max_chars: int = 60) -> bool:
-    """Someone other than the patient is the subject of the clause ('his wife died')."""
-    return OTHER_PERSON.search(before_in_clause(text, pos, max_chars)) is not None
+    """Someone other than the patient is the subject of the clause ('his wife died', 'the
+    grandfather, who was in the ICU')."""
+    window = before_in_clause(text, pos, max_chars)
+    start = pos - len(window)
+    relative = RELATIVE_CLAUSE.search(text, max(0, start - 2), pos)
+    if relative and relative.start() < start:
+        window = before_in_clause(text, relative.start(), max_chars) + text[relative.start() : pos]
+    return OTHER_PERSON.search(window) is not None
