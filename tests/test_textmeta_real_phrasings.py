@@ -116,6 +116,8 @@ CASES = [
      "infant had cough."),
     ("mothers-temperature", "temperature", None,
      "On admission the mother's temperature was 98.2°F (36.8°C)."),
+    ("mothers-admission", "offset", None,
+     "On admission the mother's temperature was 98.2°F (36.8°C). The neonate had cough."),
     ("averted-ventilation", "intubated", "N",
      "High-flow oxygen helped avert the need for mechanical ventilation."),
     ("picu", "went_icu", "Y", "He was admitted to the PICU with respiratory failure."),

@@ -33,6 +33,7 @@ from .text import (
     MONTHS,
     NUM,
     ORDINAL_WORDS,
+    OTHER_PERSON,
     UNIT,
     count_days,
     match_evidence,
@@ -42,6 +43,7 @@ from .text import (
 )
 
 _NUM = r"(?P<n>" + NUM + r")"
+OTHER_PERSON_NEXT = re.compile(r"[\s,]+(?:the\s+|his\s+|her\s+)?" + OTHER_PERSON.pattern, re.I)
 _UNIT = r"(?P<unit>" + UNIT + r")"
 _ONSET = (
     r"(?:(?:the\s+)?(?:symptoms?|illness|disease|fever|infection)\s+onset|onset(?:\s+of\s+"
@@ -259,6 +261,9 @@ def admission_day_candidates(text: str) -> list[tuple[int, Found]]:
     later_image = _describes_later_image(text)
     for m in ADMISSION.finditer(text):
         if DATED_AFTER.match(text, m.end(), m.end() + 30):
+            continue
+        # "On admission the mother's temperature was ...": someone else's admission.
+        if OTHER_PERSON_NEXT.match(text, m.end(), m.end() + 40):
             continue
         # "On admission, CRP was 45 ... radiological worsening" or "... On day 3, CT
         # revealed": the image is a later one.
