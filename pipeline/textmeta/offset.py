@@ -27,24 +27,12 @@ from __future__ import annotations
 import re
 from collections.abc import Set
 
+from .daycount import CALENDAR_DATE, COUNT, COUNT_UNIT, days_in, drop_nested
 from .fields import Found
-from .text import (
-    FEW,
-    MONTHS,
-    NUM,
-    ORDINAL_WORDS,
-    OTHER_PERSON,
-    UNIT,
-    count_days,
-    match_evidence,
-    sentence_bounds,
-    to_number,
-    unit_days,
-)
+from .history import presentation_history
+from .text import FEW, ORDINAL_WORDS, OTHER_PERSON, match_evidence, sentence_bounds
 
-_NUM = r"(?P<n>" + NUM + r")"
 OTHER_PERSON_NEXT = re.compile(r"[\s,]+(?:the\s+|his\s+|her\s+)?" + OTHER_PERSON.pattern, re.I)
-_UNIT = r"(?P<unit>" + UNIT + r")"
 _ONSET = (
     r"(?:(?:the\s+)?(?:symptoms?|illness|disease|fever|infection)\s+onset|onset(?:\s+of\s+"
     r"(?:the\s+)?(?:symptoms?|illness|disease|fever))?|(?:the\s+)?(?:initial\s+|first\s+)?"
@@ -75,17 +63,17 @@ def _days_counted_from(anchor: str, day_label: str) -> list[re.Pattern[str]]:
     "10 days after ..."."""
     return [
         re.compile(r"\b" + _ORD + anchor + r"\b", re.I),
-        re.compile(r"\b" + day_label + r"\s+days?\s+" + _NUM + r"\b", re.I),
+        re.compile(r"\b" + day_label + r"\s+days?\s+" + COUNT + r"\b", re.I),
         re.compile(
             r"\bday\s+"
-            + _NUM
+            + COUNT
             + r"(?:st|nd|rd|th)?\s+(?:of|after|post|since|from)[\s-]+(?:the\s+|his\s+|her\s+)?"
             + anchor
             + r"\b",
             re.I,
         ),
         re.compile(
-            r"\b" + _NUM + r"[\s-]+" + _UNIT + r"\s+(?:after|post|since|from|following)[\s-]+"
+            r"\b" + COUNT + r"[\s-]+" + COUNT_UNIT + r"\s+(?:after|post|since|from|following)[\s-]+"
             r"(?:the\s+)?" + anchor + r"\b",
             re.I,
         ),
@@ -97,17 +85,17 @@ ONSET_DAY = [
     *_days_counted_from(_ONSET, r"(?:illness|disease|symptom)"),
     # Italian: "in 5a giornata di malattia", "giorno 5 di malattia"
     re.compile(r"\b(?P<n>\d{1,2})\s*(?:a|ª|°)\s+giornata\b", re.I),
-    re.compile(r"\bgiorno\s+" + _NUM + r"\s+(?:di\s+malattia|dall'esordio)\b", re.I),
+    re.compile(r"\bgiorno\s+" + COUNT + r"\s+(?:di\s+malattia|dall'esordio)\b", re.I),
 ]
 # Days counted from admission (the collection's other convention).
 ADMISSION_DAY = _days_counted_from(_ADMIT, r"(?:hospital|admission)")
 # "on day 6", "at day 4": a day of the stay, only in a sentence naming an image.
 STAY_DAY = [
-    re.compile(r"\b(?:on|at)\s+day\s+" + _NUM + r"\b(?!\s+(?:of|after|post|since|from)\b)", re.I),
+    re.compile(r"\b(?:on|at)\s+day\s+" + COUNT + r"\b(?!\s+(?:of|after|post|since|from)\b)", re.I),
 ]
 # "(a) day 1": a panel labelled with its day.
 PANEL_DAY = re.compile(
-    r"(?:^|(?<=\)\s))(?:hospital\s+|illness\s+)?day\s+" + _NUM + r"\b"
+    r"(?:^|(?<=\)\s))(?:hospital\s+|illness\s+)?day\s+" + COUNT + r"\b"
     r"(?!\s+(?:of|after|post|since|from)\b)",
     re.I,
 )
@@ -115,10 +103,10 @@ PANEL_DAY = re.compile(
 DAY_LABEL = re.compile(
     r"\((?:[^()]{0,30}?[,;]\s*)?(?:illness\s+|hospital\s+)?day\s+(?P<n>\d{1,3})\)", re.I
 )
-_AMOUNT = r"(?:" + _NUM + r"|(?P<few>" + FEW + r"))"
+_AMOUNT = r"(?:" + COUNT + r"|(?P<few>" + FEW + r"))"
 LATER = [
-    re.compile(r"\b" + _AMOUNT + r"[\s-]+" + _UNIT + r"\s+later\b", re.I),
-    re.compile(r"\b(?:after|dopo)\s+" + _AMOUNT + r"\s+" + _UNIT + r"\b(?!\s+of\b)", re.I),
+    re.compile(r"\b" + _AMOUNT + r"[\s-]+" + COUNT_UNIT + r"\s+later\b", re.I),
+    re.compile(r"\b(?:after|dopo)\s+" + _AMOUNT + r"\s+" + COUNT_UNIT + r"\b(?!\s+of\b)", re.I),
 ]
 ADMISSION = re.compile(
     r"\b(?:on|at|upon)\s+(?:the\s+)?(?:day\s+of\s+)?(?:admission|hospitali[sz]ation)\b"
@@ -127,68 +115,14 @@ ADMISSION = re.compile(
     r"\b(?:al|all')\s*(?:ricovero|ingresso)\b|\bin\s+ingresso\b",
     re.I,
 )
-_MONTH = r"(?:" + "|".join(MONTHS) + r")\.?"
-# A calendar date: "16 February", "March 3", "February 2020", "in November", "13/03/2020"
-# (a bare "May" is a verb too, so a month needs a day, a year or a preposition with it).
-_DATE = (
-    r"(?:\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?" + _MONTH + r"\b|" + _MONTH + r"\s+\d{1,4}\b|"
-    r"(?:in|since|from|during|early|late|mid)[\s-]+" + _MONTH + r"\b|\d{1,2}/\d{1,2}/\d{2,4}\b|"
-    # "on 07/03" but not a blood pressure "60/40 mm Hg"
-    r"(?:on|from|since|to|il|del|dal|al)\s+\d{1,2}/\d{1,2}\b)"
-)
 # Right after an admission phrase (used with .match): "on admission (16 February".
-DATED_AFTER = re.compile(r"\s*(?:\(|,|on\s+|at\s+)?\s*" + _DATE, re.I)
+DATED_AFTER = re.compile(r"\s*(?:\(|,|on\s+|at\s+)?\s*" + CALENDAR_DATE, re.I)
 # "Initial chest radiograph (a)", "the first CXR", "baseline frontal chest radiograph",
 # "without initial radiographic abnormalities": this image opens the series.
 INITIAL_IMAGE = re.compile(
     r"(?<!from\s)(?<!than\s)(?<!to\s)(?<!with\s)(?<!the\s)\b(?:the\s+|an?\s+)?"
     r"(?:initial|first|baseline)\s+(?:(?:frontal|plain|portable|PA|AP|chest|admission)\s+){0,2}"
     r"(?:radiograph\w*|x-?rays?|CXR|CT|film|scans?|images?|imaging)\b",
-    re.I,
-)
-# A sentence that dates symptoms: "In November 2019 fever, cough and asthenia".
-DATE = re.compile(r"\b" + _DATE, re.I)
-LONGEST_ACUTE_HISTORY = 30
-CHRONIC = re.compile(r"\b(?:chronic\w*|long[-\s]?standing|cronic\w*)\b", re.I)
-PRESENTED = re.compile(
-    r"\b(?:present\w*|admit\w*|admission|attended|arriv\w+|came|referred|visited|entered|"
-    r"accesse?[sd]?|returned|travel\w*|flew|flown|hospitali[sz]\w+|ricover\w+|tested|swab\w*)\b",
-    re.I,
-)
-HISTORY = [
-    # "4-day history of cough", "history of 5 days", "2-week history"
-    re.compile(r"\b" + _NUM + r"[\s-]+" + _UNIT + r"\s+(?:\w+\s+)?history\b", re.I),
-    re.compile(r"\bhistory\s+of\s+" + _NUM + r"\s+" + _UNIT + r"\b", re.I),
-    # "for 5 days", "for about 10 days", "for the past 3 days", "for a few days"
-    re.compile(
-        r"\bfor\s+(?:about\s+|approximately\s+|almost\s+|nearly\s+|over\s+|the\s+(?:last|past)\s+)?"
-        r"(?:" + _NUM + r"|(?P<few>a\s+few|few))\s+" + _UNIT + r"\b",
-        re.I,
-    ),
-    # "after 7 days of hyperpyrexia", "5-day fever", "10-day fever"
-    re.compile(r"\bafter\s+" + _NUM + r"\s+" + _UNIT + r"\s+of\b", re.I),
-    re.compile(r"\b" + _NUM + r"-(?P<unit>day|week|month)\s+(?=\w)", re.I),
-    # "symptoms started five days prior", "onset 3 days ago"
-    re.compile(
-        r"\b(?:symptoms?|fever|cough|illness|onset)\s+(?:\w+\s+){0,2}?(?:started|began|appeared|"
-        r"developed|occurred)?\s*" + _NUM + r"\s+" + _UNIT + r"\s+(?:prior|ago|earlier|before)\b",
-        re.I,
-    ),
-    # Italian: "febbre da 5 giorni", "da circa 10 giorni", "da alcuni giorni"
-    re.compile(
-        r"\bda\s+(?:circa\s+|almeno\s+|oltre\s+)?(?:"
-        + _NUM
-        + r"|(?P<few>alcuni|qualche|pochi))\s+"
-        + _UNIT
-        + r"\b",
-        re.I,
-    ),
-]
-SYMPTOM = re.compile(
-    r"\b(?:fever\w*|febrile|pyrexi\w*|hyperpyrexi\w*|cough\w*|dyspn\w+|breath\w*|symptoms?|"
-    r"malaise|myalgi\w*|asthenia|fatigue|sore\s+throat|odynophagi\w*|pharyng\w+|diarrh\w+|"
-    r"headache|chills|illness|unwell|pain|history|anosmia|ageusia|febbre|tosse|dispnea|"
-    r"astenia|sintom\w+|malessere)\b",
     re.I,
 )
 # The image is a later one than the presentation the history describes.
@@ -214,18 +148,6 @@ PANEL_REF = re.compile(r"\((?:panel\s+)?[b-hB-H]\)|^\s*\(?[b-hB-H][).,:]\s|\bpan
 SHORT_CAPTION = 240
 
 
-def _days(m: re.Match) -> int | None:
-    unit = m.group("unit") if "unit" in m.re.groupindex and m.group("unit") else "day"
-    if "few" in m.re.groupindex and m.group("few"):
-        # "a few days": 5, the collection's rule; "a few weeks" has no such rule.
-        return 5 if unit_days(unit) == 1 else None
-    if "ord" in m.re.groupindex:
-        word = m.group("ord").lower()
-        return ORDINAL_WORDS.get(word) or int(re.sub(r"\D", "", word) or 0) or None
-    n = to_number(m.group("n"))
-    return None if n is None else count_days(n, unit)
-
-
 def _about_image(text: str, start: int, short_caption_ok: bool = True) -> bool:
     """The statement sits in a sentence about an image (or in a short caption, which is about
     its image) and not in one about some other event."""
@@ -242,14 +164,14 @@ def _day_matches(
     out: list[tuple[int, Found]] = []
     for pattern in patterns:
         for m in pattern.finditer(text):
-            days = _days(m)
+            days = days_in(m)
             if days is not None and _about_image(text, m.start(), short_caption_ok):
                 out.append((m.start(), Found(days, match_evidence(text, m))))
     return out
 
 
 def onset_day_candidates(text: str) -> list[tuple[int, Found]]:
-    return _dedupe(_day_matches(text, ONSET_DAY))
+    return drop_nested(_day_matches(text, ONSET_DAY))
 
 
 def admission_day_candidates(text: str) -> list[tuple[int, Found]]:
@@ -283,10 +205,10 @@ def admission_day_candidates(text: str) -> list[tuple[int, Found]]:
         )
         if not named or EVENT.search(sentence):
             continue
-        days = _days(m)
+        days = days_in(m)
         if days is not None:
             out.append((m.start(), Found(days, match_evidence(text, m))))
-    return _dedupe(out)
+    return drop_nested(out)
 
 
 def _image_dated_elsewhere(text: str, sentence: tuple[int, int]) -> bool:
@@ -305,47 +227,6 @@ def initial_image(text: str) -> Found | None:
         return None
     m = INITIAL_IMAGE.search(text)
     return Found(0, match_evidence(text, m)) if m else None
-
-
-def _symptoms_dated_elsewhere(text: str, history: list[tuple[int, Found]]) -> bool:
-    """Another sentence dates the symptoms themselves (not a presentation or a trip)."""
-    spans = {sentence_bounds(text, pos) for pos, _ in history}
-    for m in DATE.finditer(text):
-        s, e = sentence_bounds(text, m.start())
-        if (s, e) in spans:
-            continue
-        sentence = text[s:e]
-        if SYMPTOM.search(sentence) and not PRESENTED.search(sentence):
-            return True
-    return False
-
-
-def history_candidates(text: str) -> list[tuple[int, Found]]:
-    out: list[tuple[int, Found]] = []
-    for pattern in HISTORY:
-        for m in pattern.finditer(text):
-            s, e = sentence_bounds(text, m.start())
-            window = text[max(s, m.start() - 80) : min(e, m.end() + 40)]
-            if not SYMPTOM.search(window):
-                continue
-            days = _days(m)
-            if days is not None:
-                out.append((m.start(), Found(days, match_evidence(text, m))))
-    return _dedupe(out)
-
-
-def _dedupe(found: list[tuple[int, Found]]) -> list[tuple[int, Found]]:
-    """Drop matches nested inside another match ("4-day" inside "4-day history")."""
-    found.sort(key=lambda pair: (pair[1].evidence.start, -pair[1].evidence.end))
-    kept: list[tuple[int, Found]] = []
-    for pos, f in found:
-        if any(
-            k.evidence.start <= f.evidence.start and f.evidence.end <= k.evidence.end
-            for _, k in kept
-        ):
-            continue
-        kept.append((pos, f))
-    return kept
 
 
 def _describes_later_image(text: str) -> bool:
@@ -369,7 +250,7 @@ def _unplaced_stay_days(text: str) -> set[int]:
     for pattern in STAY_DAY:
         for m in pattern.finditer(text):
             s, e = sentence_bounds(text, m.start())
-            days = _days(m)
+            days = days_in(m)
             if days is not None and not EVENT.search(text[s:e]):
                 out.add(days)
     return out
@@ -389,10 +270,4 @@ def find_offset(text: str) -> Found | None:
     first = initial_image(text)
     if first is not None:
         return first
-    history = history_candidates(text)
-    if not CHRONIC.search(text):
-        history = [(pos, f) for pos, f in history if f.value <= LONGEST_ACUTE_HISTORY]
-    if not history or _symptoms_dated_elsewhere(text, history):
-        return None
-    # Several symptoms with their own durations: onset is the earliest one.
-    return max((f for _, f in history), key=lambda f: f.value)
+    return presentation_history(text)
