@@ -196,7 +196,10 @@ def test_min_interval_spaces_requests_to_one_host(server: LocalServer, http_conf
         for name in "abc":
             http.get(server.url(f"/{name}"))
     times = [request.at for request in server.requests]
-    assert all(later - earlier >= 0.35 for earlier, later in zip(times, times[1:], strict=False))
+    # Arrival times carry the server thread's scheduling delay (up to a tenth of a second or so
+    # on a busy 2-core machine); unspaced requests would arrive milliseconds apart.
+    assert all(later - earlier >= 0.25 for earlier, later in zip(times, times[1:], strict=False))
+    assert times[-1] - times[0] >= 0.7
 
 
 def test_at_most_three_requests_to_a_host_at_once(server: LocalServer, http_config: Config) -> None:
