@@ -40,6 +40,7 @@ CASES = [
     ("flow-by-nasal-canula", O2, "Y", "SpO2 95% with 3 L/min of oxygen by nasal canula."),
     ("italian-flow", O2, "Y", "Trattato con O2 3 l/min in occhialini."),
     ("ventimask", O2, "Y", "Ventimask 40% was applied."),
+    ("with-oxygen-desaturation", O2, None, "Exertional dyspnoea with oxygen desaturation to 88%."),
     ("face-mask-alone", O2, None, "The patient wore a face mask in the waiting room."),
     ("after-non-invasive-ventilation", O2, None,
      "She needed non-invasive ventilation, then a simple mask with 2 L/min O2."),
