@@ -124,6 +124,30 @@ CASES = [
     ("picu", "went_icu", "Y", "He was admitted to the PICU with respiratory failure."),
     ("oxygenotherapy", O2, "Y", "He required antibiotics, steroids and oxygenotherapy."),
     ("perished", "survival", "N", "Despite maximal therapy, the patient perished."),
+    # round 4
+    ("eventually-died", "survival", "N",
+     "He progressed to a critical condition and eventually died."),
+    ("discharged-after-a-negative-recovery-test", "survival", "Y",
+     "She had COVID-19 pneumonia. On day 12 her RT-PCR was negative and she was discharged."),
+    ("intensive-care-as-a-specialty", "went_icu", None,
+     "A team of specialists (infectious diseases, pulmonology, intensive care) treated her."),
+    ("bare-intensive-care-as-a-place", "went_icu", "Y", "He was transferred to intensive care."),
+    ("ventilation-as-a-condition", "intubated", None,
+     "A lesson: invasive mechanical ventilation should start early if there is no improvement."),
+    ("ventilation-in-general", "intubated", None,
+     "Critically ill patients often require mechanical ventilation."),
+    ("home-oxygen-before-the-illness", O2, None, "A 60-year-old man with COPD on home oxygen."),
+    ("unicode-hyphens", "age", 24, "A 24\u2010year\u2010old man with fever."),
+    ("a-child-is-the-patient", "age", 10, "A 10-year-old child presented with fever."),
+    ("her-child-is-not", "age", None, "Her 3-year-old child had fever. She had cough."),
+    ("history-then-a-later-day-then-the-image", "offset", None,
+     "A 50-year-old man with a 1-day history of fever. On day 11, he developed chest pain. "
+     "Chest CT revealed pneumomediastinum."),
+    ("history-image-then-later-days", "offset", 7,
+     "A 60-year-old man was admitted after a 7-day history of fever and dry cough. CT revealed "
+     "bilateral ground-glass opacities, raising the suspicion of COVID-19 pneumonia. Nine days "
+     "after symptom onset he tested positive by RT-PCR. The next day his condition deteriorated "
+     "and 4 hours later he needed oxygen at 8 L/min."),
 ]  # fmt: skip
 
 

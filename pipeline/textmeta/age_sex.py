@@ -130,6 +130,10 @@ _EXPOSURE_BEFORE = re.compile(
 )
 
 
+_INDEFINITE_BEFORE = re.compile(r"\b(?:a|an)\s+$", re.I)
+_CHILD = re.compile(r"\b(?:child|kid|toddler)\b", re.I)
+
+
 def _belongs_to_other(text: str, start: int, end: int, words_between: int = 1) -> bool:
     """Possessive before ("his"), a relative right after ("-year-old wife"), or earlier in the
     sentence a relative or an exposure ("The contact, a 60-year-old woman") not followed by
@@ -137,7 +141,10 @@ def _belongs_to_other(text: str, start: int, end: int, words_between: int = 1) -
     if _POSSESSIVE_BEFORE.search(text[max(0, start - 12) : start]):
         return True
     other_after = rf"^[\s,-]*(?:{_WORD}){{0,{words_between}}}?" + OTHER_PERSON.pattern
-    if re.match(other_after, text[end : end + 40], re.I):
+    after = re.match(other_after, text[end : end + 40], re.I)
+    # "A 10-year-old child presented": a child introduced with "a" is the patient.
+    introduced = _INDEFINITE_BEFORE.search(text[max(0, start - 4) : start])
+    if after and not (introduced and _CHILD.search(after.group())):
         return True
     s, _ = sentence_bounds(text, start)
     prefix = text[s:start]

@@ -19,7 +19,7 @@ from .outcomes import (
 from .panels import panel_spans, shared_prefix
 from .rtpcr import find_rt_pcr
 from .temperature import find_temperature
-from .text import detect_language, sentence_bounds
+from .text import detect_language, fold_typography, sentence_bounds
 from .view import find_view
 
 # The text describes a later image than the presentation, so the presenting temperature
@@ -52,6 +52,10 @@ DAY_LIST_ITEM = re.compile(r"(?P<n>\d{1,3})\s*\((?P<letter>[a-hA-H])\)")
 
 def extract_fields(text: str, *, language: str | None = None) -> TextFields:
     """Every field the text states about the patient, with the words that state it."""
+    return _fields(fold_typography(text), language).quoting(text)
+
+
+def _fields(text: str, language: str | None) -> TextFields:
     language = language or detect_language(text)
     out = TextFields()
     out.set("age", find_age(text))
@@ -84,16 +88,17 @@ def extract_fields(text: str, *, language: str | None = None) -> TextFields:
 
 def extract_panel_fields(caption: str) -> dict[str, TextFields]:
     """Per panel letter: the caption's patient fields plus that panel's own offset and view."""
+    original, caption = caption, fold_typography(caption)
     panels = _panel_image_fields(caption)
     if not panels:
         return {}
-    whole = extract_fields(caption)
+    whole = _fields(caption, None)
     out: dict[str, TextFields] = {}
     for letter, image in sorted(panels.items()):
         fields = TextFields(dict(whole.values), dict(whole.evidence))
         fields.set("offset", image.get("offset"))
         fields.set("view", image.get("view"))
-        out[letter] = fields
+        out[letter] = fields.quoting(original)
     return out
 
 

@@ -56,6 +56,15 @@ class TextFields:
             self.values[name] = found.value
             self.evidence[name] = found.evidence
 
+    def quoting(self, original: str) -> TextFields:
+        """The same fields with each evidence quoted from `original`, a text of the same
+        length the extraction ran on a folded copy of."""
+        evidence = {
+            name: Evidence(ev.start, ev.end, original[ev.start : ev.end])
+            for name, ev in self.evidence.items()
+        }
+        return TextFields(dict(self.values), evidence)
+
     def to_json(self) -> dict:
         out: dict = {name: self.values.get(name) for name in FIELDS}
         out["evidence"] = {

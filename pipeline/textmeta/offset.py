@@ -221,6 +221,21 @@ def _image_dated_elsewhere(text: str, sentence: tuple[int, int]) -> bool:
     return False
 
 
+def _days_told_before_an_image(text: str) -> bool:
+    """A sentence moves the story on by days ("On day 11, he developed ...", "After 10 days,
+    ...") before the text first names an image: that image is not the one at presentation."""
+    opening_days = [
+        m.start()
+        for pattern in (*STAY_DAY, *LATER)
+        for m in pattern.finditer(text)
+        if not text[sentence_bounds(text, m.start())[0] : m.start()].strip(" ,(\n")
+    ]
+    first_image = IMAGING.search(text)
+    return (
+        bool(opening_days) and first_image is not None and first_image.start() > min(opening_days)
+    )
+
+
 def initial_image(text: str) -> Found | None:
     """The image is called the first of a series (and nothing calls it a later one)."""
     if _describes_later_image(text):
@@ -270,4 +285,6 @@ def find_offset(text: str) -> Found | None:
     first = initial_image(text)
     if first is not None:
         return first
+    if _days_told_before_an_image(text):
+        return None
     return presentation_history(text)

@@ -40,8 +40,11 @@ INTUBATED = [
 ]
 WENT_ICU = [
     _cue(
-        r"\b(?<!-)(?:[PN]?ICU|ITU|intensive[-\s]care(?:[-\s]unit)?|critical\s+care\s+unit|"
-        r"terapia\s+intensiva|rianimazione)\b",
+        r"\b(?<!-)(?:[PN]?ICU|ITU|intensive[-\s]care[-\s]unit|critical\s+care\s+unit|"
+        r"terapia\s+intensiva|rianimazione)\b|"
+        # bare "intensive care" is a place only after a preposition, not in "(pulmonology,
+        # intensive care)" naming a specialty
+        r"\b(?:in|to|into|from|at)\s+(?:the\s+)?(?:intensive|critical)[-\s]care\b",
         "Y",
         "N",
     ),
@@ -124,6 +127,14 @@ WEIGHED_AFTER = re.compile(
     r"contemplated|deferred|postponed|recommended|offered|suggested|evaluated)\b",
     re.I,
 )
+# "... mechanical ventilation if there is no improvement": a condition, not an event.
+CONDITION_AFTER = re.compile(r"[^.;:,]{0,40}?\b(?:if|unless|in\s+case)\b", re.I)
+# Oxygen a patient had before this illness: "COPD on home oxygen", "long-term oxygen therapy".
+LONG_TERM_OXYGEN = re.compile(
+    r"\b(?:home|long[-\s]term|domiciliary|chronic|nocturnal|LTOT|ossigeno[-\s]?terapia\s+"
+    r"domiciliare)\b",
+    re.I,
+)
 # The unit named as a kind of patient or place, not as where this patient went: "ICU
 # patients", "ICU beds", "intensive care staff".
 UNIT_AS_KIND = re.compile(
@@ -201,7 +212,9 @@ def _answers(text: str, cues: list[Cue]) -> list[tuple[int, Found]]:
                 continue
             if about_other_person(text, m.start()) or is_hypothetical(text, m.start()):
                 continue
-            if WEIGHED_AFTER.match(text[m.end() : m.end() + 80]):
+            if WEIGHED_AFTER.match(text[m.end() : m.end() + 80]) or CONDITION_AFTER.match(
+                text, m.end(), m.end() + 80
+            ):
                 continue
             value = cue.value
             if is_negated(text, m.start()) or NEGATED_AFTER.match(text[m.end() : m.end() + 80]):
@@ -248,12 +261,24 @@ def _icu_for_another_condition(text: str, end: int) -> bool:
 def _before_covid_illness(text: str, pos: int) -> bool:
     """Earlier in the text COVID-19 was tested and ruled out, and nothing before `pos` says it
     was found: a discharge here ends another admission, not the COVID illness."""
-    before = text[:pos]
+    sentence_start, _ = sentence_bounds(text, pos)
+    before = text[:sentence_start]  # "RT-PCR was negative and he was discharged": a recovery
     return COVID_NEGATIVE.search(before) is not None and not COVID_POSITIVE.search(before)
 
 
+def _clause_start(text: str, pos: int, max_chars: int = 20) -> int:
+    return max(pos - max_chars, sentence_bounds(text, pos)[0])
+
+
 def find_supplemental_o2(text: str) -> Found | None:
-    return _yes_wins(_answers(text, SUPPLEMENTAL_O2))
+    answers = [
+        (pos, found)
+        for pos, found in _answers(text, SUPPLEMENTAL_O2)
+        if not LONG_TERM_OXYGEN.search(
+            text, _clause_start(text, found.evidence.start), found.evidence.end
+        )
+    ]
+    return _yes_wins(answers)
 
 
 def had_ventilatory_support(text: str) -> bool:

@@ -64,7 +64,8 @@ LIST_CONTINUES = re.compile(r",\s*(?:including|such\s+as|e\.g\.|namely|in\s+part
 HYPOTHETICAL = re.compile(
     r"\b(?:may|might|could|would|should|likely|unlikely|risk|if|whether|consider(?:ed)?|"
     r"possible|possibly|potential(?:ly)?|predict\w*|expected|probability|in\s+case\s+of|"
-    r"eventual\w*|need\s+to\s+rule)\b",
+    r"eventual[ei]|eventualmente|need\s+to\s+(?:rule|use|consider|start)|often|usually|"
+    r"frequently|commonly|typically|generally)\b",
     re.I,
 )
 OTHER_PERSON = re.compile(
@@ -85,6 +86,26 @@ ENGLISH_WORDS = re.compile(
     r"chest|days|history|fever|cough|he|she|his|her)\b",
     re.I,
 )
+
+
+# Typographic dashes and spaces folded to plain ones, one character for one so that every
+# span found in the folded text is the same span of the original: "24\u2010year\u2010old".
+_FOLDS = str.maketrans(
+    {
+        "\u2010": "-",
+        "\u2011": "-",
+        "\u2012": "-",
+        "\u2013": "-",
+        "\u2212": "-",
+        "\u00a0": " ",
+        "\u2009": " ",
+        "\u202f": " ",
+    }  # fmt: skip
+)
+
+
+def fold_typography(text: str) -> str:
+    return text.translate(_FOLDS)
 
 
 def evidence(text: str, start: int, end: int) -> Evidence:
