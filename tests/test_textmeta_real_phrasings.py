@@ -143,6 +143,18 @@ CASES = [
     ("history-then-a-later-day-then-the-image", "offset", None,
      "A 50-year-old man with a 1-day history of fever. On day 11, he developed chest pain. "
      "Chest CT revealed pneumomediastinum."),
+    ("chest-tube-intubation", "intubated", None,
+     "He was intubated via a chest tube, and 12 h after chest intubation the lung re-expanded."),
+    ("hoped-not-to-be-intubated", "intubated", None,
+     "Hopefully he does not crash overnight and end up intubated."),
+    ("span-to-complete-recovery", "survival", None,
+     "From time of presentation to complete recovery, CT scans show marked changes."),
+    ("fever-told-a-week-before", "temperature", None,
+     "History of two-days fever (37.5° C) one week before. On admission she was afebrile."),
+    ("threshold-is-no-measurement", "temperature", None, "Fever (>38.5°C) and dry cough."),
+    ("image-on-a-later-admission-day", "temperature", None,
+     "On admission, temperature 38.4 °C. Chest CT on day 2 of admission showed bilateral "
+     "ground-glass opacities."),
     ("history-image-then-later-days", "offset", 7,
      "A 60-year-old man was admitted after a 7-day history of fever and dry cough. CT revealed "
      "bilateral ground-glass opacities, raising the suspicion of COVID-19 pneumonia. Nine days "

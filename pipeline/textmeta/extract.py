@@ -8,7 +8,7 @@ from collections.abc import Callable
 from .age_sex import find_age, find_sex
 from .fields import Evidence, Found, TextFields
 from .finding import find_finding
-from .offset import DAY_LABEL, IMAGING, find_offset
+from .offset import DAY_LABEL, IMAGING, admission_day_candidates, find_offset
 from .outcomes import (
     find_intubated,
     find_supplemental_o2,
@@ -106,6 +106,9 @@ def _temperature(text: str) -> Found | None:
     if _image_after_presentation(text):
         return None
     if any(int(m.group("n")) > 0 for m in DAY_LABEL.finditer(text)):
+        return None
+    # "Chest CT on day 2 of admission ...": the presenting temperature is not this image's.
+    if any(found.value > 0 for _, found in admission_day_candidates(text)):
         return None
     return find_temperature(text)
 

@@ -127,6 +127,14 @@ WEIGHED_AFTER = re.compile(
     r"contemplated|deferred|postponed|recommended|offered|suggested|evaluated)\b",
     re.I,
 )
+# "Hopefully he does not crash overnight and end up intubated": a wish, not an event.
+HOPE = re.compile(r"\b(?:hope(?:fully|d|s)?|hoping|wish(?:ed)?|fear(?:ed)?|worr(?:y|ied))\b", re.I)
+# "intubated via a chest tube", "chest intubation": a drain in the pleura, not the airway.
+CHEST_TUBE = re.compile(
+    r"\bchest\s+(?:tube|drain|intubation)|\bthoracostomy|\bpleural\s+drain", re.I
+)
+# "from presentation to complete recovery, CT scans show ...": a span of time in general.
+SPAN_TO_RECOVERY = re.compile(r"\bfrom\b[^.;]{0,60}\bto\s+$", re.I)
 # "... mechanical ventilation if there is no improvement": a condition, not an event.
 CONDITION_AFTER = re.compile(r"[^.;:,]{0,40}?\b(?:if|unless|in\s+case)\b", re.I)
 # Oxygen a patient had before this illness: "COPD on home oxygen", "long-term oxygen therapy".
@@ -212,6 +220,8 @@ def _answers(text: str, cues: list[Cue]) -> list[tuple[int, Found]]:
                 continue
             if about_other_person(text, m.start()) or is_hypothetical(text, m.start()):
                 continue
+            if HOPE.search(text, sentence_bounds(text, m.start())[0], m.start()):
+                continue
             if WEIGHED_AFTER.match(text[m.end() : m.end() + 80]) or CONDITION_AFTER.match(
                 text, m.end(), m.end() + 80
             ):
@@ -237,7 +247,15 @@ def _yes_wins(answers: list[tuple[int, Found]]) -> Found | None:
 
 
 def find_intubated(text: str) -> Found | None:
-    return _yes_wins(_answers(text, INTUBATED))
+    return _yes_wins(
+        [
+            (pos, found)
+            for pos, found in _answers(text, INTUBATED)
+            if not CHEST_TUBE.search(
+                text, sentence_bounds(text, pos)[0], sentence_bounds(text, pos)[1]
+            )
+        ]
+    )
 
 
 def find_went_icu(text: str) -> Found | None:
@@ -298,6 +316,8 @@ def find_survival(text: str) -> Found | None:
         return deaths[0][1]
     for pos, found in _answers(text, [SURVIVED]):
         if READMITTED.search(text, pos) or _before_covid_illness(text, pos):
+            continue
+        if SPAN_TO_RECOVERY.search(text[sentence_bounds(text, pos)[0] : pos]):
             continue
         if EARLIER_STAY.search(text[max(0, pos - 40) : found.evidence.end + 60]):
             continue

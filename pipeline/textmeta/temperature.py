@@ -59,6 +59,17 @@ BEFORE_PRESENTATION = re.compile(
     r"antes\s+del\s+ingreso|prima\s+del\s+ricovero|a\s+domicilio)\b",
     re.I,
 )
+BEFORE_AFTER_VALUE = re.compile(
+    r"[^.;\w]*(?:[CF]\b)?[^.;\w]*(?:(?:\d{1,2}|a|one|two|three|four|five|six|seven|few|several)\s+"
+    r"(?:days?|weeks?)\s+(?:before|earlier|prior|ago)|the\s+(?:day|night)\s+before)\b",
+    re.I,
+)
+# A threshold, not a measurement: "fever (>38.5 °C)", "temperature above 38".
+THRESHOLD_BEFORE = re.compile(
+    r"(?:[<>≥≤]=?|\b(?:above|over|below|under|greater\s+than|less\s+than|at\s+least|"
+    r"more\s+than|exceeding|superiore\s+a|inferiore\s+a))\s*$",
+    re.I,
+)
 NOT_BODY = re.compile(r"\b(?:incubat\w*|stored|culture\w*|room|ambient|water)\b[^.]{0,20}$", re.I)
 
 
@@ -92,6 +103,11 @@ def find_temperature(text: str) -> Found | None:
             sentence_start, sentence_end = sentence_bounds(text, m.start())
             before = text[sentence_start : m.start("num")]
             if LATER_MEASUREMENT.search(before) or BEFORE_PRESENTATION.search(before):
+                continue
+            # "fever (37.5 °C) one week before": the time told right after the value
+            if BEFORE_AFTER_VALUE.match(text, m.end(), m.end() + 40):
+                continue
+            if THRESHOLD_BEFORE.search(text, max(0, m.start("num") - 20), m.start("num")):
                 continue
             celsius = _celsius(m.group("num"), unit, guess_fahrenheit=pattern is WITH_CUE)
             if celsius is None:
