@@ -155,6 +155,26 @@ CASES = [
     ("image-on-a-later-admission-day", "temperature", None,
      "On admission, temperature 38.4 °C. Chest CT on day 2 of admission showed bilateral "
      "ground-glass opacities."),
+    # round 5
+    ("onset-told-days-prior-to-admission", "offset", 8,
+     "She had a 4-day history of dyspnoea. Eight days prior to the admission, she had a fever, "
+     "cough and sore throat."),
+    ("image-before-the-presentation", "offset", None,
+     "A 60-year-old man sought care for a 6-day history of fever and cough. Chest computed "
+     "tomography performed 3 days before in another hospital showed ground-glass opacities."),
+    ("chest-image-after-days-told", "offset", None,
+     "A 71-year-old man presented with abdominal pain for one day. In the ER, an abdominal CT "
+     "scan showed peripancreatic inflammation. On day 4, his pain had resolved but he developed "
+     "fevers. A chest X-ray was then performed and showed bilateral infiltrates."),
+    ("sent-home-then-presented-later", "survival", None,
+     "He was diagnosed with a viral infection and sent home with supportive care. Six days "
+     "later, he presented to the emergency department with fever and rash."),
+    ("non-invasive-mechanical-ventilation", "intubated", None,
+     "She was treated with non-invasive mechanical ventilation in the prone position."),
+    ("released-from-the-hospital", "survival", "Y", "She was released from the hospital on day 9."),
+    ("y-old", "age", 71, "A 71-y-old man with cough and fever."),
+    ("fever-told-days-later", "temperature", None,
+     "She had a sore throat and a mild fever (37.8ºC) two days later."),
     ("history-image-then-later-days", "offset", 7,
      "A 60-year-old man was admitted after a 7-day history of fever and dry cough. CT revealed "
      "bilateral ground-glass opacities, raising the suspicion of COVID-19 pneumonia. Nine days "

@@ -7,7 +7,7 @@ import re
 from .fields import Found
 from .text import OTHER_PERSON, match_evidence, sentence_bounds
 
-_YEARS_OLD = r"(?:-|\s)?(?:years?|yrs?|yr)(?:-\s?|\s)?(?:old|of\s+age)\b"
+_YEARS_OLD = r"(?:-|\s)?(?:years?|yrs?|yr|y)(?:-\s?|\s)?(?:old|of\s+age)\b"
 _SEX_NOUN_EN = (
     r"man|woman|male|female|boy|girl|gentleman|lady|businessman|businesswoman|"
     r"housewife"

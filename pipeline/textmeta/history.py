@@ -42,6 +42,16 @@ HISTORY = [
         + r"\s+(?:prior|ago|earlier|before)\b",
         re.I,
     ),
+    # "Eight days prior to the admission, she had a fever"
+    re.compile(
+        r"\b"
+        + COUNT
+        + r"\s+"
+        + COUNT_UNIT
+        + r"\s+(?:prior\s+to|before)\s+(?:the\s+|her\s+|his\s+)?"
+        r"(?:admission|presentation|hospitali[sz]ation)\b",
+        re.I,
+    ),
     # Italian: "febbre da 5 giorni", "da circa 10 giorni", "da alcuni giorni"
     re.compile(
         r"\bda\s+(?:circa\s+|almeno\s+|oltre\s+)?(?:"

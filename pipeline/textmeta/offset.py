@@ -146,6 +146,13 @@ NARRATED_DAY = re.compile(
 )
 PANEL_REF = re.compile(r"\((?:panel\s+)?[b-hB-H]\)|^\s*\(?[b-hB-H][).,:]\s|\bpanel\s+[B-H]\b")
 SHORT_CAPTION = 240
+# An image taken before the presentation: "performed 3 days before in another hospital".
+IMAGE_BEFORE = re.compile(
+    r"\b(?:\d{1,2}|a|one|two|three|four|five|six|seven|few|several)\s+(?:days?|weeks?)\s+"
+    r"(?:before|earlier|prior)\b(?!\s+(?:the\s+)?(?:onset|symptoms?))|\b(?:in|at)\s+(?:another|an\s+"
+    r"outside|a\s+local|the\s+referring)\s+(?:hospital|clinic|centre|center|facility)\b",
+    re.I,
+)
 
 
 def _about_image(text: str, start: int, short_caption_ok: bool = True) -> bool:
@@ -221,19 +228,24 @@ def _image_dated_elsewhere(text: str, sentence: tuple[int, int]) -> bool:
     return False
 
 
-def _days_told_before_an_image(text: str) -> bool:
-    """A sentence moves the story on by days ("On day 11, he developed ...", "After 10 days,
-    ...") before the text first names an image: that image is not the one at presentation."""
+def _image_not_at_presentation(text: str) -> bool:
+    """The text names an image after a sentence moved the story on by days ("On day 11, he
+    developed ...", "After 10 days, ..."), or dates an image before the presentation ("CT
+    performed 3 days before in another hospital"): the presentation's history does not date
+    the image."""
     opening_days = [
         m.start()
         for pattern in (*STAY_DAY, *LATER)
         for m in pattern.finditer(text)
         if not text[sentence_bounds(text, m.start())[0] : m.start()].strip(" ,(\n")
     ]
-    first_image = IMAGING.search(text)
-    return (
-        bool(opening_days) and first_image is not None and first_image.start() > min(opening_days)
-    )
+    if opening_days and IMAGING.search(text, min(opening_days)):
+        return True
+    for m in IMAGE_BEFORE.finditer(text):
+        s, e = sentence_bounds(text, m.start())
+        if IMAGING.search(text[s:e]):
+            return True
+    return False
 
 
 def initial_image(text: str) -> Found | None:
@@ -285,6 +297,6 @@ def find_offset(text: str) -> Found | None:
     first = initial_image(text)
     if first is not None:
         return first
-    if _days_told_before_an_image(text):
+    if _image_not_at_presentation(text):
         return None
     return presentation_history(text)

@@ -32,7 +32,7 @@ def _cue(regex: str, value: str, when_negated: str | None) -> Cue:
 INTUBATED = [
     _cue(r"\bnon-?intubated\b", "N", None),
     _cue(r"\bintubat(?:ed|ion)\b", "Y", "N"),
-    _cue(r"\bmechanical(?:ly)?\s+ventilat(?:ed|ion|or)\b", "Y", "N"),
+    _cue(r"(?<!invasive\s)(?<!invasive-)\bmechanical(?:ly)?\s+ventilat(?:ed|ion|or)\b", "Y", "N"),
     _cue(r"\b(?<!non-)(?<!non\s)invasive\s+(?:mechanical\s+)?ventilation\b", "Y", "N"),
     _cue(r"\b(?:on|to|with)\s+(?:a|the)\s+(?:mechanical\s+)?ventilator\b", "Y", "N"),
     _cue(r"\blung[-\s]protective\s+(?:mechanical\s+)?ventilation\b", "Y", "N"),
@@ -105,6 +105,7 @@ SURVIVED = _cue(
     r"procedure|operation|an[a]?esthesia))|\b(?:full|complete|good|successful)\s+recovery\b|"
     r"\b(?:led|lead|leading)\s+to\s+(?:\w+\s+)?recovery\b|"
     r"\b(?:released|sent)\s+(?:to\s+)?home\b" + _NOT_FROM_ICU + "|"
+    r"\breleased\s+from\s+(?:the\s+)?hospital\b|"
     r"\bsurvived\b|\b(?:is|was|remains|remained)\s+"
     r"alive\b|\bdimess[oa]\b|\bguarit[oa]\b",
     "Y",
@@ -197,7 +198,10 @@ EARLIER_VISIT = re.compile(
 READMITTED = re.compile(
     r"\b(?:re-?admitted|readmission|re-?presented|presented\s+again|returned\s+to\s+the\s+"
     r"(?:ED|emergency|hospital)|came\s+back|again\s+to\s+the\s+(?:ED|emergency)|"
-    r"brought\s+(?:in\s+)?(?:again|back)|(?:admitted|seen|presented|brought\s+in)\s+again)\b",
+    r"brought\s+(?:in\s+)?(?:again|back)|(?:admitted|seen|presented|brought\s+in)\s+again)\b|"
+    # "sent home ... Six days later, the patient presented to the ED"
+    r"\b(?:later|afterwards|subsequently)\b[^.;]{0,40}\b(?:presented|admitted|hospitali[sz]ed|"
+    r"returned)\b",
     re.I,
 )
 

@@ -59,9 +59,12 @@ BEFORE_PRESENTATION = re.compile(
     r"antes\s+del\s+ingreso|prima\s+del\s+ricovero|a\s+domicilio)\b",
     re.I,
 )
+# "fever (37.5 °C) one week before", "mild fever (37.8 °C) two days later": the time told
+# right after the value is not the presentation.
 BEFORE_AFTER_VALUE = re.compile(
-    r"[^.;\w]*(?:[CF]\b)?[^.;\w]*(?:(?:\d{1,2}|a|one|two|three|four|five|six|seven|few|several)\s+"
-    r"(?:days?|weeks?)\s+(?:before|earlier|prior|ago)|the\s+(?:day|night)\s+before)\b",
+    r"[^.;\d]{0,8}?\b(?:(?:\d{1,2}|a|one|two|three|four|five|six|seven|few|several)\s+"
+    r"(?:days?|weeks?)\s+(?:before|earlier|prior|ago|later)|the\s+(?:day|night)\s+(?:before|"
+    r"after))\b",
     re.I,
 )
 # A threshold, not a measurement: "fever (>38.5 °C)", "temperature above 38".
