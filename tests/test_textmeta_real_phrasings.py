@@ -175,6 +175,30 @@ CASES = [
     ("y-old", "age", 71, "A 71-y-old man with cough and fever."),
     ("fever-told-days-later", "temperature", None,
      "She had a sore throat and a mild fever (37.8ºC) two days later."),
+    # round 6
+    ("recovered-then-relapsed", "survival", None,
+     "He gradually recovered. However, on hospital day 12, he developed a fever again."),
+    ("could-not-be-revived", "survival", "N", "Despite resuscitation he could not be revived."),
+    ("hence-discharged", "survival", "Y",
+     "The patient improved, was off oxygen after a week and hence discharged."),
+    ("discharged-after-an-episode-weeks-ago", "survival", None,
+     "He had severe COVID-19 4 weeks ago, for which he was treated and discharged. He "
+     "presented with cough."),
+    ("discharged-by-earlier-hospitals", "survival", None,
+     "She had been taken to several hospitals where she had been treated with analgesics and "
+     "discharged. Her weakness then progressed."),
+    ("with-days-of-fever", "offset", 5,
+     "A 52-year-old man presented to the emergency department with five days of fever and "
+     "malaise."),
+    ("days-duration", "offset", 6, "Fever and cough of six days duration. Bilateral opacities."),
+    ("days-of-treatment-are-no-history", "offset", None,
+     "Fever and cough did not improve after 3 days of antibiotic treatment. Chest X-ray showed "
+     "consolidation."),
+    ("donors-sex", "sex", "F", "A 63-year-old woman received a lung from a male donor."),
+    ("oxygen-supplied", O2, "Y", "Humidified oxygen was supplied nasally."),
+    ("ventilatory-support-leaves-oxygen-blank", O2, None,
+     "He was started on supplemental oxygen and later needed ventilatory support."),
+    ("range-with-decimals", "temperature", None, "She had fever again (37.5ºC to 38.5ºC)."),
     ("history-image-then-later-days", "offset", 7,
      "A 60-year-old man was admitted after a 7-day history of fever and dry cough. CT revealed "
      "bilateral ground-glass opacities, raising the suspicion of COVID-19 pneumonia. Nine days "

@@ -29,8 +29,18 @@ HISTORY = [
         r"(?:" + COUNT + r"|(?P<few>a\s+few|few))\s+" + COUNT_UNIT + r"\b",
         re.I,
     ),
-    # "after 7 days of hyperpyrexia", "5-day fever", "10-day fever"
-    re.compile(r"\bafter\s+" + COUNT + r"\s+" + COUNT_UNIT + r"\s+of\b", re.I),
+    # "after 7 days of hyperpyrexia", "with five days of fever", "5-day fever" (not "after 3
+    # days of treatment"), "of six days duration"
+    re.compile(
+        r"\b(?:after|with)\s+"
+        + COUNT
+        + r"\s+"
+        + COUNT_UNIT
+        + r"\s+of\b(?!\s+(?:\w+\s+)?(?:treatment|therapy|antibiotics?|antivirals?|steroids?|"
+        r"hospitali[sz]ation|admission|stay|ventilation|oxygen|follow))",
+        re.I,
+    ),
+    re.compile(r"\bof\s+" + COUNT + r"\s+" + COUNT_UNIT + r"(?:'s?)?\s+duration\b", re.I),
     re.compile(r"\b" + COUNT + r"-(?P<unit>day|week|month)\s+(?=\w)", re.I),
     # "symptoms started five days prior", "onset 3 days ago"
     re.compile(

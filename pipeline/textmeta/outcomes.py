@@ -53,7 +53,8 @@ SUPPLEMENTAL_O2 = [
     _cue(
         r"\b(?:supplement(?:al|ary|ed)|supplemental)\s+(?:oxygen|O2)\b|"
         r"\b(?:oxygen|O2)[\s-]+(?:therapy|supplementation|support|supply)\b|\boxygenotherapy\b|"
-        r"\b(?:oxygen|O2)\s+(?:was|were)\s+(?:given|administered|started|delivered|provided)\b|"
+        r"\b(?:oxygen|O2)\s+(?:was|were)\s+(?:given|administered|started|delivered|provided|"
+        r"supplied)\b|"
         r"\b(?:received|requir(?:e|es|ed|ing)|need(?:s|ed|ing)?|given|started\s+on|put\s+on|"
         r"placed\s+on|on|treated\s+with|administ(?:ration\s+of|ered)|with)\s+(?:[\w/.]+\s+){0,3}?"
         r"(?:oxygen|O2)\b(?!\s+(?:saturation|sat|level|tension|pressure|desaturation|uptake|"
@@ -78,7 +79,8 @@ SUPPLEMENTAL_O2 = [
 ]
 NON_INVASIVE_VENTILATION = _cue(
     r"\b(?:non-?\s?invasive|assisted|positive[-\s]pressure)\s+(?:\w+\s+)?ventilation\b|"
-    r"\bNIV\b|\bC-?PAP\b|\bBi-?PAP\b|\bventilazione\s+non\s+invasiva\b",
+    r"\bNIV\b|\bC-?PAP\b|\bBi-?PAP\b|\bventilazione\s+non\s+invasiva\b|"
+    r"\bventilatory\s+support\b",
     "Y",
     "N",
 )
@@ -91,7 +93,7 @@ _NOT_FROM_ICU = (
 DIED = _cue(
     r"\b(?:died|passed\s+away|succumbed|perished|death\s+of\s+the\s+patient|fatal\s+outcome|"
     r"(?:was|is|has\s+been|had)\s+deceased|deceased\s+(?:on|after|at|in|within)|"
-    r"found\s+(?:dead|deceased)|(?:progressed|led|leading|evolved)\s+to\s+(?:his\s+|her\s+)?death|"
+    r"found\s+(?:dead|deceased)|could\s+not\s+be\s+(?:revived|resuscitated)|(?:progressed|led|leading|evolved)\s+to\s+(?:his\s+|her\s+)?death|"
     r"(?:patient|he|she|who)\s+(?:\w+\s+)?expired|"
     r"(?:patient|his|her)'?s?\s+death|deceduto|deceduta|exitus|è\s+morto|è\s+morta|decesso)\b",
     "N",
@@ -106,6 +108,7 @@ SURVIVED = _cue(
     r"\b(?:led|lead|leading)\s+to\s+(?:\w+\s+)?recovery\b|"
     r"\b(?:released|sent)\s+(?:to\s+)?home\b" + _NOT_FROM_ICU + "|"
     r"\breleased\s+from\s+(?:the\s+)?hospital\b|"
+    r"\b(?:and|hence|thus|then|subsequently|finally)\s+discharged\b" + _NOT_FROM_ICU + "|"
     r"\bsurvived\b|\b(?:is|was|remains|remained)\s+"
     r"alive\b|\bdimess[oa]\b|\bguarit[oa]\b",
     "Y",
@@ -133,6 +136,12 @@ HOPE = re.compile(r"\b(?:hope(?:fully|d|s)?|hoping|wish(?:ed)?|fear(?:ed)?|worr(
 # "intubated via a chest tube", "chest intubation": a drain in the pleura, not the airway.
 CHEST_TUBE = re.compile(
     r"\bchest\s+(?:tube|drain|intubation)|\bthoracostomy|\bpleural\s+drain", re.I
+)
+# "He gradually recovered. However, on hospital day 12, he developed a fever": not the end.
+RELAPSE_AFTER = re.compile(
+    r"\b(?:however|but|then|later|subsequently)\b[^.]{0,80}\b(?:developed|worsen\w*|"
+    r"deteriorat\w*|relaps\w*|recurr\w*)\b",
+    re.I,
 )
 # "from presentation to complete recovery, CT scans show ...": a span of time in general.
 SPAN_TO_RECOVERY = re.compile(r"\bfrom\b[^.;]{0,60}\bto\s+$", re.I)
@@ -191,8 +200,12 @@ EARLIER_STAY = re.compile(
 # The sentence tells of a visit before this one: "He had been seen at an urgent care two days
 # prior ... and was discharged".
 EARLIER_VISIT = re.compile(
-    r"\bhad\s+(?:been\s+seen|visited|presented|attended|gone)\b|\b(?:prior|previous)\s+"
-    r"(?:visit|admission|hospitali[sz]ation|episode)\b",
+    r"\bhad\s+(?:been\s+(?:\w+\s+)?(?:seen|taken|treated|evaluated|managed|admitted|"
+    r"hospitali[sz]ed)|visited|presented|attended|gone)\b|\b(?:prior|previous)\s+"
+    r"(?:visit|admission|hospitali[sz]ation|episode)\b|"
+    # "severe COVID-19 4 weeks ago for which he was treated ... and discharged"
+    r"\b(?:\d{1,2}|a|one|two|three|four|five|six|several)\s+(?:days?|weeks?|months?|years?)\s+"
+    r"(?:ago|earlier|before|prior)\b",
     re.I,
 )
 READMITTED = re.compile(
@@ -323,10 +336,14 @@ def find_survival(text: str) -> Found | None:
             continue
         if SPAN_TO_RECOVERY.search(text[sentence_bounds(text, pos)[0] : pos]):
             continue
+        if "recover" in found.evidence.text.lower() and RELAPSE_AFTER.search(
+            text, found.evidence.end, found.evidence.end + 250
+        ):
+            continue
         if EARLIER_STAY.search(text[max(0, pos - 40) : found.evidence.end + 60]):
             continue
         sentence_start, _ = sentence_bounds(text, pos)
-        if EARLIER_VISIT.search(text, sentence_start, pos):
+        if EARLIER_VISIT.search(text, max(sentence_start, pos - 150), pos):
             continue
         return found
     return None

@@ -31,7 +31,9 @@ PEAK_BEFORE = re.compile(
 )
 # Either end of a range ("101 F to 102 F") is no single measurement: left unsaid.
 RANGE_AFTER = re.compile(r"\s*(?:°|º|˚|degrees?)?\s*[CF]?\s*(?:to|-|–)\s*\d{2,3}\b", re.I)
-RANGE_BEFORE = re.compile(r"\d{2,3}\s*(?:°|º|˚|degrees?)?\s*[CF]?\s*(?:to|-|–)\s*$", re.I)
+RANGE_BEFORE = re.compile(
+    r"\d{2,3}(?:[.,·]\d{1,2})?\s*(?:°|º|˚|degrees?)?\s*[CF]?\s*(?:to|-|–)\s*$", re.I
+)
 # A temperature taken after the presentation: "the next morning a fever spike of 39 °C",
 # "la mattina successiva picco febbrile a 39".
 LATER_MEASUREMENT = re.compile(

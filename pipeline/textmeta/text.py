@@ -71,7 +71,7 @@ HYPOTHETICAL = re.compile(
 OTHER_PERSON = re.compile(
     r"\b(?:wife|husband|spouse|partner|son|daughter|mother|father|brother|sister|sibling|"
     r"child(?:ren)?|grand\w+|uncle|aunt|cousin|relatives?|friends?|colleagues?|neighbou?rs?|"
-    r"contacts?|family\s+members?|cohabit\w*|roommates?|co-?workers?|"
+    r"contacts?|family\s+members?|cohabit\w*|roommates?|co-?workers?|donors?|"
     r"moglie|marito|coniuge|figli[oa]?|madre|padre|fratello|sorella|contatt[oi]|familiar[ei])\b",
     re.I,
 )
