@@ -30,7 +30,7 @@ from collections.abc import Set
 from .daycount import CALENDAR_DATE, COUNT, COUNT_UNIT, days_in, drop_nested
 from .fields import Found
 from .history import presentation_history
-from .text import FEW, ORDINAL_WORDS, OTHER_PERSON, match_evidence, sentence_bounds
+from .text import FEW, ORDINAL_WORDS, OTHER_PERSON, TIME_SPAN, match_evidence, sentence_bounds
 
 OTHER_PERSON_NEXT = re.compile(r"[\s,]+(?:the\s+|his\s+|her\s+)?" + OTHER_PERSON.pattern, re.I)
 _ONSET = (
@@ -148,8 +148,8 @@ PANEL_REF = re.compile(r"\((?:panel\s+)?[b-hB-H]\)|^\s*\(?[b-hB-H][).,:]\s|\bpan
 SHORT_CAPTION = 240
 # An image taken before the presentation: "performed 3 days before in another hospital".
 IMAGE_BEFORE = re.compile(
-    r"\b(?:\d{1,2}|a|one|two|three|four|five|six|seven|few|several)\s+(?:days?|weeks?)\s+"
-    r"(?:before|earlier|prior)\b(?!\s+(?:the\s+)?(?:onset|symptoms?))|\b(?:in|at)\s+(?:another|an\s+"
+    r"\b" + TIME_SPAN + r"\s+(?:before|earlier|prior)\b(?!\s+(?:the\s+)?(?:onset|symptoms?))|"
+    r"\b(?:in|at)\s+(?:another|an\s+"
     r"outside|a\s+local|the\s+referring)\s+(?:hospital|clinic|centre|center|facility)\b",
     re.I,
 )

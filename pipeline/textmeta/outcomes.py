@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from .fields import Found
 from .text import (
+    TIME_SPAN,
     about_other_person,
     is_hypothetical,
     is_negated,
@@ -193,8 +194,7 @@ COVID_POSITIVE = re.compile(
 # surgery", "recently discharged after a hip fracture".
 EARLIER_STAY = re.compile(
     r"\b(?:had\s+been|recently|previously)\s+(?:\w+\s+)?discharged\b|"
-    r"\bdischarged\s+(?:\w+\s+){0,4}?(?:\d+|a|one|two|three|few|several)\s+(?:days?|weeks?|"
-    r"months?|years?)\s+(?:before|earlier|prior|ago)\b",
+    r"\bdischarged\s+(?:\w+\s+){0,4}?" + TIME_SPAN + r"\s+(?:before|earlier|prior|ago)\b",
     re.I,
 )
 # The sentence tells of a visit before this one: "He had been seen at an urgent care two days
@@ -204,8 +204,7 @@ EARLIER_VISIT = re.compile(
     r"hospitali[sz]ed)|visited|presented|attended|gone)\b|\b(?:prior|previous)\s+"
     r"(?:visit|admission|hospitali[sz]ation|episode)\b|"
     # "severe COVID-19 4 weeks ago for which he was treated ... and discharged"
-    r"\b(?:\d{1,2}|a|one|two|three|four|five|six|several)\s+(?:days?|weeks?|months?|years?)\s+"
-    r"(?:ago|earlier|before|prior)\b",
+    r"\b" + TIME_SPAN + r"\s+(?:ago|earlier|before|prior)\b",
     re.I,
 )
 READMITTED = re.compile(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from .fields import Found
-from .text import about_other_person, match_evidence, sentence_bounds
+from .text import TIME_SPAN, about_other_person, match_evidence, sentence_bounds
 
 # In the collection's notes the degree sign often arrives as "?" (lost in a text export).
 _DEG = r"(?:\s*(?:°|º|˚|\?|degrees?|gradi)\s*)"
@@ -55,8 +55,8 @@ AT_PRESENTATION = re.compile(
 # A temperature from before the presentation: "the day before he had a fever of 38.3",
 # "3 days prior to admission", "at home", "day 1 of illness".
 BEFORE_PRESENTATION = re.compile(
-    r"\b(?:the\s+(?:day|night|evening)\s+before|(?:\d{1,2}|a|one|two|three|four|five|six|seven|"
-    r"few|several)\s+days?\s+(?:before|prior|earlier|ago)|(?:before|prior\s+to)\s+(?:the\s+)?"
+    r"\b(?:the\s+(?:day|night|evening)\s+before|" + TIME_SPAN + r"\s+(?:before|prior|earlier|ago)|"
+    r"(?:before|prior\s+to)\s+(?:the\s+)?"
     r"(?:admission|presentation|hospitali[sz]ation)|at\s+home|day\s+1\s+of\s+(?:the\s+)?illness|"
     r"antes\s+del\s+ingreso|prima\s+del\s+ricovero|a\s+domicilio)\b",
     re.I,
@@ -64,9 +64,8 @@ BEFORE_PRESENTATION = re.compile(
 # "fever (37.5 °C) one week before", "mild fever (37.8 °C) two days later": the time told
 # right after the value is not the presentation.
 BEFORE_AFTER_VALUE = re.compile(
-    r"[^.;\d]{0,8}?\b(?:(?:\d{1,2}|a|one|two|three|four|five|six|seven|few|several)\s+"
-    r"(?:days?|weeks?)\s+(?:before|earlier|prior|ago|later)|the\s+(?:day|night)\s+(?:before|"
-    r"after))\b",
+    r"[^.;\d]{0,8}?\b(?:" + TIME_SPAN + r"\s+(?:before|earlier|prior|ago|later)|"
+    r"the\s+(?:day|night)\s+(?:before|after))\b",
     re.I,
 )
 # A threshold, not a measurement: "fever (>38.5 °C)", "temperature above 38".

@@ -29,6 +29,12 @@ MONTHS = (
 # "a week later").
 NUM = r"(?:\d{1,3}|" + "|".join(sorted((re.escape(w) for w in NUMBER_WORDS), key=len,
                                         reverse=True)) + r")"  # fmt: skip
+# A stretch of time told in words or digits, to say when something happened relative to now:
+# "3 days", "two weeks", "a few days", "several months" ("... before", "... ago", "... later").
+TIME_SPAN = (
+    r"(?:\d{1,3}|a|one|two|three|four|five|six|seven|eight|nine|ten|(?:a\s+)?few|several)\s+"
+    r"(?:days?|weeks?|months?|years?)"
+)
 # "a few days" is 5 days by the collection's rule; "several" and "some" are left unsaid.
 FEW = r"(?:a\s+few|few|alcuni|alcune|qualche|pochi)"
 
