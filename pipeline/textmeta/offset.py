@@ -30,7 +30,15 @@ from collections.abc import Set
 from .daycount import CALENDAR_DATE, COUNT, COUNT_UNIT, days_in, drop_nested
 from .fields import Found
 from .history import presentation_history
-from .text import FEW, ORDINAL_WORDS, OTHER_PERSON, TIME_SPAN, match_evidence, sentence_bounds
+from .text import (
+    FEW,
+    ORDINAL_WORDS,
+    OTHER_PERSON,
+    TIME_SPAN,
+    match_evidence,
+    sentence_bounds,
+    sentence_start_near,
+)
 
 OTHER_PERSON_NEXT = re.compile(r"[\s,]+(?:the\s+|his\s+|her\s+)?" + OTHER_PERSON.pattern, re.I)
 _ONSET = (
@@ -237,7 +245,7 @@ def _image_not_at_presentation(text: str) -> bool:
         m.start()
         for pattern in (*STAY_DAY, *LATER)
         for m in pattern.finditer(text)
-        if not text[sentence_bounds(text, m.start())[0] : m.start()].strip(" ,(\n")
+        if not text[sentence_start_near(text, m.start()) : m.start()].strip(" ,(\n")
     ]
     if opening_days and IMAGING.search(text, min(opening_days)):
         return True

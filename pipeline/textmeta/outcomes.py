@@ -13,6 +13,7 @@ from .text import (
     is_negated,
     match_evidence,
     sentence_bounds,
+    sentence_start_near,
 )
 
 
@@ -221,8 +222,7 @@ READMITTED = re.compile(
 def _condition_not_need(text: str, pos: int) -> bool:
     """'SpO2 88% without supplemental oxygen', 'discharged without oxygen': the condition of a
     measurement or of a moment, not a statement that oxygen was never needed."""
-    sentence_start, _ = sentence_bounds(text, pos)
-    before = text[max(0, pos - 80, sentence_start) : pos]
+    before = text[sentence_start_near(text, pos, 80) : pos]
     return MEASUREMENT.search(before) is not None or WITHOUT_RIGHT_BEFORE.search(before) is not None
 
 
@@ -236,7 +236,7 @@ def _answers(text: str, cues: list[Cue]) -> list[tuple[int, Found]]:
                 continue
             if about_other_person(text, m.start()) or is_hypothetical(text, m.start()):
                 continue
-            if HOPE.search(text, sentence_bounds(text, m.start())[0], m.start()):
+            if HOPE.search(text, sentence_start_near(text, m.start()), m.start()):
                 continue
             if WEIGHED_AFTER.match(text[m.end() : m.end() + 80]) or CONDITION_AFTER.match(
                 text, m.end(), m.end() + 80
@@ -267,9 +267,7 @@ def find_intubated(text: str) -> Found | None:
         [
             (pos, found)
             for pos, found in _answers(text, INTUBATED)
-            if not CHEST_TUBE.search(
-                text, sentence_bounds(text, pos)[0], sentence_bounds(text, pos)[1]
-            )
+            if not CHEST_TUBE.search(text, *sentence_bounds(text, pos))
         ]
     )
 
@@ -295,13 +293,9 @@ def _icu_for_another_condition(text: str, end: int) -> bool:
 def _before_covid_illness(text: str, pos: int) -> bool:
     """Earlier in the text COVID-19 was tested and ruled out, and nothing before `pos` says it
     was found: a discharge here ends another admission, not the COVID illness."""
-    sentence_start, _ = sentence_bounds(text, pos)
-    before = text[:sentence_start]  # "RT-PCR was negative and he was discharged": a recovery
+    # "RT-PCR was negative and he was discharged": a recovery test, not a ruling-out
+    before = text[: sentence_start_near(text, pos)]
     return COVID_NEGATIVE.search(before) is not None and not COVID_POSITIVE.search(before)
-
-
-def _clause_start(text: str, pos: int, max_chars: int = 20) -> int:
-    return max(pos - max_chars, sentence_bounds(text, pos)[0])
 
 
 def find_supplemental_o2(text: str) -> Found | None:
@@ -309,7 +303,7 @@ def find_supplemental_o2(text: str) -> Found | None:
         (pos, found)
         for pos, found in _answers(text, SUPPLEMENTAL_O2)
         if not LONG_TERM_OXYGEN.search(
-            text, _clause_start(text, found.evidence.start), found.evidence.end
+            text, sentence_start_near(text, found.evidence.start, 20), found.evidence.end
         )
     ]
     return _yes_wins(answers)
@@ -333,7 +327,7 @@ def find_survival(text: str) -> Found | None:
     for pos, found in _answers(text, [SURVIVED]):
         if READMITTED.search(text, pos) or _before_covid_illness(text, pos):
             continue
-        if SPAN_TO_RECOVERY.search(text[sentence_bounds(text, pos)[0] : pos]):
+        if SPAN_TO_RECOVERY.search(text[sentence_start_near(text, pos) : pos]):
             continue
         if "recover" in found.evidence.text.lower() and RELAPSE_AFTER.search(
             text, found.evidence.end, found.evidence.end + 250
@@ -341,8 +335,7 @@ def find_survival(text: str) -> Found | None:
             continue
         if EARLIER_STAY.search(text[max(0, pos - 40) : found.evidence.end + 60]):
             continue
-        sentence_start, _ = sentence_bounds(text, pos)
-        if EARLIER_VISIT.search(text, max(sentence_start, pos - 150), pos):
+        if EARLIER_VISIT.search(text, sentence_start_near(text, pos, 150), pos):
             continue
         return found
     return None

@@ -180,18 +180,31 @@ def sentence_bounds(text: str, pos: int, window: int = 1000) -> tuple[int, int]:
     return start, (m.end() if m else hi)
 
 
+def sentence_start_near(text: str, pos: int, max_chars: int | None = None) -> int:
+    """Where the sentence holding `pos` starts, or `max_chars` before `pos` if that is later."""
+    start, _ = sentence_bounds(text, pos)
+    return start if max_chars is None else max(start, pos - max_chars)
+
+
 def before_in_clause(text: str, pos: int, max_chars: int = 60) -> str:
     start = max(clause_start(text, pos), pos - max_chars)
     return text[start:pos]
 
 
-def is_negated(text: str, pos: int, max_chars: int = 45) -> bool:
-    """A negation cue earlier in the same clause, close enough to govern the word at `pos`."""
+def _clause_window(text: str, pos: int, max_chars: int, continues: re.Pattern[str]) -> str:
+    """The clause before `pos`, carried back over a comma that `continues` the clause before
+    it ("declined intervention, including ...", "the grandfather, who ...")."""
     window = before_in_clause(text, pos, max_chars)
     start = pos - len(window)
-    listed = LIST_CONTINUES.search(text, max(0, start - 2), pos)
-    if listed and listed.start() < start:
-        window = before_in_clause(text, listed.start(), max_chars) + text[listed.start() : pos]
+    joint = continues.search(text, max(0, start - 2), pos)
+    if joint and joint.start() < start:
+        window = before_in_clause(text, joint.start(), max_chars) + text[joint.start() : pos]
+    return window
+
+
+def is_negated(text: str, pos: int, max_chars: int = 45) -> bool:
+    """A negation cue earlier in the same clause, close enough to govern the word at `pos`."""
+    window = _clause_window(text, pos, max_chars, LIST_CONTINUES)
     # "denied fever and was admitted to the ICU": the negation stops at a new verb phrase.
     window = NEGATION_SCOPE_BREAK.split(window)[-1]
     return NEGATION.search(window) is not None
@@ -204,9 +217,4 @@ def is_hypothetical(text: str, pos: int, max_chars: int = 45) -> bool:
 def about_other_person(text: str, pos: int, max_chars: int = 60) -> bool:
     """Someone other than the patient is the subject of the clause ('his wife died', 'the
     grandfather, who was in the ICU')."""
-    window = before_in_clause(text, pos, max_chars)
-    start = pos - len(window)
-    relative = RELATIVE_CLAUSE.search(text, max(0, start - 2), pos)
-    if relative and relative.start() < start:
-        window = before_in_clause(text, relative.start(), max_chars) + text[relative.start() : pos]
-    return OTHER_PERSON.search(window) is not None
+    return OTHER_PERSON.search(_clause_window(text, pos, max_chars, RELATIVE_CLAUSE)) is not None
