@@ -8,6 +8,7 @@ Page text is untrusted: it leaves here as plain text, never as markup.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -166,6 +167,38 @@ def next_page_url(soup: Tag, selectors: str | tuple[str, ...], url: str) -> str 
     link = select_first(soup, selectors)
     href = link.get("href") if link is not None else None
     return urljoin(url, str(href)) if href else None
+
+
+def link_text(link: Tag) -> str | None:
+    return one_line(link.get_text()) or None
+
+
+def listing_page(
+    soup: Tag,
+    url: str,
+    links: Iterable[Tag],
+    case_url_of: Callable[[str], str | None],
+    next_selectors: str | tuple[str, ...],
+    *,
+    title_of: Callable[[Tag], str | None] = link_text,
+    date_of: Callable[[Tag, str], str | None] | None = None,
+    fill_missing_title: bool = False,
+) -> ListingPage:
+    """A listing's case links, each case once in page order: `case_url_of` gives a link's
+    canonical case address (None for links that are not cases); the date is the link's
+    <time> unless `date_of(link, case_url)` says otherwise."""
+    cases: dict[str, dict[str, str | None]] = {}
+    for link in links:
+        href = link.get("href")
+        case_url = case_url_of(urljoin(url, str(href))) if href else None
+        if case_url is None:
+            continue
+        title = title_of(link)
+        date_ = date_of(link, case_url) if date_of else time_of(link)
+        entry = cases.setdefault(case_url, {"url": case_url, "title": title, "date": date_})
+        if fill_missing_title and not entry["title"] and title:
+            entry["title"] = title
+    return ListingPage(list(cases.values()), next_page_url(soup, next_selectors, url))
 
 
 def time_of(node: Tag) -> str | None:

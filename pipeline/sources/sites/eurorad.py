@@ -12,14 +12,13 @@ from pipeline.sources.sites.base import (
     LayoutChanged,
     ListingPage,
     iso_date,
-    next_page_url,
+    listing_page,
     one_line,
     require,
     search_url_for,
     select_first,
     soup_of,
     text_of,
-    time_of,
 )
 from pipeline.sources.sites.vocab import (
     age_years,
@@ -203,15 +202,10 @@ def search_url(base: str, query: str) -> str:
 
 def parse_listing(html: str, url: str) -> ListingPage:
     soup = soup_of(html)
-    cases: dict[str, dict[str, str | None]] = {}
-    for link in soup.select(SELECTORS["search_result"]):
-        href = link.get("href")
-        absolute = urljoin(url, href) if href else ""
-        if not case_number(absolute):
-            continue
-        case_url = canonical_url(absolute)
-        cases.setdefault(
-            case_url,
-            {"url": case_url, "title": one_line(link.get_text()) or None, "date": time_of(link)},
-        )
-    return ListingPage(list(cases.values()), next_page_url(soup, SELECTORS["next_page"], url))
+    return listing_page(
+        soup,
+        url,
+        soup.select(SELECTORS["search_result"]),
+        lambda address: canonical_url(address) if case_number(address) else None,
+        SELECTORS["next_page"],
+    )

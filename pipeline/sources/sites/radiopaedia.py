@@ -16,15 +16,15 @@ from pipeline.sources.sites.base import (
     LayoutChanged,
     ListingPage,
     iso_date,
+    link_text,
+    listing_page,
     looks_like_captcha,
-    next_page_url,
     one_line,
     require,
     search_url_for,
     select_first,
     soup_of,
     text_of,
-    time_of,
 )
 from pipeline.sources.sites.vocab import age_years, finding_name, modality_name, sex_name, view_name
 
@@ -289,13 +289,13 @@ def search_url(base: str, query: str) -> str:
 
 def parse_listing(html: str, url: str) -> ListingPage:
     soup = soup_of(html)
-    cases: dict[str, dict[str, str | None]] = {}
-    for link in soup.select(SELECTORS["search_result"]):
-        href = link.get("href")
-        if not href or not is_case_url(urljoin(url, href)):
-            continue
-        case_url = canonical_url(urljoin(url, href))
-        title_node = select_first(link, SELECTORS["search_result_title"])
-        title = one_line((title_node or link).get_text()) or None
-        cases.setdefault(case_url, {"url": case_url, "title": title, "date": time_of(link)})
-    return ListingPage(list(cases.values()), next_page_url(soup, SELECTORS["next_page"], url))
+    return listing_page(
+        soup,
+        url,
+        soup.select(SELECTORS["search_result"]),
+        lambda address: canonical_url(address) if is_case_url(address) else None,
+        SELECTORS["next_page"],
+        title_of=lambda link: link_text(
+            select_first(link, SELECTORS["search_result_title"]) or link
+        ),
+    )

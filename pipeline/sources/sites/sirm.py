@@ -16,7 +16,7 @@ from pipeline.sources.sites.base import (
     LayoutChanged,
     ListingPage,
     iso_date,
-    next_page_url,
+    listing_page,
     one_line,
     require,
     search_url_for,
@@ -197,16 +197,13 @@ def search_url(base: str, query: str) -> str:
 
 def parse_listing(html: str, url: str) -> ListingPage:
     soup = soup_of(html)
-    cases: dict[str, dict[str, str | None]] = {}
-    for link in soup.select(SELECTORS["listing_link"]):
-        absolute = urljoin(url, link["href"])
-        if not CASE_PATH.match(urlsplit(absolute).path):
-            continue
-        case_url = canonical_url(absolute)
-        title = one_line(link.get_text()) or None
-        entry = cases.setdefault(
-            case_url, {"url": case_url, "title": title, "date": case_date(case_url)}
-        )
-        if not entry["title"] and title:
-            entry["title"] = title
-    return ListingPage(list(cases.values()), next_page_url(soup, SELECTORS["next_page"], url))
+    return listing_page(
+        soup,
+        url,
+        soup.select(SELECTORS["listing_link"]),
+        lambda address: canonical_url(address) if CASE_PATH.match(urlsplit(address).path) else None,
+        SELECTORS["next_page"],
+        date_of=lambda _link, case_url: case_date(case_url),
+        # a post is linked more than once (title, "continua a leggere", an image without text)
+        fill_missing_title=True,
+    )
