@@ -43,6 +43,14 @@ def serve(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
     return httpd
 
 
+def send_body(handler: BaseHTTPRequestHandler, content_type: str, body: bytes) -> None:
+    handler.send_response(200)
+    handler.send_header("Content-Type", content_type)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
 class PdfHost:
     """One remote host: /<n>.pdf answers, after LATENCY, a PDF that differs per n."""
 
@@ -54,11 +62,7 @@ class PdfHost:
                 time.sleep(LATENCY)
                 # A comment after %%EOF makes each PDF (and so each source) distinct.
                 body = pdf + f"\n% source {self.server.server_address} {self.path}\n".encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/pdf")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                send_body(self, "application/pdf", body)
 
             def log_message(self, *_args: object) -> None:
                 return
@@ -79,11 +83,7 @@ class EmptyCrossref(PdfHost):
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                send_body(self, "application/json", body)
 
             def log_message(self, *_args: object) -> None:
                 return
