@@ -25,6 +25,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+sys.path.insert(0, str(REPO / "bench"))
+
+import gate  # noqa: E402
+
 from pipeline.classify.decode import load_image  # noqa: E402
 from pipeline.dedupe.hashing import (  # noqa: E402
     Fingerprint,
@@ -170,6 +174,7 @@ def main() -> int:
         total_found += found
         total += n
     print(f"  {'all':24} {total_found}/{total} = {total_found / total:6.1%}")
+    figures = {"copy_recall": total_found / total}
     print("  beyond the target:")
     for name, transform in EXTRA_TRANSFORMS.items():
         recall(name, transform)
@@ -197,6 +202,7 @@ def main() -> int:
             if rows[i]["modality"] == "ct" and rows[j]["modality"] == "ct":
                 false_ct.update((i, j))
     n_ct = sum(1 for r in rows if r["modality"] == "ct")
+    figures["false_match_image_rate"] = len(false_images) / n
     print(f"  false matches (different groups): {len(cross)} pairs, {len(false_images)} images "
           f"= {len(false_images) / n:.2%} of images")  # fmt: skip
     print(f"  among CT: {len(false_ct)} of {n_ct} CT images = {len(false_ct) / max(1, n_ct):.2%}")
@@ -258,7 +264,7 @@ def main() -> int:
     print(f"  detail check: {verify_ms:.1f} ms per shortlisted pair")
     print(f"  estimated lookup with checks: {lookup_ms + verify_ms * median:.0f} ms median, "
           f"{lookup_ms + verify_ms * p95:.0f} ms p95")  # fmt: skip
-    return 0
+    return gate.check("dedupe", figures)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ labelled sex (man/woman/male/female/he/she/his/her/uomo/donna/...) anywhere in t
 precision on a larger held-out set can sit that low without anything being wrong with the
 rules. "labelled" precision leaves out answers where the curators left the field blank (a
 blank is sometimes an omission: the text states the value and the row does not have it).
-Prints a table, then every wrong answer. Always exits 0.
+Prints a table, then every wrong answer; exits 1 when a figure drops below its floor in
+`bench/floors.toml`.
 
     .venv/bin/python bench/eval_textmeta.py [--notes FILE]
 """
@@ -27,6 +28,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import gate  # noqa: E402
 
 from pipeline.textmeta import extract_fields  # noqa: E402
 
@@ -88,6 +93,7 @@ def main() -> int:
           f"{'differs':>8}{'blank':>6}{'on-labelled':>12}{'labelled':>9}{'coverage':>9}"
           f"{'stated':>7}{'recall':>8}")  # fmt: skip
     wrong: list[str] = []
+    figures: dict[str, float] = {}
     for field in LABELLED:
         answered = correct = differs = blank = labelled = covered = stated = stated_ok = 0
         for row, got in zip(rows, answers, strict=True):
@@ -110,6 +116,12 @@ def main() -> int:
                 ev = got.evidence[field].text
                 wrong.append(f"  {row['id']:<10} {field:<23} answer={answer!r:<8} "
                              f"label={label!r:<6} evidence={ev!r}")  # fmt: skip
+        if answered:
+            figures[f"{field}_precision"] = correct / answered
+        if stated:
+            figures[f"{field}_recall_stated"] = stated_ok / stated
+        if labelled:
+            figures[f"{field}_coverage"] = covered / labelled
         precision = f"{correct / answered:.1%}" if answered else "-"
         low = f"{wilson_low(correct, answered):.0%}" if answered else "-"
         on_labelled = answered - blank
@@ -122,7 +134,7 @@ def main() -> int:
               f"{recall:>8}")  # fmt: skip
     print(f"\nwrong answers ({len(wrong)}):")
     print("\n".join(wrong) if wrong else "  none")
-    return 0
+    return gate.check("textmeta", figures)
 
 
 if __name__ == "__main__":
