@@ -121,7 +121,7 @@ FLOW = """
 import json, resource
 from flows.nightly import configured_flow
 from pipeline.config import load_config
-from pipeline.nightly_settings import load_nightly_settings
+from pipeline.nightly.settings import load_nightly_settings
 summary = configured_flow(load_nightly_settings(load_config()))()
 summary["self_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print("SUMMARY " + json.dumps(summary))
@@ -130,8 +130,8 @@ print("SUMMARY " + json.dumps(summary))
 LIBRARY = """
 import json, resource
 from pipeline.config import load_config
-from pipeline.nightly import NightlyRunner, run_nightly
-from pipeline.nightly_settings import load_nightly_settings
+from pipeline.nightly.run import NightlyRunner, run_nightly
+from pipeline.nightly.settings import load_nightly_settings
 from pipeline.store import Store
 config = load_config()
 report = run_nightly(config, Store.open(config.path("staging_db")),
@@ -163,7 +163,7 @@ def main() -> int:
     parser.add_argument(
         "--compare-library",
         action="store_true",
-        help="also time the same run without Prefect (pipeline.nightly)",
+        help="also time the same run without Prefect (pipeline.nightly.run)",
     )
     args = parser.parse_args()
     from tests.pdfs import case_report_pdf

@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from flows.nightly import configured_flow
     from pipeline.config import load_config
-    from pipeline.nightly_settings import load_nightly_settings
+    from pipeline.nightly.settings import load_nightly_settings
 
     summary = configured_flow(load_nightly_settings(load_config()))()
     print(f"\nThe nightly run found {summary['found']} sources, processed {summary['processed']} "

@@ -25,7 +25,7 @@ from prefect.settings import PREFECT_API_URL  # noqa: E402
 
 from flows.nightly import configured_flow, nightly_flow  # noqa: E402
 from pipeline.config import REPO_ROOT, load_config  # noqa: E402
-from pipeline.nightly_settings import NightlySettings, load_nightly_settings  # noqa: E402
+from pipeline.nightly.settings import NightlySettings, load_nightly_settings  # noqa: E402
 
 
 def schedule(settings: NightlySettings) -> Cron:

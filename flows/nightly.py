@@ -5,7 +5,7 @@ Run once with `make nightly` (`python -m flows.nightly`); on a schedule with `ma
 discovery step a task and each source a task run, so the Prefect UI shows progress, retries
 and failures per source, and publishes the run report as artifacts.
 
-Per-host limits: the flow's dispatcher (pipeline/fanout.py) submits a source only while its
+Per-host limits: the flow's dispatcher (pipeline/nightly/fanout.py) submits a source only while its
 host has a free slot and its start rate allows, into a thread-pool task runner bounded by
 `max_in_flight`. Prefect's global concurrency limits were not used for this: a blocked task
 polls the server with a Retry-After that grows with the queue (up to 30 s), which left slots
@@ -41,11 +41,11 @@ from prefect.states import Failed, State  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 
 from pipeline.config import Config, load_config  # noqa: E402
-from pipeline.discovery import SourceRef  # noqa: E402
-from pipeline.ingest import SourceOutcome, TransientSourceError, extract_source  # noqa: E402
-from pipeline.nightly import NightlyRunner, run_nightly, shared_client  # noqa: E402
-from pipeline.nightly_settings import NightlySettings, load_nightly_settings  # noqa: E402
-from pipeline.report import RunReport, render_markdown  # noqa: E402
+from pipeline.nightly.discovery import SourceRef  # noqa: E402
+from pipeline.nightly.ingest import SourceOutcome, TransientSourceError, extract_source  # noqa: E402
+from pipeline.nightly.run import NightlyRunner, run_nightly, shared_client  # noqa: E402
+from pipeline.nightly.settings import NightlySettings, load_nightly_settings  # noqa: E402
+from pipeline.nightly.report import RunReport, render_markdown  # noqa: E402
 from pipeline.store import Store  # noqa: E402
 
 
@@ -78,7 +78,7 @@ class SourceFuture:
     """A source's task run future whose result is its SourceOutcome, also when it Failed.
 
     An exception that escaped the task (not a recorded source failure) is raised as before,
-    for pipeline.nightly.outcome_of to record.
+    for pipeline.nightly.run.outcome_of to record.
     """
 
     def __init__(self, future: PrefectFuture[SourceOutcome]) -> None:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +10,7 @@ from sqlalchemy import select
 
 from pipeline.dedupe.hashing import file_sha256
 from pipeline.errors import PipelineError
+from pipeline.files import atomic_path, copy_atomic
 from pipeline.records import DATASET_COLUMNS, check_row_values
 from pipeline.store import Store, dataset_images
 
@@ -26,17 +24,6 @@ class ExportResult:
     csv_path: Path
     rows: int
     images_copied: int
-
-
-def _atomic_copy(source: Path, target: Path) -> None:
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    os.close(handle)
-    try:
-        shutil.copyfile(source, temporary)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _imported_rows(store: Store) -> list[dict[str, Any]]:
@@ -75,16 +62,9 @@ def export_dataset(store: Store, csv_path: Path, images_dir: Path) -> ExportResu
         target = images_dir / candidate["fields"]["filename"]
         if target.exists() and file_sha256(target) == candidate["image_sha256"]:
             continue
-        _atomic_copy(source, target)
+        copy_atomic(source, target)
         copied += 1
 
-    csv_path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=csv_path.parent, prefix=f".{csv_path.name}.")
-    os.close(handle)
-    try:
+    with atomic_path(csv_path) as temporary:
         frame.to_csv(temporary, index=False)
-        os.replace(temporary, csv_path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
     return ExportResult(csv_path=csv_path, rows=len(frame), images_copied=copied)

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from pipeline.classify import Classification
     from pipeline.config import Config
     from pipeline.http import HttpClient
-    from pipeline.pdf.images import PdfImage
+    from pipeline.pdf.record import PdfImage
 
 log = logging.getLogger(__name__)
 

@@ -14,9 +14,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import logging
-import os
 import socket
-import tempfile
 from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
@@ -31,6 +29,7 @@ from requests_ratelimiter import HostBucketFactory, LimiterMixin, LimiterSession
 from urllib3.util.retry import Retry
 
 from pipeline.errors import SourceError
+from pipeline.files import atomic_path
 
 if TYPE_CHECKING:
     from pipeline.config import Config
@@ -208,16 +207,8 @@ class HttpClient:
             declared = response.headers.get("Content-Length", "")
             if declared.isdigit() and int(declared) > limit:
                 raise FetchError(final_url, f"{_mb(int(declared))} is over the {_mb(limit)} cap")
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.")
-            try:
-                with os.fdopen(handle, "wb") as stream:
-                    self._copy_body(response, stream, limit, check)
-                os.replace(temporary, dest)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(temporary)
-                raise
+            with atomic_path(dest) as temporary, open(temporary, "wb") as stream:
+                self._copy_body(response, stream, limit, check)
         log.info("downloaded %s to %s", final_url, dest)
         return dest
 

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs
 import pytest
 
 from pipeline.config import Config
-from pipeline.discovery import (
+from pipeline.nightly.discovery import (
     RouteResult,
     crossref_sources,
     make_ref,
@@ -21,7 +21,7 @@ from pipeline.discovery import (
     site_sources,
     watchlist_sources,
 )
-from pipeline.nightly_settings import HostLimit, load_nightly_settings
+from pipeline.nightly.settings import HostLimit, load_nightly_settings
 from pipeline.store import Store
 from tests.httpserver import LocalServer, Reply
 

@@ -116,7 +116,7 @@ def test_a_process_worker_runs_the_deployment(
     from prefect.settings import PREFECT_API_URL
 
     from flows.deploy import deploy_to_pool
-    from pipeline.nightly_settings import load_nightly_settings
+    from pipeline.nightly.settings import load_nightly_settings
 
     prefect = str(Path(sys.executable).parent / "prefect")
     # The worker talks to the harness's server, as a worker on another machine would.
@@ -140,8 +140,8 @@ def test_only_a_raised_transient_error_is_retried_and_a_crash_still_raises() -> 
     from prefect.states import Failed
 
     from flows.nightly import SourceFuture, _retry_transient
-    from pipeline.discovery import SourceRef
-    from pipeline.ingest import SourceOutcome, TransientSourceError
+    from pipeline.nightly.discovery import SourceRef
+    from pipeline.nightly.ingest import SourceOutcome, TransientSourceError
 
     ref = SourceRef("pdf-url", "http://127.0.0.1/x.pdf", "watchlist", "127.0.0.1")
     outcome = SourceOutcome("s", "pdf-url", "http://127.0.0.1/x.pdf", "watchlist", "", "failed")

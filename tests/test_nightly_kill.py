@@ -26,8 +26,8 @@ RUN = """
 from dataclasses import replace
 from pathlib import Path
 from pipeline.config import load_config
-from pipeline.nightly import run_nightly
-from pipeline.nightly_settings import load_nightly_settings
+from pipeline.nightly.run import run_nightly
+from pipeline.nightly.settings import load_nightly_settings
 from pipeline.store import Store
 config = load_config()
 settings = replace(load_nightly_settings(config), crossref_queries=(), site_names=(),

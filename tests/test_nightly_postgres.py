@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.nightly.runs import finish_run, last_successful_start, start_run
 from pipeline.records import CandidateDraft
-from pipeline.runs import finish_run, last_successful_start, start_run
 from pipeline.store import Store
 
 

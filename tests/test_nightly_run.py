@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 
 from pipeline.config import Config, load_config
-from pipeline.discovery import SourceRef
-from pipeline.fanout import dispatch
-from pipeline.ingest import SourceOutcome, is_transient
-from pipeline.nightly import NightlyRunner, run_nightly
-from pipeline.nightly_settings import HostLimit, NightlySettings, load_nightly_settings
-from pipeline.report import render_html, render_markdown
-from pipeline.runs import last_successful_start, run_history
+from pipeline.nightly.discovery import SourceRef
+from pipeline.nightly.fanout import dispatch
+from pipeline.nightly.ingest import SourceOutcome, is_transient
+from pipeline.nightly.report import render_html, render_markdown
+from pipeline.nightly.run import NightlyRunner, run_nightly
+from pipeline.nightly.runs import last_successful_start, run_history
+from pipeline.nightly.settings import HostLimit, NightlySettings, load_nightly_settings
 from pipeline.store import Store
 from tests.httpserver import LocalServer, Reply
 from tests.pdfs import case_report_pdf
@@ -125,7 +125,7 @@ def test_a_run_whose_crossref_query_failed_does_not_move_the_date(
 def test_report_escapes_everything_from_outside(store: Store) -> None:
     from datetime import UTC, datetime
 
-    from pipeline.report import RunReport, count_outcome
+    from pipeline.nightly.report import RunReport, count_outcome
 
     report = RunReport(1, datetime.now(UTC), datetime.now(UTC), status="ok")
     report.problems.append("<img src=x onerror=alert(1)>")

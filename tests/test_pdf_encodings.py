@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipeline.pdf.images import PdfImage, extract_pdf_images
+from pipeline.pdf.images import extract_pdf_images
+from pipeline.pdf.record import PdfImage
 from tests import phantoms
 from tests.test_pdf_raw import RawPdf, gradient
 

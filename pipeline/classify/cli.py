@@ -10,15 +10,18 @@ from pathlib import Path
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `classify` subcommand."""
-    parser = subparsers.add_parser(
+    from pipeline.commands.common import add_command
+
+    parser = add_command(
+        subparsers,
         "classify",
-        help="classify images as chest X-ray, CT or other",
+        run,
+        "classify images as chest X-ray, CT or other",
         description="Classify image files as chest X-ray (frontal/lateral), CT or other, "
         "with the measured features and rules that decided.",
+        json_lines="JSON Lines on stdout",
     )
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="image files")
-    parser.add_argument("--json", action="store_true", help="JSON Lines on stdout")
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

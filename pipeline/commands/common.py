@@ -5,10 +5,38 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from pipeline.config import Config, load_config
-from pipeline.store import Store
+
+if TYPE_CHECKING:
+    from pipeline.store import Store
+
+
+def add_command(
+    subparsers: argparse._SubParsersAction,
+    name: str,
+    run: Callable[[argparse.Namespace], int],
+    help: str,
+    *,
+    description: str | None = None,
+    json_lines: str | None = None,
+    store: bool = False,
+    config: bool = False,
+    **defaults: Any,
+) -> argparse.ArgumentParser:
+    """One subcommand: its help, `--json` (saying what each line is), the store options
+    (`--config`, `--db`) or just `--config`, and the function that runs it."""
+    parser = subparsers.add_parser(name, help=help, description=description or help)
+    if json_lines:
+        parser.add_argument("--json", action="store_true", help=json_lines)
+    if store:
+        add_store_options(parser)
+    elif config:
+        parser.add_argument("--config", help="settings file (default: configs/pipeline.toml)")
+    parser.set_defaults(func=run, **defaults)
+    return parser
 
 
 def add_store_options(parser: argparse.ArgumentParser) -> None:
@@ -24,6 +52,8 @@ def open_config(args: argparse.Namespace) -> Config:
 
 def open_store(args: argparse.Namespace, config: Config) -> Store:
     import os
+
+    from pipeline.store import Store
 
     location = getattr(args, "db", None) or os.environ.get("PIPELINE_DB")
     return Store.open(location or config.path("staging_db"))

@@ -6,23 +6,24 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from pipeline.commands.common import add_store_options, error, open_config, open_store, print_json
+from pipeline.commands.common import add_command, error, open_config, open_store, print_json
 from pipeline.errors import PipelineError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "extract",
-        help="extract one PDF, DOI or case page and stage its X-ray/CT images",
+        run,
+        "extract one PDF, DOI or case page and stage its X-ray/CT images",
         description="Extract every embedded image, classify it, and stage each chest X-ray "
         "or CT image as a pending candidate row. Running it again stages nothing new.",
+        json_lines="one JSON object per candidate",
+        store=True,
     )
     parser.add_argument("--pdf", type=Path, help="a local PDF file")
     parser.add_argument("--doi", help="a DOI (with --pdf: attach the DOI's metadata to it)")
     parser.add_argument("--url", help="a case page URL (Radiopaedia, Eurorad, SIRM)")
-    parser.add_argument("--json", action="store_true", help="one JSON object per candidate")
-    add_store_options(parser)
-    parser.set_defaults(func=run)
 
 
 def candidate_summary(row: dict[str, Any], new: bool) -> dict[str, Any]:

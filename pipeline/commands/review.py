@@ -5,50 +5,63 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pipeline.commands.common import add_store_options, error, open_config, open_store, print_json
+from pipeline.commands.common import add_command, error, open_config, open_store, print_json
 from pipeline.errors import PipelineError
 from pipeline.records import DATASET_COLUMNS, STATUSES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    staged = subparsers.add_parser("staged", help="list staged candidates")
+    staged = add_command(
+        subparsers,
+        "staged",
+        run_staged,
+        "list staged candidates",
+        json_lines="one JSON object per candidate",
+        store=True,
+    )
     staged.add_argument("--status", choices=STATUSES)
     staged.add_argument("--source", help="only this source id")
-    staged.add_argument("--json", action="store_true", help="one JSON object per candidate")
-    add_store_options(staged)
-    staged.set_defaults(func=run_staged)
 
-    approve = subparsers.add_parser("approve", help="approve candidates into the dataset")
+    approve = add_command(
+        subparsers,
+        "approve",
+        run_decide,
+        "approve candidates into the dataset",
+        store=True,
+        status="approved",
+        reason=None,
+    )
     approve.add_argument("ids", nargs="+", type=int, metavar="ID")
     approve.add_argument("--by", help="reviewer name (default: the login name)")
-    add_store_options(approve)
-    approve.set_defaults(func=run_decide, status="approved", reason=None)
 
-    reject = subparsers.add_parser("reject", help="reject candidates")
+    reject = add_command(
+        subparsers, "reject", run_decide, "reject candidates", store=True, status="rejected"
+    )
     reject.add_argument("ids", nargs="+", type=int, metavar="ID")
     reject.add_argument("--reason", required=True, help="why (kept in the audit log)")
     reject.add_argument("--by", help="reviewer name (default: the login name)")
-    add_store_options(reject)
-    reject.set_defaults(func=run_decide, status="rejected")
 
-    by_hand = subparsers.add_parser(
+    by_hand = add_command(
+        subparsers,
         "stage-image",
-        help="stage an extracted image the classifier left out (see `borderline` in manifest.json)",
+        run_stage_by_hand,
+        "stage an extracted image the classifier left out (see `borderline` in manifest.json)",
+        store=True,
     )
     by_hand.add_argument("source_id", help="the source id (the folder name under extracted/)")
     by_hand.add_argument("index", type=int, help="the image's index in the manifest")
     by_hand.add_argument("--modality", choices=("xray", "ct"), required=True)
     by_hand.add_argument("--by", help="reviewer name (default: the login name)")
-    add_store_options(by_hand)
-    by_hand.set_defaults(func=run_stage_by_hand)
 
-    export = subparsers.add_parser(
-        "export", help="write metadata/metadata.csv and metadata/images/ from approved rows"
+    export = add_command(
+        subparsers,
+        "export",
+        run_export,
+        "write metadata/metadata.csv and metadata/images/ from approved rows",
+        store=True,
     )
     export.add_argument("--csv", type=Path, help="output CSV (default from configs)")
     export.add_argument("--images", type=Path, help="output image folder (default from configs)")
-    add_store_options(export)
-    export.set_defaults(func=run_export)
 
 
 def run_staged(args: argparse.Namespace) -> int:

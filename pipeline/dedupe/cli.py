@@ -7,34 +7,36 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pipeline.commands.common import add_store_options, error, open_config, open_store, print_json
+from pipeline.commands.common import add_command, error, open_config, open_store, print_json
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `import-dataset` subcommand."""
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "import-dataset",
-        help="load an existing dataset so its images are never proposed again",
+        run,
+        "load an existing dataset so its images are never proposed again",
         description="Import the rows of a dataset in the collection's layout (metadata.csv "
         "and its images folder) with the exact and perceptual hashes of each image. "
         "Importing again updates changed rows. New patient ids continue after the dataset's.",
+        json_lines="one JSON object per row",
+        store=True,
     )
     parser.add_argument("metadata_csv", type=Path, metavar="METADATA.csv")
     parser.add_argument("images_dir", type=Path, metavar="IMAGES_DIR")
-    parser.add_argument("--json", action="store_true", help="one JSON object per row")
-    add_store_options(parser)
-    parser.set_defaults(func=run)
 
-    flag = subparsers.add_parser(
+    flag = add_command(
+        subparsers,
         "flag-duplicates",
-        help="flag staged candidates that repeat another candidate or a dataset image",
+        run_flag,
+        "flag staged candidates that repeat another candidate or a dataset image",
         description="Fingerprint the given candidates (default: every pending one) and flag "
         "those that are copies of another candidate or of an imported dataset image.",
+        json_lines="one JSON object per match",
+        store=True,
     )
     flag.add_argument("ids", nargs="*", type=int, metavar="ID")
-    flag.add_argument("--json", action="store_true", help="one JSON object per match")
-    add_store_options(flag)
-    flag.set_defaults(func=run_flag)
 
 
 def run_flag(args: argparse.Namespace) -> int:

@@ -21,7 +21,7 @@ from pipeline.pdf.caption_text import CAPTION_START, split_panel_captions
 if TYPE_CHECKING:
     import pymupdf
 
-    from pipeline.pdf.images import PdfImage
+    from pipeline.pdf.record import PdfImage
 
 _LINE_LABEL = re.compile(r"(?m)^\s*(?:supplementa(?:l|ry)\s+)?fig(?:ure)?\.?\s*S?\d", re.I)
 TEXT_FLAGS = 64  # pymupdf.TEXT_MEDIABOX_CLIP

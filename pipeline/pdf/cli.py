@@ -12,13 +12,17 @@ from pipeline.pdf.errors import mupdf_errors
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
+    from pipeline.commands.common import add_command
+
+    parser = add_command(
+        subparsers,
         "images",
-        help="write every image each PDF draws (like pdfimages -all) and list them",
+        run,
+        "write every image each PDF draws (like pdfimages -all) and list them",
+        json_lines="JSON Lines, one image per line",
     )
     parser.add_argument("pdfs", nargs="+", type=Path, metavar="PDF")
     parser.add_argument("--out", type=Path, required=True, help="folder for the image files")
-    parser.add_argument("--json", action="store_true", help="JSON Lines, one image per line")
     parser.add_argument(
         "--max-megapixels",
         type=float,
@@ -33,7 +37,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="also cut compound figures into panels and list panels and stitched figures",
     )
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

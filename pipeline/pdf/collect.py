@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 from pipeline.pdf.content_stream import Draw, PageWalker, multiply, transform_rect
 from pipeline.pdf.encode import FileWriter, image_facts, write_image
 from pipeline.pdf.errors import mupdf_errors
-from pipeline.pdf.images import PdfImage
 from pipeline.pdf.inline_images import materialize_inline
+from pipeline.pdf.record import PdfImage
 
 if TYPE_CHECKING:
     import pymupdf

@@ -6,7 +6,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pipeline.pdf.images import PdfImage
+    from pipeline.pdf.record import PdfImage
 
 # A figure worth a reviewer's look has at least this many pixels on its short side...
 MIN_PIXELS = 48

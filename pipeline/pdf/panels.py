@@ -22,7 +22,7 @@ from pipeline.pdf.captions import reading_order
 if TYPE_CHECKING:
     import numpy as np
 
-    from pipeline.pdf.images import PdfImage
+    from pipeline.pdf.record import PdfImage
 
 SKIP_FLAGS = {"icon", "repeated", "tile", "too-large", "undecodable", "in-smask"}
 MIN_SIDE = 160  # pixels: smaller images are not cut

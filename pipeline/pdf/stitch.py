@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import numpy as np
 
-    from pipeline.pdf.images import PdfImage
+    from pipeline.pdf.record import PdfImage
 
 _EDGE = 1.5  # points: how far apart two edges may be and still touch
 _SCALE = 0.03  # relative difference in pixels per point still counted as the same scale

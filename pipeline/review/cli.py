@@ -12,10 +12,14 @@ TOKEN_ENV = "PIPELINE_REVIEW_TOKEN"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from pipeline.commands.common import add_store_options
+    from pipeline.commands.common import add_command
 
-    parser = subparsers.add_parser(
-        "review", help="serve the review page (approve, edit, reject staged rows; export)"
+    parser = add_command(
+        subparsers,
+        "review",
+        run_review,
+        "serve the review page (approve, edit, reject staged rows; export)",
+        store=True,
     )
     parser.add_argument("--host", default=DEFAULT_HOST, help=f"address (default {DEFAULT_HOST})")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (0: any free one)")
@@ -25,8 +29,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "required when --host is not a loopback address",
     )
     parser.add_argument("--threads", type=int, default=4, help="server threads (default 4)")
-    add_store_options(parser)
-    parser.set_defaults(func=run_review)
 
 
 def address(host: str, port: int, token: str | None) -> str:

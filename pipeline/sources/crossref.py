@@ -11,9 +11,7 @@ import contextlib
 import functools
 import json
 import logging
-import os
 import re
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -23,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from pipeline.errors import SourceError
+from pipeline.files import write_atomic
 from pipeline.http import FetchError, allowed_private_hosts, check_url, http_settings
 from pipeline.records import DocumentFacts
 from pipeline.sources.ids import doi_source_id, normalise_doi
@@ -77,7 +76,7 @@ def fetch_work(doi: str, config: Config, *, cache_dir: Path | None = None) -> Cr
             log.warning("Crossref cache %s unreadable (%s): asking Crossref again", cached, exc)
     message = _ask_crossref(doi, config)
     if cached:
-        _write_atomically(cached, json.dumps(message))
+        write_atomic(cached, json.dumps(message))
     return work_from_message(doi, message)
 
 
@@ -217,14 +216,6 @@ def _cache_file(doi: str, config: Config, cache_dir: Path | None) -> Path | None
         return None
     folder = cache_dir or config.path("metadata") / "http-cache"
     return folder / "crossref" / f"{doi_source_id(doi)}.json"
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(handle, "w") as stream:
-        stream.write(text)
-    os.replace(temporary, path)
 
 
 # -- reading a work record -----------------------------------------------------------------

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
 from pipeline.errors import SourceError
+from pipeline.files import write_json_atomic
 from pipeline.http import FetchError, HttpClient
 from pipeline.records import DocumentFacts
 from pipeline.sources.crossref import CrossrefWork, checked_doi, fetch_work, resolve_doi
@@ -209,8 +208,4 @@ def _write_record(
         "route": found.route if found else None,
         "attempts": [asdict(attempt) for attempt in attempts],
     }
-    dest_dir.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=dest_dir, prefix=f".{RECORD_NAME}.")
-    with os.fdopen(handle, "w") as stream:
-        json.dump(record, stream, indent=2)
-    os.replace(temporary, dest_dir / RECORD_NAME)
+    write_json_atomic(dest_dir / RECORD_NAME, record)

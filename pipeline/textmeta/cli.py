@@ -11,15 +11,18 @@ from .fields import FIELDS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
+    from pipeline.commands.common import add_command
+
+    parser = add_command(
+        subparsers,
         "text-meta",
-        help="propose age, sex, offset, survival, ... from captions and clinical text",
+        run,
+        "propose age, sex, offset, survival, ... from captions and clinical text",
         description="Read JSON Lines {'id', 'text', ...}; print id, every field (null where "
         "the text does not say) and the evidence span for each non-null field.",
+        json_lines="print JSON Lines on stdout",
     )
     parser.add_argument("--jsonl", required=True, help="input JSON Lines file, or - for stdin")
-    parser.add_argument("--json", action="store_true", help="print JSON Lines on stdout")
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

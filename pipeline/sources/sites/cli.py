@@ -10,12 +10,18 @@ from pipeline.sources.sites import SITE_NAMES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
+    from pipeline.commands.common import add_command
+
+    parser = add_command(
+        subparsers,
         "discover",
-        help="list case URLs from Radiopaedia, Eurorad or SIRM search pages",
+        run,
+        "list case URLs from Radiopaedia, Eurorad or SIRM search pages",
         description="Search a case site and print the case page URLs found, one per line "
         "(with --json one object per line: site, url, title, date). Follows the "
         "next-page links up to --max-pages, politely (robots.txt, a pause between requests).",
+        json_lines="one JSON object per case",
+        config=True,
     )
     parser.add_argument("--site", required=True, choices=SITE_NAMES)
     parser.add_argument("--query", required=True, help='search terms, e.g. "covid-19"')
@@ -25,9 +31,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "undated cases are kept",
     )
     parser.add_argument("--max-pages", type=int, default=10, help="listing pages to read")
-    parser.add_argument("--json", action="store_true", help="one JSON object per case")
-    parser.add_argument("--config", help="settings file (default: configs/pipeline.toml)")
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -14,8 +14,8 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
-from pipeline.discovery import SourceRef
-from pipeline.nightly_settings import HostLimit
+from pipeline.nightly.discovery import SourceRef
+from pipeline.nightly.settings import HostLimit
 
 
 class FutureLike(Protocol):

@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pipeline.config import Config
-from pipeline.discovery import (
+from pipeline.extract import StepRunner, run_directly
+from pipeline.nightly.discovery import (
     RouteResult,
     SiteDiscoverer,
     SourceRef,
@@ -26,12 +27,11 @@ from pipeline.discovery import (
     site_sources,
     watchlist_sources,
 )
-from pipeline.extract import StepRunner, run_directly
-from pipeline.fanout import FutureLike, dispatch
-from pipeline.ingest import SourceOutcome, TransientSourceError, extract_source
-from pipeline.nightly_settings import NightlySettings
-from pipeline.report import RunReport, count_discovery, count_outcome, write_report
-from pipeline.runs import finish_run, last_successful_start, start_run
+from pipeline.nightly.fanout import FutureLike, dispatch
+from pipeline.nightly.ingest import SourceOutcome, TransientSourceError, extract_source
+from pipeline.nightly.report import RunReport, count_discovery, count_outcome, write_report
+from pipeline.nightly.runs import finish_run, last_successful_start, start_run
+from pipeline.nightly.settings import NightlySettings
 from pipeline.store import Store, now
 
 if TYPE_CHECKING:

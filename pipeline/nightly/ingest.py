@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeline.config import Config
-from pipeline.discovery import SourceRef
 from pipeline.errors import PipelineError, SourceError
+from pipeline.files import leftovers
+from pipeline.nightly.discovery import SourceRef
 from pipeline.sources.ids import safe_name
 from pipeline.store import Store, now
 
@@ -101,7 +102,7 @@ def download_pdf(url: str, config: Config, client: HttpClient) -> Path:
     target = folder / (name if name.lower().endswith(".pdf") else f"{name}.pdf")
     if target.exists():
         return target
-    for leftover in folder.glob(f".{target.name}.*"):
+    for leftover in leftovers(target):
         leftover.unlink(missing_ok=True)
     return client.download(url, target, check=pdf_check)
 

@@ -14,8 +14,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline.discovery import RouteResult, Selection, SourceRef
-from pipeline.ingest import SourceOutcome
+from pipeline.nightly.discovery import RouteResult, Selection, SourceRef
+from pipeline.nightly.ingest import SourceOutcome
 from pipeline.store import Store, UnknownCandidateError
 
 MAX_THUMBNAILS = 200

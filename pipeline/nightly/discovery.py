@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from pipeline.config import Config
-from pipeline.nightly_settings import NightlySettings
+from pipeline.nightly.settings import NightlySettings
 from pipeline.sources.ids import doi_source_id, normalise_doi, url_source_id
 from pipeline.store import Store
 

@@ -1,0 +1,73 @@
+"""Writing files so that a reader never sees half of one: a temporary name, then a rename.
+
+Every file the pipeline writes for others to read (manifests, downloads, fetch records, the
+exported dataset) goes through `atomic_path`: the content is written under a hidden name
+beside the target, and renamed onto it only when complete. A crash, a full disk or a kill
+leaves the old file (or none), never a truncated one. Files get the usual mode (0666 less
+the umask), not the 0600 of `tempfile.mkstemp`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+TEMPORARY_SUFFIX = ".part"
+
+
+def temporary_name(target: Path) -> Path:
+    """A hidden, unique name in the target's folder (same filesystem, so the rename is atomic)."""
+    return target.with_name(f".{target.name}.{secrets.token_hex(4)}{TEMPORARY_SUFFIX}")
+
+
+def leftovers(target: Path) -> list[Path]:
+    """Temporary files an interrupted write of `target` left behind."""
+    if not target.parent.is_dir():
+        return []
+    return sorted(target.parent.glob(f".{target.name}.*{TEMPORARY_SUFFIX}"))
+
+
+@contextlib.contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """Yield a fresh temporary path to write; it becomes `target` when the block succeeds.
+
+    The temporary file exists (empty) when the block starts. On any exception it is removed
+    and `target` is left as it was.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = temporary_name(target)
+    os.close(os.open(temporary, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+    try:
+        yield temporary
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def write_atomic(target: Path, data: bytes | str, *, encoding: str = "utf-8") -> Path:
+    with atomic_path(target) as temporary:
+        if isinstance(data, str):
+            temporary.write_text(data, encoding=encoding)
+        else:
+            temporary.write_bytes(data)
+    return target
+
+
+def write_json_atomic(target: Path, value: Any, **dump_options: Any) -> Path:
+    """`value` as JSON (indented, non-JSON values as strings unless told otherwise)."""
+    options = {"indent": 2, "default": str, **dump_options}
+    return write_atomic(target, json.dumps(value, **options))
+
+
+def copy_atomic(source: Path, target: Path) -> Path:
+    with atomic_path(target) as temporary:
+        shutil.copyfile(source, temporary)
+    return target
