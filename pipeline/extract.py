@@ -78,8 +78,9 @@ def extract_images(source: PdfSource, config: Config) -> list[PdfImage]:
     from pipeline.pdf.images import extract_pdf_images
 
     out_dir = config.path("extracted") / source.source_id
-    max_megapixels = float(config.section("extraction").get("max_megapixels", 150.0))
-    return extract_pdf_images(source.pdf_path, out_dir, max_megapixels=max_megapixels)
+    return extract_pdf_images(
+        source.pdf_path, out_dir, max_megapixels=config.extraction.max_megapixels
+    )
 
 
 def classify_images(images: list[PdfImage]) -> dict[int, Classification | str]:
@@ -242,7 +243,7 @@ def extract_pdf(
         raise
     classes = run_step("classify", classify_images, images)
     out_dir = config.path("extracted") / source.source_id
-    low = float(config.section("classify").get("low_confidence", 0.6))
+    low = config.classify.low_confidence
     run_step("write-manifest", write_manifest, source, images, classes, out_dir, low_confidence=low)
     drafts = run_step("propose", propose_candidates, source, images, classes, low_confidence=low)
     result = run_step("stage", stage_candidates, store, drafts)

@@ -39,24 +39,6 @@ log = logging.getLogger(__name__)
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 CHUNK = 64 * 1024
-# Defaults for keys configs/pipeline.toml may leave out.
-DEFAULTS: dict[str, Any] = {
-    "connect_timeout": 10.0,
-    "read_timeout": 60.0,
-    "max_download_mb": 100,
-    "max_page_mb": 20,  # get / get_json / get_text bodies, decoded
-    "max_redirects": 5,
-    "retries": 4,
-    "backoff_factor": 0.5,
-    "max_retry_after": 120.0,
-    "requests_per_second": 10.0,  # Crossref's polite pool allowed 10/s
-    "max_concurrent_per_host": 3,  # ... and 3 concurrent
-    "cache": True,
-    "cache_expire_days": 30.0,
-    "allowed_private_hosts": [],
-}
-
-
 class FetchError(SourceError):
     """A URL could not be fetched: `source` is the URL, `status` the HTTP status if any."""
 
@@ -67,10 +49,6 @@ class FetchError(SourceError):
 
 class _CachedLimiterSession(CacheMixin, LimiterMixin, requests.Session):
     """Cache first, so a cache hit spends nothing of the host's rate limit."""
-
-
-def http_settings(config: Config) -> dict[str, Any]:
-    return {**DEFAULTS, **config.section("http")}
 
 
 class HttpClient:
@@ -88,32 +66,32 @@ class HttpClient:
         min_interval: float | None = None,
         cache: bool | None = None,
     ) -> None:
-        settings = http_settings(config)
-        self.timeout = (float(settings["connect_timeout"]), float(settings["read_timeout"]))
-        self.max_redirects = int(settings["max_redirects"])
-        self.max_bytes = int(float(settings["max_download_mb"]) * 1024 * 1024)
-        self.max_page_bytes = int(float(settings["max_page_mb"]) * 1024 * 1024)
+        settings = config.http
+        self.timeout = (settings.connect_timeout, settings.read_timeout)
+        self.max_redirects = settings.max_redirects
+        self.max_bytes = settings.max_download_bytes
+        self.max_page_bytes = settings.max_page_bytes
         self.allowed_private_hosts = allowed_private_hosts(config)
         retry = Retry(
-            total=int(settings["retries"]),
-            backoff_factor=float(settings["backoff_factor"]),
+            total=settings.retries,
+            backoff_factor=settings.backoff_factor,
             status_forcelist=RETRY_STATUSES,
             allowed_methods=frozenset({"GET", "HEAD"}),
             respect_retry_after_header=True,
-            retry_after_max=float(settings["max_retry_after"]),
+            retry_after_max=settings.max_retry_after,
             raise_on_status=False,
         )
         # pool_block: at most `max_concurrent_per_host` connections to a host at once.
-        concurrent = int(settings["max_concurrent_per_host"])
+        concurrent = settings.max_concurrent_per_host
         adapter = HTTPAdapter(max_retries=retry, pool_maxsize=concurrent, pool_block=True)
 
         self._limiter = Limiter(
-            HostBucketFactory(_rates(float(settings["requests_per_second"]), min_interval)),
+            HostBucketFactory(_rates(settings.requests_per_second, min_interval)),
             buffer_ms=50,
         )
         self._plain = LimiterSession(limiter=self._limiter, per_host=True)
         sessions: list[requests.Session] = [self._plain]
-        use_cache = bool(settings["cache"]) if cache is None else cache
+        use_cache = settings.cache if cache is None else cache
         self.cache_path: Path | None = None
         if use_cache:
             folder = cache_dir or config.path("metadata") / "http-cache"
@@ -122,7 +100,7 @@ class HttpClient:
             self._cached: requests.Session = _CachedLimiterSession(
                 cache_name=str(self.cache_path),
                 backend="sqlite",
-                expire_after=float(settings["cache_expire_days"]) * 86400,
+                expire_after=settings.cache_expire_days * 86400,
                 allowable_codes=(200, *REDIRECT_STATUSES),
                 limiter=self._limiter,  # one rate limit per host for both sessions
             )
@@ -340,7 +318,7 @@ def _rates(per_second: float, min_interval: float | None) -> list[Rate]:
 
 
 def allowed_private_hosts(config: Config) -> set[str]:
-    return {str(host).lower() for host in _as_list(http_settings(config)["allowed_private_hosts"])}
+    return {host.lower() for host in config.http.allowed_private_hosts}
 
 
 def check_url(url: str, allowed_hosts: set[str] | frozenset[str] = frozenset()) -> None:
@@ -393,12 +371,6 @@ def _describe(exc: requests.RequestException) -> str:
     if isinstance(exc, requests.TooManyRedirects):
         return "too many redirects"
     return f"{type(exc).__name__}: {str(exc)[:200]}"
-
-
-def _as_list(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [item.strip() for item in value.split(",") if item.strip()]
-    return list(value or [])
 
 
 def _mb(size: int) -> str:

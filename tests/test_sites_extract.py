@@ -14,7 +14,7 @@ from pipeline.errors import SourceError
 from pipeline.http import FetchError, HttpClient
 from pipeline.sources.casepage import extract_case_page
 from pipeline.sources.sites.base import LayoutChanged, RobotsDisallowed, SiteBlocked
-from pipeline.sources.sites.fetcher import DEFAULT_MIN_INTERVAL, SiteFetcher, site_settings
+from pipeline.sources.sites.fetcher import SiteFetcher
 from pipeline.store import Store
 from tests.fixtures.sites.serve import (
     RADIOPAEDIA_CASE,
@@ -324,8 +324,8 @@ def test_unknown_site_is_refused(site_config: Config, site_store: Store) -> None
 def test_requests_to_a_site_are_spaced(
     servers: dict[str, LocalServer], site_config: Config, site_store: Store, tmp_path: Path
 ) -> None:
-    assert site_settings(Config(sections={}))["min_interval"] == DEFAULT_MIN_INTERVAL == 1.0
-    config = Config({**site_config.sections, "sites": {"min_interval": 0.4}}, site_config.root)
+    assert Config().sites.min_interval == 1.0
+    config = site_config.with_section("sites", min_interval=0.4)
     url = serve_sirm(servers["sirm"])
     started = time.monotonic()
     extract_case_page(url, config, site_store)  # its own fetcher, from the config
@@ -364,8 +364,7 @@ def test_robots_crawl_delay_is_honoured(
 def test_images_over_the_pixel_cap_are_not_kept(
     servers: dict[str, LocalServer], site_config: Config, site_store: Store, fetcher: SiteFetcher
 ) -> None:
-    config = Config({**site_config.sections, "extraction": {"max_megapixels": 0.1}},
-                    site_config.root)  # fmt: skip
+    config = site_config.with_section("extraction", max_megapixels=0.1)
     url = serve_eurorad(servers["eurorad"])
     with pytest.raises(SourceError, match="none of the 2 images downloaded: .*over the 0.1 MP cap"):
         extract_case_page(url, config, site_store, fetcher=fetcher)

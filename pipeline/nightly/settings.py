@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import os
 import tomllib
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import Config
+from pipeline.config import Config, ConfigError, checked_value, coerce
 
 
 @dataclass(frozen=True)
@@ -45,65 +46,58 @@ class NightlySettings:
         return self.hosts.get(host) or self.hosts.get("default") or HostLimit()
 
 
-def _coerce(raw: str, like: Any) -> Any:
-    if isinstance(like, bool):
-        return raw.strip().lower() in {"1", "true", "yes", "on"}
-    if isinstance(like, int | float):
-        number = float(raw)
-        return int(number) if isinstance(like, int) and number.is_integer() else number
-    if isinstance(like, list):
-        return [item.strip() for item in raw.split(",") if item.strip()]
-    return raw
-
-
-def _apply_env(sections: dict[str, Any], env: dict[str, str]) -> None:
-    for section, values in sections.items():
-        if not isinstance(values, dict):
-            continue
-        for key, value in list(values.items()):
-            name = f"PIPELINE_NIGHTLY_{section}_{key}".upper()
-            if name in env and not isinstance(value, dict):
-                values[key] = _coerce(env[name], value)
+# Where each field lives in configs/nightly.toml: (table, key) -> field of NightlySettings.
+FILE_KEYS: dict[tuple[str, str], str] = {
+    ("schedule", "cron"): "cron",
+    ("schedule", "timezone"): "timezone",
+    ("schedule", "deployment"): "deployment",
+    **{
+        ("run", name): name
+        for name in ("max_sources", "max_attempts", "retries", "retry_delay_seconds",
+                     "max_in_flight", "first_run_lookback_days")
+    },  # fmt: skip
+    ("crossref", "queries"): "crossref_queries",
+    ("crossref", "type"): "crossref_type",
+    ("crossref", "rows"): "crossref_rows",
+    ("crossref", "max_results_per_query"): "crossref_max_results",
+    ("watchlist", "path"): "watchlist",
+    ("sites", "names"): "site_names",
+    ("sites", "query"): "site_query",
+}
 
 
 def load_nightly_settings(
     config: Config, path: Path | None = None, env: dict[str, str] | None = None
 ) -> NightlySettings:
+    """configs/nightly.toml (or PIPELINE_NIGHTLY_CONFIG), with PIPELINE_NIGHTLY_<TABLE>_<KEY>
+    overrides; unknown keys are errors, missing ones take NightlySettings' defaults."""
     env = dict(os.environ) if env is None else env
     source = path or Path(env.get("PIPELINE_NIGHTLY_CONFIG", config.root / "configs/nightly.toml"))
-    with open(source, "rb") as handle:
-        sections: dict[str, Any] = tomllib.load(handle)
-    _apply_env(sections, env)
-    schedule, run = sections.get("schedule", {}), sections.get("run", {})
-    crossref, sites = sections.get("crossref", {}), sections.get("sites", {})
-    watchlist = sections.get("watchlist", {}).get("path")
+    try:
+        with open(source, "rb") as handle:
+            tables: dict[str, Any] = tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{source}: cannot read nightly settings: {exc}") from exc
+    hints = typing.get_type_hints(NightlySettings)
+    hints["watchlist"] = str
+    values: dict[str, Any] = {}
+    for table, items in tables.items():
+        if table == "hosts":
+            continue
+        for key, value in items.items():
+            name = FILE_KEYS.get((table, key))
+            if name is None:
+                raise ConfigError(f"{source} [{table}]: unknown setting {key}")
+            values[name] = checked_value(value, hints[name], f"{source} [{table}].{key}")
+    for (table, key), name in FILE_KEYS.items():
+        variable = f"PIPELINE_NIGHTLY_{table}_{key}".upper()
+        if variable in env:
+            values[name] = coerce(env[variable], hints[name], variable)
+    watchlist = values.pop("watchlist", None)
     if watchlist:
         watchlist = Path(watchlist) if Path(watchlist).is_absolute() else config.root / watchlist
-    defaults = NightlySettings()
     hosts = {
         name: HostLimit(int(limit.get("concurrency", 2)), float(limit.get("rate", 1.0)))
-        for name, limit in sections.get("hosts", {}).items()
+        for name, limit in tables.get("hosts", {}).items()
     }
-    return NightlySettings(
-        cron=str(schedule.get("cron", defaults.cron)),
-        timezone=str(schedule.get("timezone", defaults.timezone)),
-        deployment=str(schedule.get("deployment", defaults.deployment)),
-        max_sources=int(run.get("max_sources", defaults.max_sources)),
-        max_attempts=int(run.get("max_attempts", defaults.max_attempts)),
-        retries=int(run.get("retries", defaults.retries)),
-        retry_delay_seconds=float(run.get("retry_delay_seconds", defaults.retry_delay_seconds)),
-        max_in_flight=int(run.get("max_in_flight", defaults.max_in_flight)),
-        first_run_lookback_days=int(
-            run.get("first_run_lookback_days", defaults.first_run_lookback_days)
-        ),
-        crossref_queries=tuple(crossref.get("queries", ())),
-        crossref_type=str(crossref.get("type", defaults.crossref_type)),
-        crossref_rows=int(crossref.get("rows", defaults.crossref_rows)),
-        crossref_max_results=int(
-            crossref.get("max_results_per_query", defaults.crossref_max_results)
-        ),
-        watchlist=watchlist or None,
-        site_names=tuple(sites.get("names", ())),
-        site_query=str(sites.get("query", defaults.site_query)),
-        hosts=hosts,
-    )
+    return NightlySettings(**values, watchlist=watchlist or None, hosts=hosts)

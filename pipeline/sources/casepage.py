@@ -20,7 +20,7 @@ from pipeline.records import MODALITY_NAMES, CandidateDraft
 from pipeline.sources.ids import safe_name, url_source_id
 from pipeline.sources.sites import SITE_NAMES, site_for_url, site_module
 from pipeline.sources.sites.base import CasePage
-from pipeline.sources.sites.fetcher import SiteFetcher, site_settings
+from pipeline.sources.sites.fetcher import SiteFetcher
 from pipeline.sources.sites.images import Downloaded, Selected, download_images, select_images
 
 if TYPE_CHECKING:
@@ -257,7 +257,6 @@ def extract_case_page(
     location = url.strip()
     source_id = url_source_id(location)
     own = fetcher is None
-    settings = site_settings(config)
     try:
         site, location = resolve_site(location, config)
         source_id = url_source_id(location)
@@ -270,8 +269,8 @@ def extract_case_page(
             page,
             fetcher,
             out_dir,
-            ct_slices=int(settings["ct_slices"]),
-            max_megapixels=float(config.section("extraction").get("max_megapixels", 150.0)),
+            ct_slices=config.sites.ct_slices,
+            max_megapixels=config.extraction.max_megapixels,
         )
     except SourceError as exc:
         store.record_source(source_id, "url", location, error=exc.reason)
@@ -283,7 +282,7 @@ def extract_case_page(
     run_step(
         "write-manifest", write_manifest, source_id, page, selected, downloads, classes, out_dir
     )
-    low = float(config.section("classify").get("low_confidence", 0.6))
+    low = config.classify.low_confidence
     drafts = run_step(
         "propose", propose_case_candidates, source_id, page, downloads, classes, low_confidence=low
     )

@@ -22,13 +22,13 @@ from urllib.parse import quote
 
 from pipeline.errors import SourceError
 from pipeline.files import write_atomic
-from pipeline.http import FetchError, allowed_private_hosts, check_url, http_settings
+from pipeline.http import FetchError, allowed_private_hosts, check_url
 from pipeline.records import DocumentFacts
 from pipeline.sources.ids import doi_source_id, normalise_doi
 from pipeline.sources.licenses import crossref_license
 
 if TYPE_CHECKING:
-    from pipeline.config import Config
+    from pipeline.config import Config, HttpSettings
 
 log = logging.getLogger(__name__)
 
@@ -125,20 +125,20 @@ def _ask_crossref(doi: str, config: Config) -> dict[str, Any]:
     from habanero import Crossref
     from habanero.exceptions import RequestError
 
-    settings = http_settings(config)
+    settings = config.http
     base = config.url("crossref")
     try:
         check_url(base, allowed_private_hosts(config))
     except FetchError as exc:
         raise SourceError(doi, f"Crossref base URL {exc.reason}") from exc
-    read_timeout = float(settings["read_timeout"])
+    read_timeout = settings.read_timeout
     crossref = Crossref(
         base_url=base,
         mailto=config.contact_email or None,
         ua_string=config.user_agent,
-        timeout=httpx2.Timeout(read_timeout, connect=float(settings["connect_timeout"])),
+        timeout=httpx2.Timeout(read_timeout, connect=settings.connect_timeout),
     )
-    retries = int(settings["retries"])
+    retries = settings.retries
     for attempt in range(retries + 1):
         try:
             log.info("Crossref: resolving %s at %s", doi, base)
@@ -196,11 +196,11 @@ def _crossref_gate() -> tuple[threading.BoundedSemaphore, Any]:
     return threading.BoundedSemaphore(3), Limiter(Rate(10, Duration.SECOND))
 
 
-def _back_off(retry_after: str | None, attempt: int, settings: dict[str, Any], why: Any) -> None:
-    wait = float(settings["backoff_factor"]) * (2**attempt)
+def _back_off(retry_after: str | None, attempt: int, settings: HttpSettings, why: Any) -> None:
+    wait = settings.backoff_factor * (2**attempt)
     if retry_after and retry_after.strip().isdigit():
         wait = float(retry_after)
-    wait = min(wait, float(settings["max_retry_after"]))
+    wait = min(wait, settings.max_retry_after)
     log.warning("Crossref: %s, retrying in %.1f s", why, wait)
     time.sleep(wait)
 
@@ -212,7 +212,7 @@ def _message(doi: str, result: Any) -> dict[str, Any]:
 
 
 def _cache_file(doi: str, config: Config, cache_dir: Path | None) -> Path | None:
-    if not http_settings(config)["cache"]:
+    if not config.http.cache:
         return None
     folder = cache_dir or config.path("metadata") / "http-cache"
     return folder / "crossref" / f"{doi_source_id(doi)}.json"

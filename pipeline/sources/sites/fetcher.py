@@ -23,23 +23,13 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-# Between two requests to one host, unless [sites] min_interval says otherwise.
-DEFAULT_MIN_INTERVAL = 1.0
 MAX_CRAWL_DELAY = 60.0
 BLOCKING_STATUSES = {403: "HTTP 403 Forbidden", 429: "HTTP 429 Too Many Requests after retries"}
 
 
-def site_settings(config: Config) -> dict[str, float | int]:
-    settings = config.section("sites")
-    return {
-        "min_interval": float(settings.get("min_interval", DEFAULT_MIN_INTERVAL)),
-        "ct_slices": int(settings.get("ct_slices", 3)),
-    }
-
-
 def agent_token(config: Config) -> str:
     """The product token robots.txt rules are matched against."""
-    return str(config.section("contact").get("project", "covid-image-pipeline"))
+    return config.contact.project
 
 
 class SiteFetcher:
@@ -61,7 +51,7 @@ class SiteFetcher:
             return cls(client, agent_token(config))
         from pipeline.http import HttpClient
 
-        interval = float(site_settings(config)["min_interval"])
+        interval = config.sites.min_interval
         own = HttpClient(config, min_interval=interval or None, cache=False)
         return cls(own, agent_token(config), owns_client=True)
 
