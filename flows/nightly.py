@@ -43,9 +43,9 @@ from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 from pipeline.config import Config, load_config  # noqa: E402
 from pipeline.nightly.discovery import SourceRef  # noqa: E402
 from pipeline.nightly.ingest import SourceOutcome, TransientSourceError, extract_source  # noqa: E402
+from pipeline.nightly.report import RunReport, render_markdown  # noqa: E402
 from pipeline.nightly.run import NightlyRunner, run_nightly, shared_client  # noqa: E402
 from pipeline.nightly.settings import NightlySettings, load_nightly_settings  # noqa: E402
-from pipeline.nightly.report import RunReport, render_markdown  # noqa: E402
 from pipeline.store import Store  # noqa: E402
 
 

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import select
 
 from pipeline.dedupe.hashing import file_sha256
 from pipeline.errors import PipelineError
 from pipeline.files import atomic_path, copy_atomic
 from pipeline.records import DATASET_COLUMNS, check_row_values
-from pipeline.store import Store, dataset_images
+from pipeline.store import Store
 
 
 class ExportError(PipelineError):
@@ -26,12 +23,6 @@ class ExportResult:
     images_copied: int
 
 
-def _imported_rows(store: Store) -> list[dict[str, Any]]:
-    with store.engine.connect() as conn:
-        rows = conn.execute(select(dataset_images.c.row).order_by(dataset_images.c.id)).scalars()
-        return [dict(row or {}) for row in rows]
-
-
 def export_dataset(store: Store, csv_path: Path, images_dir: Path) -> ExportResult:
     """Write imported dataset rows then approved candidates, validated, atomically.
 
@@ -43,24 +34,24 @@ def export_dataset(store: Store, csv_path: Path, images_dir: Path) -> ExportResu
     approved = store.candidates(status="approved")
     problems = []
     for candidate in approved:
-        fields = candidate["fields"]
+        fields = candidate.fields
         missing = [name for name in ("patientid", "filename", "modality") if not fields.get(name)]
         issues = check_row_values(fields) + [f"{name} is empty" for name in missing]
-        if not Path(candidate["image_file"]).is_file():
-            issues.append(f"image file is missing: {candidate['image_file']}")
-        problems.extend(f"candidate {candidate['id']}: {issue}" for issue in issues)
+        if not Path(candidate.image_file).is_file():
+            issues.append(f"image file is missing: {candidate.image_file}")
+        problems.extend(f"candidate {candidate.id}: {issue}" for issue in issues)
     if problems:
         raise ExportError("export refused, nothing written:\n  " + "\n  ".join(problems))
 
-    rows = _imported_rows(store) + [candidate["fields"] for candidate in approved]
+    rows = store.dataset.rows() + [candidate.fields for candidate in approved]
     frame = pd.DataFrame(rows, columns=list(DATASET_COLUMNS))
 
     images_dir.mkdir(parents=True, exist_ok=True)
     copied = 0
     for candidate in approved:
-        source = Path(candidate["image_file"])
-        target = images_dir / candidate["fields"]["filename"]
-        if target.exists() and file_sha256(target) == candidate["image_sha256"]:
+        source = Path(candidate.image_file)
+        target = images_dir / str(candidate.fields["filename"])
+        if target.exists() and file_sha256(target) == candidate.image_sha256:
             continue
         copy_atomic(source, target)
         copied += 1

@@ -19,7 +19,7 @@ from pipeline.errors import PipelineError, SourceError
 from pipeline.propose import propose_row
 from pipeline.records import CandidateDraft, DocumentFacts
 from pipeline.sources.ids import doi_source_id, pdf_source_id, safe_name
-from pipeline.store import StageResult, Store
+from pipeline.store import Candidate, StageResult, Store
 
 if TYPE_CHECKING:
     from pipeline.classify import Classification
@@ -57,7 +57,7 @@ class ExtractReport:
     location: str
     out_dir: Path
     images: int
-    candidates: list[dict[str, Any]] = field(default_factory=list)
+    candidates: list[Candidate] = field(default_factory=list)
     staged: list[int] = field(default_factory=list)
     already_staged: list[int] = field(default_factory=list)
 

@@ -103,6 +103,6 @@ def test_extract_command_fails_cleanly_and_keeps_the_store(
     assert str(path) in lines[0] and reason in lines[0]
     assert done.stdout == ""
     rows = store.candidates()
-    assert [(row["id"], row["status"]) for row in rows] == [(earlier, "approved")]
+    assert [(row.id, row.status) for row in rows] == [(earlier, "approved")]
     [failure] = store.sources()
-    assert failure["status"] == "failed" and reason in failure["error"]
+    assert failure.status == "failed" and reason in failure.error

@@ -18,7 +18,9 @@ from pipeline.dedupe.flagging import DuplicateMatch, flag_duplicates
 from pipeline.dedupe.hashing import file_sha256
 from pipeline.dedupe.storage import load_index
 from pipeline.records import DATASET_COLUMNS, CandidateDraft
-from pipeline.store import Store, candidates, dataset_images, next_patientid
+from pipeline.store import Store
+from pipeline.store.candidates import next_patientid
+from pipeline.store.schema import candidates, dataset_images
 from tests import phantoms
 from tests.conftest import SHARED_DATA
 
@@ -51,14 +53,14 @@ def test_copy_in_another_paper_is_flagged_once(store: Store, tmp_path: Path) -> 
         (copy, "candidate", first)
     ]
     assert isinstance(matches[0], DuplicateMatch) and 0 <= matches[0].distance < 0.3
-    flags = store.candidate(copy)["flags"]
+    flags = store.candidate(copy).flags
     assert flags == [f"possible duplicate of candidate {first} (distance {matches[0].distance})"]
-    assert store.candidate(copy)["phash"] and store.candidate(first)["phash"]
+    assert store.candidate(copy).phash and store.candidate(first).phash
 
     again = flag_duplicates(store, [copy])
     assert [(m.other_kind, m.other_id) for m in again] == [("candidate", first)]
-    assert store.candidate(copy)["flags"] == flags
-    assert store.candidate(other)["flags"] == []
+    assert store.candidate(copy).flags == flags
+    assert store.candidate(other).flags == []
 
 
 def test_same_bytes_in_two_sources_is_distance_zero(store: Store, tmp_path: Path) -> None:
@@ -70,7 +72,7 @@ def test_same_bytes_in_two_sources_is_distance_zero(store: Store, tmp_path: Path
         (first, second, 0.0),
         (second, first, 0.0),
     }
-    assert store.candidate(second)["flags"] == [
+    assert store.candidate(second).flags == [
         f"possible duplicate of candidate {first} (distance 0.0)"
     ]
 
@@ -256,7 +258,7 @@ def test_flag_duplicates_command(
     out, err = capsys.readouterr()
     assert out.splitlines()[-1] == "1 candidates checked, 1 matches"
     assert err.strip() == "flag-duplicates: 999: no candidate with this id"
-    assert len(store.candidate(first)["flags"]) == 1
+    assert len(store.candidate(first).flags) == 1
 
 
 def test_regression_an_image_copied_into_many_sources_gets_a_few_flags(
@@ -273,5 +275,5 @@ def test_regression_an_image_copied_into_many_sources_gets_a_few_flags(
     ]
     flag_duplicates(store, ids)
     for candidate_id in ids:
-        flags = store.candidate(candidate_id)["flags"]
+        flags = store.candidate(candidate_id).flags
         assert 1 <= len(flags) <= MAX_FLAGS, (candidate_id, flags)

@@ -313,7 +313,7 @@ def test_extract_doi_stages_candidates_with_the_papers_facts(
     assert report.source_id == doi_source_id(SREP) and len(report.staged) == 2
     assert (doi_config.path("extracted") / report.source_id / "source.pdf").exists()
     for row in store.candidates():
-        fields = row["fields"]
+        fields = row.fields
         assert fields["doi"] == SREP and fields["license"] == "CC BY 4.0"
         assert fields["url"] == message["resource"]["primary"]["URL"]
         assert "Scientific Reports, 2015" in fields["other_notes"]
@@ -328,8 +328,8 @@ def test_extract_doi_failure_is_recorded(server: LocalServer, doi_config: Config
     with pytest.raises(SourceError):
         extract_doi("10.1371/notarealdoi", doi_config, store)
     [source] = store.sources()
-    assert source["status"] == "failed" and "not found in Crossref" in source["error"]
-    assert source["kind"] == "doi" and source["location"] == "10.1371/notarealdoi"
+    assert source.status == "failed" and "not found in Crossref" in source.error
+    assert source.kind == "doi" and source.location == "10.1371/notarealdoi"
 
 
 def test_a_hand_downloaded_pdf_gets_the_dois_facts(
@@ -339,8 +339,8 @@ def test_a_hand_downloaded_pdf_gets_the_dois_facts(
     serve_work(server, PONE)
     extract_pdf(paper, doi_config, store, doi=PONE)
     rows = store.candidates()
-    assert rows and all(row["fields"]["license"] == "CC BY 4.0" for row in rows)
-    assert all(row["fields"]["doi"] == PONE for row in rows)
+    assert rows and all(row.fields["license"] == "CC BY 4.0" for row in rows)
+    assert all(row.fields["doi"] == PONE for row in rows)
     assert [r.path for r in server.requests] == [f"/works/{PONE}"]  # no PDF hunt
 
 

@@ -37,7 +37,7 @@ def test_extract_flow_with_a_doi_stages_rows_with_its_facts(
 
     assert summary["location"] == SREP and len(summary["staged"]) == 2
     rows = Store.open(load_config().path("staging_db")).candidates()
-    assert {row["fields"]["modality"] for row in rows} == {"X-ray", "CT"}
+    assert {row.fields["modality"] for row in rows} == {"X-ray", "CT"}
     for row in rows:
-        assert row["fields"]["doi"] == SREP and row["fields"]["license"] == "CC BY 4.0"
-        assert row["fields"]["url"] == message["resource"]["primary"]["URL"]
+        assert row.fields["doi"] == SREP and row.fields["license"] == "CC BY 4.0"
+        assert row.fields["url"] == message["resource"]["primary"]["URL"]

@@ -28,14 +28,14 @@ def test_case_report_stages_its_xray_and_ct(tmp_path: Path, config: Config, stor
     assert Path(manifest["images"][0]["file"]).name.startswith("case_report-000.")
     rows = store.candidates()
     assert len(rows) == 2 and len(report.staged) == 2
-    by_modality = {row["fields"]["modality"]: row for row in rows}
+    by_modality = {row.fields["modality"]: row for row in rows}
     assert set(by_modality) == {"X-ray", "CT"}
     xray = by_modality["X-ray"]
-    assert xray["status"] == "pending" and xray["page"] == 1
-    assert xray["fields"]["clinical_notes"].startswith("Figure 1. Chest radiograph")
-    assert xray["fields"]["age"] == "65" and xray["fields"]["sex"] == "M"
-    assert xray["classifier_reasons"]
-    assert by_modality["CT"]["page"] == 2
+    assert xray.status == "pending" and xray.page == 1
+    assert xray.fields["clinical_notes"].startswith("Figure 1. Chest radiograph")
+    assert xray.fields["age"] == "65" and xray.fields["sex"] == "M"
+    assert xray.classifier_reasons
+    assert by_modality["CT"].page == 2
 
 
 def test_running_again_stages_nothing_new(tmp_path: Path, config: Config, store: Store) -> None:
@@ -45,7 +45,7 @@ def test_running_again_stages_nothing_new(tmp_path: Path, config: Config, store:
     assert again.staged == [] and sorted(again.already_staged) == sorted(first.staged)
     assert len(store.candidates()) == 2
     [source] = store.sources()
-    assert source["status"] == "ok" and source["attempts"] == 2
+    assert source.status == "ok" and source.attempts == 2
 
 
 def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -107,7 +107,7 @@ def test_the_same_radiograph_in_another_paper_is_flagged(
 
     case_report_pdf(tmp_path / "paper.pdf")
     first = extract_pdf(tmp_path / "paper.pdf", config, store)
-    xray_id = next(r["id"] for r in store.candidates() if r["fields"]["modality"] == "X-ray")
+    xray_id = next(r.id for r in store.candidates() if r.fields["modality"] == "X-ray")
     preprint = write_pdf(
         tmp_path / "preprint.pdf",
         [[Figure(chest_xray_frontal(300, seed=1), "Figure 4. Chest film on admission.", "png")]],
@@ -117,7 +117,7 @@ def test_the_same_radiograph_in_another_paper_is_flagged(
     second = extract_pdf(preprint, config, store)
 
     assert len(first.staged) == 2 and len(second.staged) == 1
-    flags = store.candidate(second.staged[0])["flags"]
+    flags = store.candidate(second.staged[0]).flags
     assert any(flag.startswith(f"possible duplicate of candidate {xray_id} ") for flag in flags)
 
 
@@ -135,9 +135,9 @@ def test_a_borderline_image_can_be_staged_by_hand(
     )  # fmt: skip
 
     assert done.returncode == 0, done.stderr
-    [row] = [r for r in store.candidates() if r["image_index"] == chart["index"]]
-    assert row["fields"]["modality"] == "X-ray" and "staged by hand by ana" in row["flags"]
-    assert row["fields"]["clinical_notes"].startswith("Figure 2. Daily case counts")
+    [row] = [r for r in store.candidates() if r.image_index == chart["index"]]
+    assert row.fields["modality"] == "X-ray" and "staged by hand by ana" in row.flags
+    assert row.fields["clinical_notes"].startswith("Figure 2. Daily case counts")
     again = run_cli("stage-image", report.source_id, str(chart["index"]), "--modality", "xray",
                     env=pipeline_env)  # fmt: skip
     assert "already staged" in again.stdout

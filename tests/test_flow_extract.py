@@ -23,7 +23,7 @@ def test_extract_flow_stages_candidates(
     pdf = case_report_pdf(tmp_path / "paper.pdf")
     summary = extract_flow(pdf=str(pdf))
     assert summary["images"] == 3 and len(summary["staged"]) == 2
-    assert {row["fields"]["modality"] for row in store.candidates()} == {"X-ray", "CT"}
+    assert {row.fields["modality"] for row in store.candidates()} == {"X-ray", "CT"}
     again = extract_flow(pdf=str(pdf))
     assert again["staged"] == [] and len(again["already_staged"]) == 2
 

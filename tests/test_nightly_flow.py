@@ -77,11 +77,11 @@ def test_nightly_flow_extracts_reports_and_publishes_artifacts(
     assert summary["status"] == "ok" and summary["processed"] == 3
     assert summary["failed"] == 1 and summary["staged"] == 3
     assert server.hits("/flaky.pdf") == 2
-    assert {row["classifier_modality"] for row in store.candidates()} == {"xray", "ct"}
+    assert {row.classifier_modality for row in store.candidates()} == {"xray", "ct"}
     assert Path(summary["files"][1]).read_text().count("data:image/jpeg;base64,") == 3
     # The failure is recorded once against its source, as without Prefect.
-    missing = next(row for row in store.sources() if row["location"].endswith("/missing.pdf"))
-    assert missing["status"] == "failed" and missing["attempts"] == 1 and "404" in missing["error"]
+    missing = next(row for row in store.sources() if row.location.endswith("/missing.pdf"))
+    assert missing.status == "failed" and missing.attempts == 1 and "404" in missing.error
 
     flow_run_id = state.state_details.flow_run_id
     with get_client(sync_client=True) as client:

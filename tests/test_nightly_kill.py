@@ -111,7 +111,7 @@ def test_sigkill_mid_run_then_rerun(
     assert server.half_sent.is_set(), "the slow download never started"
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=10)
-    staged_before = {row["id"]: row["image_sha256"] for row in store.candidates()}
+    staged_before = {row.id: row.image_sha256 for row in store.candidates()}
     assert staged_before
     downloads = config.path("extracted") / "downloads"
     slow_pdf = [p for p in downloads.glob("*slow.pdf*") if not p.name.startswith(".")]
@@ -122,11 +122,11 @@ def test_sigkill_mid_run_then_rerun(
     assert rerun.wait(timeout=120) == 0, rerun.stderr.read().decode()
 
     rows = store.candidates()
-    after = {row["id"]: row["image_sha256"] for row in rows}
+    after = {row.id: row.image_sha256 for row in rows}
     assert all(after.get(cid) == sha for cid, sha in staged_before.items())  # nothing lost
-    pairs = Counter((row["source_id"], row["image_sha256"]) for row in rows)
+    pairs = Counter((row.source_id, row.image_sha256) for row in rows)
     assert max(pairs.values()) == 1 and len(rows) == 2 * len(files)  # nothing twice
     whole = [p for p in downloads.glob("*slow.pdf") if not p.name.startswith(".")]
     assert len(whole) == 1 and whole[0].read_bytes() == files["/slow.pdf"]
     assert not list(downloads.glob(".*"))  # the temporary file of the killed run is gone
-    assert all(source["status"] == "ok" for source in store.sources())
+    assert all(source.status == "ok" for source in store.sources())

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.nightly.runs import finish_run, last_successful_start, start_run
 from pipeline.records import CandidateDraft
 from pipeline.store import Store
 
@@ -113,12 +112,12 @@ def test_store_and_runs_on_postgres(postgres_url: str) -> None:
     assert len(first.staged) == 2 and again.staged == [] and again.existing == first.staged[:1]
     store.record_source("doi-10.1_x", "doi", "10.1/x", error="HTTP 503")
     store.record_source("doi-10.1_x", "doi", "10.1/x", images_found=1, candidates_staged=1)
-    assert store.source("doi-10.1_x")["status"] == "ok"
-    assert store.source("doi-10.1_x")["attempts"] == 2
+    assert store.source("doi-10.1_x").status == "ok"
+    assert store.source("doi-10.1_x").attempts == 2
     approved = store.decide([first.staged[0]], "approved", actor="tester")
-    assert approved[0]["fields"]["patientid"] == "1"
+    assert approved[0].fields["patientid"] == "1"
 
-    run_id = start_run(store, since=None)
-    assert last_successful_start(store) is None
-    finish_run(store, run_id, "ok", found=2, processed=2, failed=0, staged=2)
-    assert last_successful_start(store) is not None
+    run_id = store.runs.start(since=None)
+    assert store.runs.last_successful_start() is None
+    store.runs.finish(run_id, "ok", found=2, processed=2, failed=0, staged=2)
+    assert store.runs.last_successful_start() is not None

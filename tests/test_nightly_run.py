@@ -17,7 +17,6 @@ from pipeline.nightly.fanout import dispatch
 from pipeline.nightly.ingest import SourceOutcome, is_transient
 from pipeline.nightly.report import render_html, render_markdown
 from pipeline.nightly.run import NightlyRunner, run_nightly
-from pipeline.nightly.runs import last_successful_start, run_history
 from pipeline.nightly.settings import HostLimit, NightlySettings, load_nightly_settings
 from pipeline.store import Store
 from tests.httpserver import LocalServer, Reply
@@ -98,9 +97,9 @@ def test_a_run_extracts_new_sources_and_the_next_run_skips_them(
     # The second run: the two good links are done; the failures are tried again.
     assert {o.location for o in second.outcomes} == {urls[2], urls[3]}
     assert second.routes[f"watchlist / 127.0.0.1:{urls[0].split(':')[2].split('/')[0]}"]
-    assert store.source(by_url[urls[2]].source_id)["attempts"] == 2
-    assert [run["status"] for run in run_history(store)] == ["ok", "ok"]
-    assert last_successful_start(store) == second.started_at
+    assert store.source(by_url[urls[2]].source_id).attempts == 2
+    assert [run.status for run in store.runs.history()] == ["ok", "ok"]
+    assert store.runs.last_successful_start() == second.started_at
 
     html = Path(report.files[1]).read_text()
     assert "<script" not in html and "&lt;script" in html
@@ -118,7 +117,7 @@ def test_a_run_whose_crossref_query_failed_does_not_move_the_date(
         monkeypatch.setenv("PIPELINE_CROSSREF_URL", server.base_url)
         settings = replace(settings, crossref_queries=("COVID-19 chest CT",))
         report = run_nightly(load_config(), store, settings, runner=NightlyRunner(log=print))
-    assert report.status == "partial" and last_successful_start(store) is None
+    assert report.status == "partial" and store.runs.last_successful_start() is None
     assert "COVID-19 chest CT" in render_markdown(report)
 
 

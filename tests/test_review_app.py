@@ -15,7 +15,8 @@ from pipeline.review.app import create_app
 from pipeline.review.cli import register
 from pipeline.review.highlight import pieces
 from pipeline.review.security import BindError, check_bind
-from pipeline.store import ConflictError, dataset_images
+from pipeline.store import ConflictError, NothingToUndo
+from pipeline.store.schema import dataset_images
 from tests.test_review_fixtures import ALPHA, CASE, CSRF, HOSTILE_NOTES, Staging, make_staging
 
 
@@ -35,7 +36,7 @@ def csrf(client: Any, path: str = "/") -> str:
 
 def decide(client: Any, staging: Staging, key: str, action: str, **form: str) -> Any:
     cid = staging.ids[key]
-    version = staging.store.candidate(cid)["version"]
+    version = staging.store.candidate(cid).version
     data = {"csrf_token": csrf(client), "action": action, "version": str(version), **form}
     return client.post(f"/candidate/{cid}", data=data)
 
@@ -64,7 +65,7 @@ def test_a_change_without_the_csrf_token_is_refused(client: Any, staging: Stagin
         assert response.status_code == 400
     assert client.post("/export").status_code == 400
     assert client.post("/undo").status_code == 400
-    assert staging.store.candidate(cid)["status"] == "pending"
+    assert staging.store.candidate(cid).status == "pending"
     assert not staging.config.path("dataset_csv").exists()
 
 
@@ -103,7 +104,7 @@ def test_binding_beyond_loopback_needs_a_token(capsys: pytest.CaptureFixture[str
 def test_images_are_found_by_candidate_id_only(client: Any, staging: Staging) -> None:
     response = client.get(f"/image/{staging.ids['alpha_a']}")
     assert response.status_code == 200 and response.mimetype == "image/png"
-    assert response.data == Path(staging.store.candidate(1)["image_file"]).read_bytes()
+    assert response.data == Path(staging.store.candidate(1).image_file).read_bytes()
     thumb = client.get(f"/thumb/{staging.ids['alpha_a']}")
     assert thumb.status_code == 200 and thumb.data[:2] == b"\xff\xd8"
     assert client.get("/image/9999").status_code == 404
@@ -120,22 +121,22 @@ def test_approving_saves_edits_checked_against_the_vocabulary(
     refused = decide(client, staging, "alpha_a", "approved", f_sex="male", f_age="54")
     assert refused.status_code == 422
     assert "sex: &#39;male&#39; is not one of M, F" in refused.get_data(as_text=True)
-    assert staging.store.candidate(cid)["status"] == "pending"
+    assert staging.store.candidate(cid).status == "pending"
 
     done = decide(client, staging, "alpha_a", "approved", f_sex="F", f_location="Wuhan")
     assert done.status_code == 302 and done.headers["Location"].endswith(
         f"/candidate/{staging.ids['alpha_b']}"
     )
     row = staging.store.candidate(cid)
-    assert row["status"] == "approved" and row["fields"]["sex"] == "F"
-    assert row["fields"]["location"] == "Wuhan" and row["decided_by"]
-    assert [entry["action"] for entry in staging.store.audit(cid)] == ["edit", "approved"]
+    assert row.status == "approved" and row.fields["sex"] == "F"
+    assert row.fields["location"] == "Wuhan" and row.decided_by
+    assert [entry.action for entry in staging.store.audit(cid)] == ["edit", "approved"]
 
 
 def test_a_rejection_needs_a_reason(client: Any, staging: Staging) -> None:
     assert decide(client, staging, "alpha_b", "rejected").status_code == 422
     assert decide(client, staging, "alpha_b", "rejected", reason="duplicate").status_code == 302
-    assert staging.store.candidate(staging.ids["alpha_b"])["decision_reason"] == "duplicate"
+    assert staging.store.candidate(staging.ids["alpha_b"]).decision_reason == "duplicate"
 
 
 def test_the_second_of_two_decisions_is_told_of_the_first(staging: Staging) -> None:
@@ -160,24 +161,24 @@ def test_the_second_of_two_decisions_is_told_of_the_first(staging: Staging) -> N
     )
     assert edited.status_code == 409
     assert "Your unsaved edits were: location = Rome" in edited.get_data(as_text=True)
-    assert staging.store.candidate(cid)["decided_by"] == "ana"
-    assert staging.store.candidate(cid)["fields"]["location"] is None
+    assert staging.store.candidate(cid).decided_by == "ana"
+    assert staging.store.candidate(cid).fields["location"] is None
 
 
 def test_undo_walks_back_the_reviewers_own_decisions(staging: Staging) -> None:
     store, ids = staging.store, staging.ids
     first = actions.decide(store, ids["alpha_a"], "approved", version=1, actor="ana")
-    assert first["fields"]["patientid"] == "1" and first["fields"]["folder"] == "images"
+    assert first.fields["patientid"] == "1" and first.fields["folder"] == "images"
     actions.decide(store, ids["alpha_b"], "rejected", version=1, actor="ana", reason="dup")
     actions.decide(store, ids["case_1"], "rejected", version=1, actor="ben", reason="x")
 
-    assert actions.undo_last(store, "ana")["id"] == ids["alpha_b"]
+    assert actions.undo_last(store, "ana").id == ids["alpha_b"]
     back = actions.undo_last(store, "ana")
-    assert back["id"] == ids["alpha_a"] and back["status"] == "pending"
-    assert back["fields"]["patientid"] is None and back["decided_by"] is None
-    with pytest.raises(actions.NothingToUndo):
+    assert back.id == ids["alpha_a"] and back.status == "pending"
+    assert back.fields["patientid"] is None and back.decided_by is None
+    with pytest.raises(NothingToUndo):
         actions.undo_last(store, "ana")
-    assert store.candidate(ids["case_1"])["status"] == "rejected"  # ben's stays
+    assert store.candidate(ids["case_1"]).status == "rejected"  # ben's stays
 
 
 def test_undo_is_refused_when_someone_changed_the_row_since(staging: Staging) -> None:
@@ -186,34 +187,34 @@ def test_undo_is_refused_when_someone_changed_the_row_since(staging: Staging) ->
     store.update_fields(cid, {"age": "55"}, actor="ben")
     with pytest.raises(ConflictError):
         actions.undo_last(store, "ana")
-    assert store.candidate(cid)["status"] == "approved"
+    assert store.candidate(cid).status == "approved"
 
 
 def test_undo_through_the_page(client: Any, staging: Staging) -> None:
     decide(client, staging, "alpha_b", "rejected", reason="duplicate")
     response = client.post("/undo", data={"csrf_token": csrf(client)})
     assert response.headers["Location"].endswith(f"/candidate/{staging.ids['alpha_b']}")
-    assert staging.store.candidate(staging.ids["alpha_b"])["status"] == "pending"
+    assert staging.store.candidate(staging.ids["alpha_b"]).status == "pending"
 
 
 def test_bulk_decisions_take_the_whole_source_or_nothing(client: Any, staging: Staging) -> None:
     store = staging.store
-    versions = {row["id"]: row["version"] for row in store.candidates(source_id=CASE)}
+    versions = {row.id: row.version for row in store.candidates(source_id=CASE)}
     form = {f"v_{cid}": str(version) for cid, version in versions.items()}
     stale = {**form, f"v_{staging.ids['case_1']}": "7"}
     client.post("/source", data={"csrf_token": csrf(client), "source_id": CASE,
                                  "action": "approved", **stale})  # fmt: skip
-    assert {row["status"] for row in store.candidates(source_id=CASE)} == {"pending"}
+    assert {row.status for row in store.candidates(source_id=CASE)} == {"pending"}
     foreign = {**form, f"v_{staging.ids['alpha_a']}": "1"}
     client.post("/source", data={"csrf_token": csrf(client), "source_id": CASE,
                                  "action": "approved", **foreign})  # fmt: skip
-    assert store.candidate(staging.ids["alpha_a"])["status"] == "pending"
+    assert store.candidate(staging.ids["alpha_a"]).status == "pending"
 
     client.post("/source", data={"csrf_token": csrf(client), "source_id": CASE,
                                  "action": "approved", **form})  # fmt: skip
     rows = store.candidates(source_id=CASE)
-    assert {row["status"] for row in rows} == {"approved"}
-    assert {row["fields"]["patientid"] for row in rows} == {"1"}
+    assert {row.status for row in rows} == {"approved"}
+    assert {row.fields["patientid"] for row in rows} == {"1"}
 
 
 # -- patients --------------------------------------------------------------------------------
@@ -228,17 +229,17 @@ def test_new_patients_continue_after_the_existing_dataset(staging: Staging) -> N
     a = actions.decide(store, ids["alpha_a"], "approved", version=1, actor="ana")
     b = actions.decide(store, ids["alpha_b"], "approved", version=1, actor="ana")
     case = actions.decide(store, ids["case_1"], "approved", version=1, actor="ana")
-    assert a["fields"]["patientid"] == b["fields"]["patientid"] == "41"
-    assert case["fields"]["patientid"] == "42"
+    assert a.fields["patientid"] == b.fields["patientid"] == "41"
+    assert case.fields["patientid"] == "42"
 
-    split = actions.split_patient(store, ids["alpha_b"], version=b["version"], actor="ana")
-    assert split["fields"]["patientid"] == "43"
+    split = actions.split_patient(store, ids["alpha_b"], version=b.version, actor="ana")
+    assert split.fields["patientid"] == "43"
     moved = actions.merge_patients(store, "43", "41", actor="ana")
     assert moved == [ids["alpha_b"]]
-    assert store.candidate(ids["alpha_b"])["fields"]["patientid"] == "41"
-    again = actions.set_patient(store, ids["case_1"], "41", version=case["version"], actor="ana")
-    assert again["fields"]["patientid"] == "41"
-    assert [e["action"] for e in store.audit(ids["alpha_b"])][-2:] == [
+    assert store.candidate(ids["alpha_b"]).fields["patientid"] == "41"
+    again = actions.set_patient(store, ids["case_1"], "41", version=case.version, actor="ana")
+    assert again.fields["patientid"] == "41"
+    assert [e.action for e in store.audit(ids["alpha_b"])][-2:] == [
         "split patient", "merge patient",
     ]  # fmt: skip
 
@@ -247,7 +248,7 @@ def test_patient_changes_through_the_page(client: Any, staging: Staging) -> None
     cid = staging.ids["alpha_a"]
     client.post(f"/candidate/{cid}/patient",
                 data={"csrf_token": csrf(client), "action": "split", "version": "1"})  # fmt: skip
-    assert staging.store.candidate(cid)["fields"]["patientid"] == "1"
+    assert staging.store.candidate(cid).fields["patientid"] == "1"
     stale = client.post(f"/candidate/{cid}/patient",
                         data={"csrf_token": csrf(client), "action": "set", "version": "1",
                               "patientid": "9"})  # fmt: skip
@@ -263,7 +264,7 @@ def test_the_queue_filters_by_source_modality_flag_and_status(
     store, ids = staging.store, staging.ids
 
     def ids_in(**args: str) -> list[int]:
-        return [row["id"] for row in queries.queue(store, queries.QueueFilter.from_args(args))]
+        return [row.id for row in queries.queue(store, queries.QueueFilter.from_args(args))]
 
     assert ids_in(source=ALPHA) == [ids["alpha_a"], ids["alpha_b"], ids["alpha_c"]]
     assert ids_in(modality="CT") == [ids["alpha_c"]]

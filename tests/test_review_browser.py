@@ -111,19 +111,19 @@ def test_a_review_session_by_keyboard(
     page.keyboard.type("duplicate")
     page.keyboard.press("Enter")
     page.wait_for_url(f"**/candidate/{ids['alpha_c']}")
-    assert store.candidate(ids["alpha_b"])["decision_reason"] == "duplicate"
+    assert store.candidate(ids["alpha_b"]).decision_reason == "duplicate"
     page.keyboard.press("u")
     page.wait_for_url(f"**/candidate/{ids['alpha_b']}")
     assert "pending again" in page.locator(".flash-ok").inner_text()
-    assert store.candidate(ids["alpha_b"])["status"] == "pending"
+    assert store.candidate(ids["alpha_b"]).status == "pending"
 
     # bulk-approve the case page's images after looking at its grid
     page.goto(f"/source?id={CASE}")
     page.locator("#bulk-approve button").click()
     page.locator(".flash-ok", has_text="Approved 2 candidate(s)").wait_for()
     case_rows = store.candidates(source_id=CASE)
-    assert {row["status"] for row in case_rows} == {"approved"}
-    assert len({row["fields"]["patientid"] for row in case_rows}) == 1
+    assert {row.status for row in case_rows} == {"approved"}
+    assert len({row.fields["patientid"] for row in case_rows}) == 1
 
     # export: the edited row is in metadata.csv
     page.locator("#export-form button").click()
@@ -169,5 +169,5 @@ def test_a_second_reviewer_is_told_of_the_first_decision(
     assert "ana" in conflict.inner_text() and "approved" in conflict.inner_text()
     assert "rejection was not saved" in conflict.inner_text()
     row = staging.store.candidate(target)
-    assert row["status"] == "approved" and row["decided_by"] == "ana"
-    assert [entry["actor"] for entry in staging.store.audit(target)] == ["ana"]
+    assert row.status == "approved" and row.decided_by == "ana"
+    assert [entry.actor for entry in staging.store.audit(target)] == ["ana"]

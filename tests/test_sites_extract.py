@@ -58,7 +58,7 @@ def fetcher(site_config: Config) -> Iterator[SiteFetcher]:
 
 
 def by_file(rows: list[dict]) -> dict[str, dict]:
-    return {Path(row["image_file"]).stem.rsplit("-", 1)[-1]: row for row in rows}
+    return {Path(row.image_file).stem.rsplit("-", 1)[-1]: row for row in rows}
 
 
 def test_radiopaedia_case_stages_xrays_and_a_few_ct_slices(
@@ -71,31 +71,31 @@ def test_radiopaedia_case_stages_xrays_and_a_few_ct_slices(
     rows = site_store.candidates()
     assert len(rows) == len(report.staged) == 5  # PA, lateral, and 3 of the 40 CT slices
     assert report.location == url  # canonical: no ?lang=us
-    xrays = [row for row in rows if row["fields"]["modality"] == "X-ray"]
-    cts = [row for row in rows if row["fields"]["modality"] == "CT"]
-    assert [row["fields"]["view"] for row in xrays] == ["PA", "L"]
-    assert {row["fields"]["view"] for row in cts} == {"Axial"}
+    xrays = [row for row in rows if row.fields["modality"] == "X-ray"]
+    cts = [row for row in rows if row.fields["modality"] == "CT"]
+    assert [row.fields["view"] for row in xrays] == ["PA", "L"]
+    assert {row.fields["view"] for row in cts} == {"Axial"}
     served = servers["radiopaedia"]
     assert served.hits("/images/52106001/a1b2c3d4e5.png") == 1  # the original file
     assert not any("_big_gallery" in request.path for request in served.requests)
     ct_hits = [r.path for r in served.requests if r.path.startswith("/images/52107")]
     assert ct_hits == ["/images/52107010/ct010.jpg", "/images/52107020/ct020.jpg",
                        "/images/52107030/ct030.jpg"]  # fmt: skip
-    fields = xrays[0]["fields"]
+    fields = xrays[0].fields
     assert (fields["age"], fields["sex"], fields["finding"]) == ("70", "M", "COVID-19")
     assert fields["url"] == url and fields["license"] == "CC BY-NC-SA"
     assert fields["other_notes"] == "Case courtesy of Dr Fabio Macori, Radiopaedia.org, rID: 74867"
     assert fields["clinical_notes"].startswith("Fever and dry cough for 5 days")
     assert "Bilateral peripheral patchy consolidation" in fields["clinical_notes"]
-    assert "Multifocal bilateral ground-glass" in cts[0]["fields"]["clinical_notes"]
+    assert "Multifocal bilateral ground-glass" in cts[0].fields["clinical_notes"]
     assert fields["doi"] == "10.53347/rID-74867"
-    assert xrays[0]["classifier_modality"] == "xray" and xrays[0]["flags"] == []
-    assert xrays[0]["source_kind"] == "url"
+    assert xrays[0].classifier_modality == "xray" and xrays[0].flags == []
+    assert xrays[0].source_kind == "url"
     manifest = json.loads((report.out_dir / "manifest.json").read_text())
     assert len(manifest["images"]) == 42
     assert sum(entry["taken"] for entry in manifest["images"]) == 5
     [source] = site_store.sources()
-    assert source["status"] == "ok" and source["candidates_staged"] == 5
+    assert source.status == "ok" and source.candidates_staged == 5
     # again: nothing new staged, nothing downloaded again
     before = len(served.requests)
     again = extract_case_page(url, site_config, site_store, fetcher=fetcher)
@@ -111,15 +111,15 @@ def test_eurorad_case(
     rows = site_store.candidates()
     assert len(report.staged) == 2  # the X-ray and the CT; not the ultrasound
     xray, ct = rows
-    assert (xray["fields"]["modality"], xray["fields"]["view"]) == ("X-ray", "PA")
-    assert (ct["fields"]["modality"], ct["fields"]["view"]) == ("CT", "Axial")
-    assert xray["fields"]["license"] == "CC BY-NC-SA 4.0"
-    assert (xray["fields"]["age"], xray["fields"]["sex"]) == ("62", "M")
+    assert (xray.fields["modality"], xray.fields["view"]) == ("X-ray", "PA")
+    assert (ct.fields["modality"], ct.fields["view"]) == ("CT", "Axial")
+    assert xray.fields["license"] == "CC BY-NC-SA 4.0"
+    assert (xray.fields["age"], xray.fields["sex"]) == ("62", "M")
     legend = "Figure 1: Chest X-ray, PA view: bilateral peripheral opacities in the lower zones."
-    assert xray["fields"]["clinical_notes"].endswith(legend)
-    assert xray["caption"].startswith("Figure 1")
+    assert xray.fields["clinical_notes"].endswith(legend)
+    assert xray.caption.startswith("Figure 1")
     assert not any("_teaser_large" in r.path for r in servers["eurorad"].requests)
-    assert xray["fields"]["temperature"] == "38.5"  # from the clinical history's text
+    assert xray.fields["temperature"] == "38.5"  # from the clinical history's text
 
 
 def test_sirm_post_in_italian(
@@ -128,13 +128,13 @@ def test_sirm_post_in_italian(
     url = serve_sirm(servers["sirm"])
     extract_case_page(url, site_config, site_store, fetcher=fetcher)
     rx, axial, coronal = site_store.candidates()
-    assert (rx["fields"]["age"], rx["fields"]["sex"]) == ("72", "F")  # from the Italian text
-    assert rx["evidence"]["age"]["text"] == "di 72 anni"
-    assert (rx["fields"]["modality"], rx["fields"]["view"]) == ("X-ray", "AP")
-    assert (axial["fields"]["view"], coronal["fields"]["view"]) == ("Axial", "Coronal")
-    assert rx["fields"]["license"] is None
-    assert rx["fields"]["other_notes"].startswith("Caso a cura di: Dott. Mario Rossi")
-    assert coronal["fields"]["clinical_notes"].endswith("TC torace, ricostruzione coronale.")
+    assert (rx.fields["age"], rx.fields["sex"]) == ("72", "F")  # from the Italian text
+    assert rx.evidence["age"]["text"] == "di 72 anni"
+    assert (rx.fields["modality"], rx.fields["view"]) == ("X-ray", "AP")
+    assert (axial.fields["view"], coronal.fields["view"]) == ("Axial", "Coronal")
+    assert rx.fields["license"] is None
+    assert rx.fields["other_notes"].startswith("Caso a cura di: Dott. Mario Rossi")
+    assert coronal.fields["clinical_notes"].endswith("TC torace, ricostruzione coronale.")
     paths = [r.path for r in servers["sirm"].requests]
     assert "/wp-content/uploads/2020/03/caso12-tc-1.jpg" in paths  # the original upload
     assert not any("x768" in path or "x300" in path for path in paths)
@@ -151,7 +151,7 @@ def test_layout_changed_stages_nothing_and_is_recorded(
         extract_case_page(url, site_config, site_store, fetcher=fetcher)
     assert site_store.candidates() == []
     [source] = site_store.sources()
-    assert source["status"] == "failed" and "no #case-patient-data" in source["error"]
+    assert source.status == "failed" and "no #case-patient-data" in source.error
 
 
 def test_not_found(
@@ -162,7 +162,7 @@ def test_not_found(
         extract_case_page(servers["eurorad"].url("/case/1"), site_config, site_store,
                           fetcher=fetcher)  # fmt: skip
     assert caught.value.status == 404
-    assert site_store.sources()[0]["status"] == "failed"
+    assert site_store.sources()[0].status == "failed"
 
 
 def test_429_then_success(
@@ -207,7 +207,7 @@ def test_resized_copy_when_the_original_is_gone(
     extract_case_page(url, site_config, site_store, fetcher=fetcher)
     rows = site_store.candidates()
     assert len(rows) == 2  # tc-1 has no resized copy served; tc-2 came from its -300x300
-    assert any("resized copy" in flag for flag in rows[1]["flags"])
+    assert any("resized copy" in flag for flag in rows[1].flags)
     assert "sirm" not in fetcher.blocked
 
 
@@ -227,7 +227,7 @@ def test_case_with_no_xray_or_ct(
     assert report.staged == [] and report.images == 0
     assert not any(r.path.startswith("/images/") for r in server.requests)
     [source] = site_store.sources()
-    assert source["status"] == "ok" and source["candidates_staged"] == 0
+    assert source.status == "ok" and source.candidates_staged == 0
 
 
 def test_ct_only_case_and_the_other_stacks_form(
@@ -243,7 +243,7 @@ def test_ct_only_case_and_the_other_stacks_form(
     server.add(RADIOPAEDIA_CASE, Reply.html(html))
     report = extract_case_page(url, site_config, site_store, fetcher=fetcher)
     assert len(report.staged) == 3
-    assert {row["fields"]["modality"] for row in site_store.candidates()} == {"CT"}
+    assert {row.fields["modality"] for row in site_store.candidates()} == {"CT"}
     assert server.hits("/studies/52107/stacks") == 1  # tried first, 404, then the other form
 
 
@@ -256,7 +256,7 @@ def test_robots_txt_disallowing(
     with pytest.raises(RobotsDisallowed, match="robots.txt"):
         extract_case_page(url, site_config, site_store, fetcher=fetcher)
     assert server.hits(RADIOPAEDIA_CASE) == 0
-    assert site_store.sources()[0]["status"] == "failed"
+    assert site_store.sources()[0].status == "failed"
 
 
 def test_robots_txt_for_another_agent_does_not_apply(
@@ -310,7 +310,7 @@ def test_hostile_text_is_stored_as_text(
     )
     server.add("/case/16664", Reply.html(html))
     extract_case_page(url, site_config, site_store, fetcher=fetcher)
-    notes = site_store.candidates()[0]["fields"]["clinical_notes"]
+    notes = site_store.candidates()[0].fields["clinical_notes"]
     assert "stealCookies" not in notes and "onerror" not in notes
     assert notes.startswith("<b>A</b> 62-year-old man")  # the page's text, as text
 
@@ -318,7 +318,7 @@ def test_hostile_text_is_stored_as_text(
 def test_unknown_site_is_refused(site_config: Config, site_store: Store) -> None:
     with pytest.raises(SourceError, match="not a case page of a known site"):
         extract_case_page("https://example.org/case/1", site_config, site_store)
-    assert site_store.sources()[0]["status"] == "failed"
+    assert site_store.sources()[0].status == "failed"
 
 
 def test_requests_to_a_site_are_spaced(

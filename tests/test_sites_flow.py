@@ -42,7 +42,7 @@ def test_flow_stages_a_radiopaedia_case(prefect_harness: None, server: LocalServ
     summary = extract_flow(url=url)
     assert len(summary["staged"]) == 5 and summary["location"] == url
     store = Store.open(load_config().path("staging_db"))
-    assert {row["fields"]["modality"] for row in store.candidates()} == {"X-ray", "CT"}
+    assert {row.fields["modality"] for row in store.candidates()} == {"X-ray", "CT"}
 
 
 def test_flow_fails_loudly_on_a_changed_layout(prefect_harness: None, server: LocalServer) -> None:
@@ -52,4 +52,4 @@ def test_flow_fails_loudly_on_a_changed_layout(prefect_harness: None, server: Lo
     with pytest.raises(LayoutChanged, match="no case title"):
         extract_flow(url=url)
     store = Store.open(load_config().path("staging_db"))
-    assert store.candidates() == [] and store.sources()[0]["status"] == "failed"
+    assert store.candidates() == [] and store.sources()[0].status == "failed"

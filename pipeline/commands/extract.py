@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.commands.common import add_command, error, open_config, open_store, print_json
 from pipeline.errors import PipelineError
+
+if TYPE_CHECKING:
+    from pipeline.store import Candidate
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -26,20 +29,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--url", help="a case page URL (Radiopaedia, Eurorad, SIRM)")
 
 
-def candidate_summary(row: dict[str, Any], new: bool) -> dict[str, Any]:
+def candidate_summary(row: Candidate, new: bool) -> dict[str, Any]:
     return {
-        "id": row["id"],
+        "id": row.id,
         "new": new,
-        "status": row["status"],
-        "source_id": row["source_id"],
-        "image_file": row["image_file"],
-        "page": row["page"],
-        "panel": row["panel"],
-        "modality": row["classifier_modality"],
-        "view": row["classifier_view"],
-        "confidence": row["classifier_confidence"],
-        "flags": row["flags"],
-        "fields": {key: value for key, value in row["fields"].items() if value is not None},
+        "status": row.status,
+        "source_id": row.source_id,
+        "image_file": row.image_file,
+        "page": row.page,
+        "panel": row.panel,
+        "modality": row.classifier_modality,
+        "view": row.classifier_view,
+        "confidence": row.classifier_confidence,
+        "flags": row.flags,
+        "fields": {key: value for key, value in row.fields.items() if value is not None},
     }
 
 
@@ -57,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     new = set(report.staged)
     if args.json:
         for row in report.candidates:
-            print_json(candidate_summary(row, row["id"] in new))
+            print_json(candidate_summary(row, row.id in new))
     out = error if args.json else print
     out(
         f"{report.location}: {report.images} images found in {report.out_dir} "

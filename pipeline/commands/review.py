@@ -69,14 +69,13 @@ def run_staged(args: argparse.Namespace) -> int:
     rows = open_store(args, config).candidates(status=args.status, source_id=args.source)
     for row in rows:
         if args.json:
-            print_json(row)
+            print_json(row.to_json())
         else:
-            fields = row["fields"]
             print(
-                f"{row['id']:>6}  {row['status']:<9} {fields.get('modality') or '':<6} "
-                f"conf={row['classifier_confidence'] or 0:.2f}  {row['source_id']}  "
-                f"p{row['page']}  {Path(row['image_file']).name}"
-                + (f"  [{', '.join(row['flags'])}]" if row["flags"] else "")
+                f"{row.id:>6}  {row.status:<9} {row.fields.get('modality') or '':<6} "
+                f"conf={row.classifier_confidence or 0:.2f}  {row.source_id}  "
+                f"p{row.page}  {Path(row.image_file).name}"
+                + (f"  [{', '.join(row.flags)}]" if row.flags else "")
             )
     return 0
 
@@ -90,7 +89,7 @@ def run_decide(args: argparse.Namespace) -> int:
         error(f"{args.command}: {exc}")
         return 1
     for row in rows:
-        print(f"{row['id']}: {row['status']} by {row['decided_by']}")
+        print(f"{row.id}: {row.status} by {row.decided_by}")
     return 0
 
 

@@ -46,8 +46,8 @@ def run_flag(args: argparse.Namespace) -> int:
 
     config = open_config(args)
     store = open_store(args, config)
-    ids = args.ids or [row["id"] for row in store.candidates(status="pending")]
-    known = {row["id"] for row in store.candidates()}
+    ids = args.ids or [row.id for row in store.candidates(status="pending")]
+    known = {row.id for row in store.candidates()}
     unknown = [i for i in ids if i not in known]
     for candidate_id in unknown:
         error(f"flag-duplicates: {candidate_id}: no candidate with this id")

@@ -13,18 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select, update
-
 from pipeline.dedupe.hashing import file_sha256, fingerprint_file
-from pipeline.dedupe.storage import (
-    delete_fingerprint,
-    ensure_table,
-    save_fingerprint,
-    stored_keys,
-)
+from pipeline.dedupe.storage import packed, stored_keys
 from pipeline.errors import ImageReadError, PipelineError
 from pipeline.records import DATASET_COLUMNS
-from pipeline.store import Store, dataset_images, now
+from pipeline.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -64,11 +57,7 @@ class ImportResult:
 
 def known_image(store: Store, sha256: str) -> bool:
     """Whether an imported dataset image has exactly these bytes (then it is not staged)."""
-    with store.engine.connect() as conn:
-        found = conn.execute(
-            select(dataset_images.c.id).where(dataset_images.c.sha256 == sha256).limit(1)
-        ).first()
-    return found is not None
+    return store.dataset.has_image(sha256)
 
 
 def read_metadata(metadata_csv: Path) -> list[dict[str, str | None]]:
@@ -86,15 +75,7 @@ def read_metadata(metadata_csv: Path) -> list[dict[str, str | None]]:
 
 def import_dataset(store: Store, metadata_csv: Path, images_dir: Path) -> ImportResult:
     """Import (or refresh) the dataset's rows with the sha256 and phash of their images."""
-    ensure_table(store)
     rows = read_metadata(Path(metadata_csv))
-    with store.engine.connect() as conn:
-        existing = {
-            filename: (row, sha)
-            for filename, row, sha in conn.execute(
-                select(dataset_images.c.filename, dataset_images.c.row, dataset_images.c.sha256)
-            )
-        }
     fingerprinted = stored_keys(store, "dataset")
     result = ImportResult()
     seen: set[str] = set()
@@ -108,7 +89,7 @@ def import_dataset(store: Store, metadata_csv: Path, images_dir: Path) -> Import
             continue
         seen.add(filename)
         image_path = _image_path(Path(images_dir), row)
-        result.rows.append(_import_row(store, row, image_path, existing, fingerprinted))
+        result.rows.append(_import_row(store, row, image_path, fingerprinted))
     return result
 
 
@@ -128,7 +109,6 @@ def _import_row(
     store: Store,
     row: dict[str, str | None],
     image_path: Path,
-    existing: dict[str, tuple[Any, str | None]],
     fingerprinted: dict[str, str | None],
 ) -> RowOutcome:
     filename = str(row["filename"])
@@ -144,29 +124,16 @@ def _import_row(
                 fingerprint = fingerprint_file(image_path)
             except ImageReadError as exc:
                 outcome.status, outcome.reason = "unreadable", f"{image_path}: {exc.reason}"
-    before = existing.get(filename)
-    values: dict[str, Any] = {"patientid": row.get("patientid"), "row": row, "sha256": sha256}
-    if fingerprint is not None:
-        values["phash"] = fingerprint.phash
-    elif outcome.status in ("missing", "unreadable"):
-        values["phash"] = None
-    with store.engine.begin() as conn:
-        if before is None:
-            conn.execute(
-                insert(dataset_images).values(filename=filename, imported_at=now(), **values)
-            )
-        elif before[0] != row or before[1] != sha256 or fingerprint is not None:
-            conn.execute(
-                update(dataset_images).where(dataset_images.c.filename == filename).values(**values)
-            )
-            if outcome.status == "added":
-                outcome.status = "updated"
-        elif outcome.status == "added":
-            outcome.status = "unchanged"
-        if fingerprint is not None:
-            save_fingerprint(conn, ("dataset", filename), fingerprint)
-        elif outcome.status in ("missing", "unreadable") and filename in fingerprinted:
-            delete_fingerprint(conn, ("dataset", filename))
+    no_image = outcome.status in ("missing", "unreadable")
+    saved = store.dataset.save(
+        filename,
+        row,
+        sha256,
+        fingerprint=packed(fingerprint) if fingerprint is not None else None,
+        forget_fingerprint=no_image,
+    )
+    if not no_image:
+        outcome.status = saved
     outcome.sha256 = sha256
     outcome.phash = fingerprint.phash if fingerprint is not None else None
     return outcome

@@ -5,17 +5,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-from sqlalchemy import select, update
 
 from pipeline.dedupe.hashing import Fingerprint, fingerprint_file
 from pipeline.dedupe.index import HashIndex
 from pipeline.dedupe.matching import Key, find_matches
-from pipeline.dedupe.storage import ensure_table, load_index, load_thumbs, save_fingerprint
+from pipeline.dedupe.storage import load_index, load_thumbs, packed
 from pipeline.errors import ImageReadError
-from pipeline.store import Store, candidates, dataset_images
+from pipeline.store import Candidate, Store
 
 log = logging.getLogger(__name__)
 
@@ -57,73 +55,53 @@ class _Lookups:
     def sha_of(self, key: Key) -> str | None:
         if key not in self.sha:
             if key[0] == "candidate":
-                query = select(candidates.c.image_sha256).where(candidates.c.id == int(key[1]))
+                found = self.store.candidates(ids=[int(key[1])])
+                self.sha[key] = found[0].image_sha256 if found else None
             else:
-                query = select(dataset_images.c.sha256).where(dataset_images.c.filename == key[1])
-            with self.store.engine.connect() as conn:
-                self.sha[key] = conn.execute(query).scalar()
+                self.sha[key] = self.store.dataset.sha256_of(str(key[1]))
         return self.sha[key]
 
 
 def _same_bytes(store: Store, candidate_id: int, sha256: str) -> list[Key]:
     """Dataset rows, then other candidates, whose image has exactly these bytes (at most
     MAX_FLAGS of them)."""
-    with store.engine.connect() as conn:
-        others: list[Key] = [
-            ("dataset", name)
-            for name in conn.execute(
-                select(dataset_images.c.filename)
-                .where(dataset_images.c.sha256 == sha256)
-                .order_by(dataset_images.c.id)
-                .limit(MAX_FLAGS)
-            ).scalars()
-        ]
-        others += [
-            ("candidate", int(other))
-            for other in conn.execute(
-                select(candidates.c.id)
-                .where(candidates.c.image_sha256 == sha256, candidates.c.id != candidate_id)
-                .order_by(candidates.c.id)
-                .limit(MAX_FLAGS)
-            ).scalars()
-        ]
+    others: list[Key] = [
+        ("dataset", name) for name in store.dataset.filenames_with(sha256, MAX_FLAGS)
+    ]
+    others += [
+        ("candidate", other)
+        for other in store.candidate_ids_with_image(sha256, excluding=candidate_id, limit=MAX_FLAGS)
+    ]
     return others[:MAX_FLAGS]
 
 
-def _fingerprint_candidates(store: Store, rows: list[dict[str, Any]]) -> dict[int, Fingerprint]:
+def _fingerprint_candidates(store: Store, rows: list[Candidate]) -> dict[int, Fingerprint]:
     """Fingerprint each candidate's image file; store it and the candidate's phash."""
     found: dict[int, Fingerprint] = {}
     for row in rows:
         try:
-            fingerprint = fingerprint_file(Path(row["image_file"]))
+            fingerprint = fingerprint_file(Path(row.image_file))
         except (ImageReadError, OSError) as exc:
-            log.warning("candidate %s: cannot fingerprint its image: %s", row["id"], exc)
+            log.warning("candidate %s: cannot fingerprint its image: %s", row.id, exc)
             continue
-        fingerprint.sha256 = str(row["image_sha256"])
-        found[int(row["id"])] = fingerprint
-    with store.engine.begin() as conn:
-        for candidate_id, fingerprint in found.items():
-            save_fingerprint(conn, ("candidate", candidate_id), fingerprint)
-            conn.execute(
-                update(candidates)
-                .where(candidates.c.id == candidate_id)
-                .values(phash=fingerprint.phash)
-            )
+        fingerprint.sha256 = row.image_sha256
+        found[row.id] = fingerprint
+    store.fingerprints.save_for_candidates(
+        {candidate_id: packed(fingerprint) for candidate_id, fingerprint in found.items()}
+    )
     return found
 
 
 def _write_flags(store: Store, candidate_id: int, found: list[DuplicateMatch]) -> None:
     """Replace this candidate's duplicate flags for the matched images by the new texts."""
-    with store.engine.begin() as conn:
-        flags = conn.execute(
-            select(candidates.c.flags).where(candidates.c.id == candidate_id)
-        ).scalar_one()
-        flags = list(flags or [])
-        for match in found:
-            prefix = flag_prefix(match.other_kind, match.other_id) + " ("
-            flags = [flag for flag in flags if not flag.startswith(prefix)]
-            flags.append(match.flag)
-        conn.execute(update(candidates).where(candidates.c.id == candidate_id).values(flags=flags))
+    store.add_flags(
+        candidate_id,
+        [match.flag for match in found],
+        replacing=tuple(
+            flag_prefix(match.other_kind, match.other_id) + " (" for match in found
+        ),
+        actor="duplicate check",
+    )
 
 
 def flag_duplicates(
@@ -138,16 +116,7 @@ def flag_duplicates(
     """
     if not candidate_ids:
         return []
-    ensure_table(store)
-    with store.engine.connect() as conn:
-        rows = [
-            dict(row._mapping)
-            for row in conn.execute(
-                select(candidates.c.id, candidates.c.image_file, candidates.c.image_sha256).where(
-                    candidates.c.id.in_(list(candidate_ids))
-                )
-            )
-        ]
+    rows = store.candidates(ids=candidate_ids)
     fingerprints = _fingerprint_candidates(store, rows)
     if index is None:
         index = load_index(store)
@@ -160,9 +129,9 @@ def flag_duplicates(
         lookups.sha[("candidate", candidate_id)] = fingerprint.sha256
 
     results: list[DuplicateMatch] = []
-    for row in sorted(rows, key=lambda r: int(r["id"])):
-        candidate_id = int(row["id"])
-        sha256 = str(row["image_sha256"])
+    for row in rows:
+        candidate_id = row.id
+        sha256 = row.image_sha256
         found: dict[Key, float] = {key: 0.0 for key in _same_bytes(store, candidate_id, sha256)}
         fingerprint = fingerprints.get(candidate_id)
         if fingerprint is not None and len(found) < MAX_FLAGS:

@@ -185,11 +185,11 @@ def retry_sources(store: Store, settings: NightlySettings, config: Config) -> Ro
     result = RouteResult("retry")
     for row in store.sources():
         if (
-            row["status"] == "failed"
-            and row["kind"] in KINDS
-            and row["attempts"] < settings.max_attempts
+            row.status == "failed"
+            and row.kind in KINDS
+            and row.attempts < settings.max_attempts
         ):
-            result.refs.append(make_ref(row["kind"], row["location"], "retry", config))
+            result.refs.append(make_ref(row.kind, row.location, "retry", config))
     return result
 
 
@@ -211,13 +211,13 @@ class Selection:
 
 
 def select_pending(store: Store, refs: list[SourceRef], settings: NightlySettings) -> Selection:
-    known = {row["source_id"]: row for row in store.sources()}
+    known = {row.source_id: row for row in store.sources()}
     selection = Selection()
     for ref in refs:
         row = known.get(ref.source_id)
-        if row is not None and row["status"] == "ok":
+        if row is not None and row.status == "ok":
             selection.done.append(ref)
-        elif row is not None and row["attempts"] >= settings.max_attempts:
+        elif row is not None and row.attempts >= settings.max_attempts:
             selection.gave_up.append(ref)
         elif len(selection.todo) < settings.max_sources:
             selection.todo.append(ref)

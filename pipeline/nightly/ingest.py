@@ -147,10 +147,7 @@ def _recorded_since(store: Store, source_id: str, since: datetime) -> bool:
     row = store.source(source_id)
     if row is None:
         return False
-    at = row["last_run_at"]
-    if at.tzinfo is None:  # SQLite gives naive datetimes back
-        at = at.replace(tzinfo=since.tzinfo)
-    return at >= since
+    return row.last_run_at >= since
 
 
 def extract_source(

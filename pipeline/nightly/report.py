@@ -177,13 +177,13 @@ def _candidate_cards(report: RunReport, store: Store) -> list[str]:
             row = store.candidate(cid)
         except UnknownCandidateError:
             continue
-        uri = thumbnail_data_uri(Path(row["image_file"]))
+        uri = thumbnail_data_uri(Path(row.image_file))
         image = f'<img src="{uri}" alt="candidate {cid}">' if uri else "<span>(no image)</span>"
-        label = " ".join(str(v) for v in (row["classifier_modality"], row["classifier_view"]) if v)
-        caption = html.escape((row.get("caption") or "")[:200])
+        label = " ".join(str(v) for v in (row.classifier_modality, row.classifier_view) if v)
+        caption = html.escape((row.caption or "")[:200])
         cards.append(
             f"<figure>{image}<figcaption><b>#{cid}</b> {html.escape(label)}"
-            f"<br><small>{html.escape(row['source_id'])}</small><br>{caption}</figcaption>"
+            f"<br><small>{html.escape(row.source_id)}</small><br>{caption}</figcaption>"
             "</figure>"
         )
     return cards

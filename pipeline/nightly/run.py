@@ -30,7 +30,6 @@ from pipeline.nightly.discovery import (
 from pipeline.nightly.fanout import FutureLike, dispatch
 from pipeline.nightly.ingest import SourceOutcome, TransientSourceError, extract_source
 from pipeline.nightly.report import RunReport, count_discovery, count_outcome, write_report
-from pipeline.nightly.runs import finish_run, last_successful_start, start_run
 from pipeline.nightly.settings import NightlySettings
 from pipeline.store import Store, now
 
@@ -129,8 +128,8 @@ def run_nightly(
     runner = runner or NightlyRunner()
     started = now()
     lookback = timedelta(days=settings.first_run_lookback_days)
-    since = since or last_successful_start(store) or started - lookback
-    run_id = start_run(store, since=since, started_at=started, flow_run_id=flow_run_id)
+    since = since or store.runs.last_successful_start() or started - lookback
+    run_id = store.runs.start(since=since, started_at=started, flow_run_id=flow_run_id)
     report = RunReport(run_id=run_id, started_at=started, since=since)
     runner.log(f"nightly run {run_id}: discovering sources indexed since {since:%Y-%m-%d}")
 
@@ -158,8 +157,8 @@ def run_nightly(
     files = write_report(report, store, config.path("metadata") / "reports")
     report.files = list(files)
     total = report.totals()
-    finish_run(
-        store, run_id, report.status, found=total.found, processed=total.processed,
+    store.runs.finish(
+        run_id, report.status, found=total.found, processed=total.processed,
         failed=total.failed, staged=total.staged, report=str(files[0]),
     )  # fmt: skip
     runner.log(

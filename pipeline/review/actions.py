@@ -8,24 +8,12 @@ to the audit log with the row before and after.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
-
-from sqlalchemy import select
 
 from pipeline.errors import PipelineError
 from pipeline.records import DATASET_COLUMNS, check_row_values
-from pipeline.store import (
-    ConflictError,
-    Store,
-    audit_log,
-    candidates,
-    current_user,
-    next_patientid,
-    write_candidate,
-)
+from pipeline.store import DECISIONS, Candidate, ConflictError, Store
 
-DECISIONS = ("approved", "rejected")
 # Needed before a row may be approved; patientid and filename are assigned on approval.
 REQUIRED_ON_APPROVAL = ("modality",)
 
@@ -36,10 +24,6 @@ class RowProblems(PipelineError):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("; ".join(problems))
         self.problems = problems
-
-
-class NothingToUndo(PipelineError):
-    pass
 
 
 def row_problems(fields: Mapping[str, Any], *, approving: bool) -> list[str]:
@@ -64,12 +48,12 @@ def edits_from_form(form: Mapping[str, str], current: Mapping[str, Any]) -> dict
 
 def save(
     store: Store, candidate_id: int, edits: dict[str, Any], *, version: int, actor: str
-) -> dict[str, Any]:
+) -> Candidate:
     """Save edited fields after checking them against the vocabularies."""
     current = store.candidate(candidate_id)
-    if current["version"] != version:
+    if current.version != version:
         raise ConflictError(candidate_id, current)
-    problems = row_problems({**current["fields"], **edits}, approving=False)
+    problems = row_problems({**current.fields, **edits}, approving=False)
     if problems:
         raise RowProblems(problems)
     if not edits:
@@ -86,23 +70,23 @@ def decide(
     actor: str,
     reason: str | None = None,
     edits: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+) -> Candidate:
     """Approve (saving any edits first) or reject one candidate the reviewer saw at `version`."""
     if status not in DECISIONS:
         raise ValueError(f"a decision is one of {DECISIONS}, not {status!r}")
     if status == "rejected" and not (reason or "").strip():
         raise RowProblems(["a rejection needs a reason"])
     current = store.candidate(candidate_id)
-    if current["version"] != version:
+    if current.version != version:
         raise ConflictError(candidate_id, current)
     if status == "approved":
-        problems = row_problems({**current["fields"], **(edits or {})}, approving=True)
+        problems = row_problems({**current.fields, **(edits or {})}, approving=True)
         if problems:
             raise RowProblems(problems)
         if edits:
             version = store.update_fields(
                 candidate_id, edits, actor=actor, expected_version=version
-            )["version"]
+            ).version
     [after] = store.decide(
         [candidate_id],
         status,
@@ -121,13 +105,13 @@ def decide_source(
     *,
     actor: str,
     reason: str | None = None,
-) -> list[dict[str, Any]]:
+) -> list[Candidate]:
     """Decide every candidate of a source the reviewer saw in its grid (all or none)."""
     if status not in DECISIONS:
         raise ValueError(f"a decision is one of {DECISIONS}, not {status!r}")
     if status == "rejected" and not (reason or "").strip():
         raise RowProblems(["a rejection needs a reason"])
-    rows = {row["id"]: row for row in store.candidates(source_id=source_id)}
+    rows = {row.id: row for row in store.candidates(source_id=source_id)}
     foreign = sorted(set(versions) - set(rows))
     if foreign:
         raise ValueError(f"candidates {foreign} are not from source {source_id}")
@@ -135,7 +119,7 @@ def decide_source(
         problems = [
             f"candidate {cid}: {problem}"
             for cid in versions
-            for problem in row_problems(rows[cid]["fields"], approving=True)
+            for problem in row_problems(rows[cid].fields, approving=True)
         ]
         if problems:
             raise RowProblems(problems)
@@ -144,85 +128,27 @@ def decide_source(
     )
 
 
-# -- writes outside Store: undo and patient ids ---------------------------------------------
+# -- patient ids and undo (the store writes; here, what a reviewer may ask) -----------------
 
 
-def _restore_values(before: dict[str, Any]) -> dict[str, Any]:
-    decided_at = before.get("decided_at")
-    values: dict[str, Any] = {
-        "status": before["status"],
-        "decided_by": before.get("decided_by"),
-        "decided_at": datetime.fromisoformat(decided_at) if decided_at else None,
-        "decision_reason": before.get("decision_reason"),
-    }
-    fields = before.get("fields") or {}
-    values.update({f"f_{name}": fields.get(name) for name in DATASET_COLUMNS})
-    return values
-
-
-def undo_last(store: Store, actor: str | None = None, *, search: int = 1000) -> dict[str, Any]:
-    """Undo the reviewer's newest decision not undone yet; the row returns to how it was.
-
-    Refused with ConflictError when the row changed since that decision.
-    """
-    actor = actor or current_user()
-    with store.engine.begin() as conn:
-        entries = conn.execute(
-            select(audit_log)
-            .where(audit_log.c.actor == actor)
-            .order_by(audit_log.c.id.desc())
-            .limit(search)
-        ).all()
-        undone: set[tuple[int, int]] = set()
-        for entry in entries:
-            before, after = entry.before or {}, entry.after or {}
-            if entry.action == "undo":
-                undone.add((entry.candidate_id, before.get("version")))
-                continue
-            if entry.action not in DECISIONS:
-                continue
-            if (entry.candidate_id, after.get("version")) in undone:
-                continue
-            return write_candidate(
-                conn,
-                entry.candidate_id,
-                _restore_values(before),
-                action="undo",
-                actor=actor,
-                expected_version=after.get("version"),
-            )
-    raise NothingToUndo(f"{actor} has no decision left to undo")
+def undo_last(store: Store, actor: str | None = None) -> Candidate:
+    """Undo the reviewer's newest decision not undone yet (see `Store.undo_last`)."""
+    return store.undo_last(actor)
 
 
 def set_patient(
     store: Store, candidate_id: int, patientid: str, *, version: int, actor: str
-) -> dict[str, Any]:
+) -> Candidate:
     """Move one image to an existing patient (the same person as those images)."""
     patientid = patientid.strip()
     if not patientid:
         raise RowProblems(["a patient id is needed"])
-    with store.engine.begin() as conn:
-        return write_candidate(
-            conn,
-            candidate_id,
-            {"f_patientid": patientid},
-            action="set patient",
-            actor=actor,
-            expected_version=version,
-        )
+    return store.set_patient(candidate_id, patientid, version=version, actor=actor)
 
 
-def split_patient(store: Store, candidate_id: int, *, version: int, actor: str) -> dict[str, Any]:
+def split_patient(store: Store, candidate_id: int, *, version: int, actor: str) -> Candidate:
     """Give one image a new patient id of its own (the next free one)."""
-    with store.engine.begin() as conn:
-        return write_candidate(
-            conn,
-            candidate_id,
-            {"f_patientid": str(next_patientid(conn))},
-            action="split patient",
-            actor=actor,
-            expected_version=version,
-        )
+    return store.split_patient(candidate_id, version=version, actor=actor)
 
 
 def merge_patients(store: Store, from_id: str, into_id: str, *, actor: str) -> list[int]:
@@ -230,21 +156,7 @@ def merge_patients(store: Store, from_id: str, into_id: str, *, actor: str) -> l
     from_id, into_id = from_id.strip(), into_id.strip()
     if not from_id or not into_id or from_id == into_id:
         raise RowProblems(["merging needs two different patient ids"])
-    with store.engine.begin() as conn:
-        ids = conn.execute(
-            select(candidates.c.id).where(candidates.c.f_patientid == from_id)
-        ).scalars()
-        changed = []
-        for candidate_id in list(ids):
-            write_candidate(
-                conn,
-                candidate_id,
-                {"f_patientid": into_id},
-                action="merge patient",
-                actor=actor,
-                expected_version=None,
-            )
-            changed.append(candidate_id)
+    changed = store.merge_patients(from_id, into_id, actor=actor)
     if not changed:
         raise RowProblems([f"no staged image has patient id {from_id}"])
     return changed

@@ -34,7 +34,14 @@ from pipeline.records import DATASET_COLUMNS, NUMERIC_COLUMNS, VOCABULARY
 from pipeline.review import actions, queries, security
 from pipeline.review.highlight import found_fields, pieces
 from pipeline.review.images import ImageUnavailable, Thumbnails, browser_image, image_path
-from pipeline.store import ConflictError, Store, UnknownCandidateError, current_user
+from pipeline.store import (
+    Candidate,
+    ConflictError,
+    NothingToUndo,
+    Store,
+    UnknownCandidateError,
+    current_user,
+)
 
 # The fields a reviewer checks on every image, in the order of the form; the rest fold away.
 MAIN_FIELDS = (
@@ -111,7 +118,7 @@ def _version() -> int:
         abort(400, description="the form did not say which version of the row it edits")
 
 
-def _candidate_or_404(candidate_id: int) -> dict[str, Any]:
+def _candidate_or_404(candidate_id: int) -> Candidate:
     try:
         return _ctx().store.candidate(candidate_id)
     except UnknownCandidateError:
@@ -119,19 +126,19 @@ def _candidate_or_404(candidate_id: int) -> dict[str, Any]:
 
 
 def _next_url(candidate_id: int, view: queries.QueueFilter) -> str:
-    ids = [row["id"] for row in queries.queue(_ctx().store, view)]
+    ids = [row.id for row in queries.queue(_ctx().store, view)]
     following = queries.position(ids, candidate_id).next
     if following is None:
         return url_for("queue_page", **view.args())
     return url_for("candidate_page", candidate_id=following, **view.args())
 
 
-def _conflict_message(current: dict[str, Any], attempted: str) -> str:
-    who = current.get("decided_by") or "another reviewer"
-    state = current.get("status")
-    reason = current.get("decision_reason")
+def _conflict_message(current: Candidate, attempted: str) -> str:
+    who = current.decided_by or "another reviewer"
+    state = current.status
+    reason = current.decision_reason
     return (
-        f"{who} changed this candidate at {when(current.get('decided_at')) or 'just now'} "
+        f"{who} changed this candidate at {when(current.decided_at) or 'just now'} "
         f"while you had it open (it is now {state}"
         + (f", reason: {reason}" if reason else "")
         + f"). Your {attempted} was not saved. Look again and decide below if you disagree."
@@ -139,7 +146,7 @@ def _conflict_message(current: dict[str, Any], attempted: str) -> str:
 
 
 def render_candidate(
-    candidate: dict[str, Any],
+    candidate: Candidate,
     *,
     problems: list[str] | None = None,
     conflict: str | None = None,
@@ -148,37 +155,39 @@ def render_candidate(
 ) -> tuple[str, int]:
     ctx = _ctx()
     view = _view()
-    ids = [row["id"] for row in queries.queue(ctx.store, view)]
-    pos = queries.position(ids, candidate["id"])
-    notes_text = candidate["fields"].get("clinical_notes")
-    notes = pieces(notes_text, candidate.get("evidence"))
-    caption = candidate.get("caption")
-    caption_pieces = pieces(caption, candidate.get("evidence")) if caption != notes_text else []
+    ids = [row.id for row in queries.queue(ctx.store, view)]
+    pos = queries.position(ids, candidate.id)
+    notes_text = candidate.fields.get("clinical_notes")
+    notes = pieces(notes_text, candidate.evidence)
+    caption = candidate.caption
+    caption_pieces = pieces(caption, candidate.evidence) if caption != notes_text else []
     duplicates = []
-    for other_id, distance in queries.duplicates_named(candidate.get("flags")):
+    for other_id, distance in queries.duplicates_named(candidate.flags):
         try:
             duplicates.append((ctx.store.candidate(other_id), distance))
         except UnknownCandidateError:
             continue
-    values = {**candidate["fields"], **(submitted or {})}
+    values = {**candidate.fields, **(submitted or {})}
+    neighbours, same_figure = queries.neighbours(ctx.store, candidate)
     html = render_template(
         "candidate.html",
         c=candidate,
         values=values,
         view=view,
         pos=pos,
-        neighbours=queries.neighbours(ctx.store, candidate),
+        neighbours=neighbours,
+        same_figure=same_figure,
         duplicates=duplicates,
-        source=ctx.store.source(candidate["source_id"]),
+        source=ctx.store.source(candidate.source_id),
         notes=notes,
         caption_pieces=caption_pieces,
         evidenced=found_fields(notes) | found_fields(caption_pieces),
-        history=queries.history(ctx.store, candidate["id"]),
-        patients=queries.patients_of_source(ctx.store, candidate["source_id"]),
+        history=queries.history(ctx.store, candidate.id),
+        patients=queries.patients_of_source(ctx.store, candidate.source_id),
         problems=problems or [],
         conflict=conflict,
-        doi_url=doi_link(candidate["fields"].get("doi")),
-        case_url=safe_link(candidate["fields"].get("url")),
+        doi_url=doi_link(candidate.fields.get("doi")),
+        case_url=safe_link(candidate.fields.get("url")),
         reasons=REJECT_REASONS,
     )
     return html, status_code
@@ -245,7 +254,7 @@ def create_app(store: Store, config: Config, *, token: str | None = None) -> Fla
         current = _candidate_or_404(candidate_id)
         action = request.form.get("action", "")
         version, view = _version(), _view()
-        edits = actions.edits_from_form(request.form, current["fields"])
+        edits = actions.edits_from_form(request.form, current.fields)
         reason = (request.form.get("reason") or "").strip() or None
         try:
             if action == "save":
@@ -277,7 +286,7 @@ def create_app(store: Store, config: Config, *, token: str | None = None) -> Fla
                 current, problems=exc.problems, submitted=edits, status_code=422
             )
         if action == "approved":
-            fields = after["fields"]
+            fields = after.fields
             flash(
                 f"Approved #{candidate_id} as patient {fields['patientid']}, "
                 f"{fields['filename']}. Press u to undo.",
@@ -296,7 +305,7 @@ def create_app(store: Store, config: Config, *, token: str | None = None) -> Fla
                 after = actions.split_patient(
                     store, candidate_id, version=_version(), actor=reviewer()
                 )
-                flash(f"#{candidate_id} is now patient {after['fields']['patientid']}.", "ok")
+                flash(f"#{candidate_id} is now patient {after.fields['patientid']}.", "ok")
             elif action == "set":
                 after = actions.set_patient(
                     store,
@@ -305,11 +314,11 @@ def create_app(store: Store, config: Config, *, token: str | None = None) -> Fla
                     version=_version(),
                     actor=reviewer(),
                 )
-                flash(f"#{candidate_id} is now patient {after['fields']['patientid']}.", "ok")
+                flash(f"#{candidate_id} is now patient {after.fields['patientid']}.", "ok")
             elif action == "merge":
                 into = request.form.get("into", "")
                 moved = actions.merge_patients(
-                    store, current["fields"].get("patientid") or "", into, actor=reviewer()
+                    store, current.fields.get("patientid") or "", into, actor=reviewer()
                 )
                 flash(f"Merged {len(moved)} image(s) into patient {into.strip()}.", "ok")
             else:
@@ -329,19 +338,19 @@ def create_app(store: Store, config: Config, *, token: str | None = None) -> Fla
         view = _view()
         try:
             after = actions.undo_last(store, reviewer())
-        except actions.NothingToUndo as exc:
+        except NothingToUndo as exc:
             flash(str(exc), "error")
             return redirect(_here(url_for("queue_page", **view.args())))
         except ConflictError as exc:
             flash(
                 f"Cannot undo your decision on #{exc.candidate_id}: "
-                f"{exc.current.get('decided_by') or 'someone'} changed it since "
-                f"(now {exc.current.get('status')}).",
+                f"{exc.current.decided_by or 'someone'} changed it since "
+                f"(now {exc.current.status}).",
                 "error",
             )
             return redirect(url_for("candidate_page", candidate_id=exc.candidate_id, **view.args()))
-        flash(f"Undone: #{after['id']} is {after['status']} again.", "ok")
-        return redirect(url_for("candidate_page", candidate_id=after["id"], **view.args()))
+        flash(f"Undone: #{after.id} is {after.status} again.", "ok")
+        return redirect(url_for("candidate_page", candidate_id=after.id, **view.args()))
 
     @app.get("/source")
     def source_page() -> str:
@@ -354,11 +363,11 @@ def create_app(store: Store, config: Config, *, token: str | None = None) -> Fla
             source_id=source_id,
             source=store.source(source_id),
             rows=rows,
-            pending=[row for row in rows if row["status"] == "pending"],
+            pending=[row for row in rows if row.status == "pending"],
             view=_view(),
             reasons=REJECT_REASONS,
-            doi_url=doi_link(rows[0]["fields"].get("doi")),
-            case_url=safe_link(rows[0]["fields"].get("url")),
+            doi_url=doi_link(rows[0].fields.get("doi")),
+            case_url=safe_link(rows[0].fields.get("url")),
         )
 
     @app.post("/source")
@@ -435,7 +444,7 @@ def create_app(store: Store, config: Config, *, token: str | None = None) -> Fla
     def image(candidate_id: int) -> Response:
         candidate = _candidate_or_404(candidate_id)
         try:
-            body, mimetype = browser_image(image_path(config, candidate["image_file"]))
+            body, mimetype = browser_image(image_path(config, candidate.image_file))
         except ImageUnavailable as exc:
             abort(404, description=str(exc))
         if isinstance(body, bytes):
@@ -445,9 +454,9 @@ def create_app(store: Store, config: Config, *, token: str | None = None) -> Fla
     @app.get("/thumb/<int:candidate_id>")
     def thumbnail(candidate_id: int) -> Response:
         candidate = _candidate_or_404(candidate_id)
-        path = image_path(config, candidate["image_file"])
+        path = image_path(config, candidate.image_file)
         try:
-            data = _ctx().thumbnails.get(path, candidate["image_sha256"])
+            data = _ctx().thumbnails.get(path, candidate.image_sha256)
         except ImageUnavailable as exc:
             abort(404, description=str(exc))
         response = Response(data, mimetype="image/jpeg")

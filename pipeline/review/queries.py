@@ -7,10 +7,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import func, select
-
 from pipeline.records import STATUSES
-from pipeline.store import Store, candidates
+from pipeline.store import AuditEntry, Candidate, Store
 
 DUPLICATE_FLAG = re.compile(r"duplicate of candidate (\d+)(?:\s*\(distance\s*([\d.]+)\))?", re.I)
 FLAG_DETAIL = re.compile(r"\s+(?:of\b|\().*$")
@@ -44,10 +42,10 @@ class QueueFilter:
             del values["status"]
         return {key: value for key, value in values.items() if value}
 
-    def matches(self, candidate: dict[str, Any]) -> bool:
-        if self.modality and (candidate["fields"].get("modality") or "") != self.modality:
+    def matches(self, candidate: Candidate) -> bool:
+        if self.modality and (candidate.fields.get("modality") or "") != self.modality:
             return False
-        return not self.flag or self.flag in flag_kinds(candidate.get("flags"))
+        return not self.flag or self.flag in flag_kinds(candidate.flags)
 
 
 def flag_kind(flag: str) -> str:
@@ -60,7 +58,7 @@ def flag_kinds(flags: list[str] | None) -> set[str]:
     return {flag_kind(flag) for flag in flags or []}
 
 
-def queue(store: Store, view: QueueFilter) -> list[dict[str, Any]]:
+def queue(store: Store, view: QueueFilter) -> list[Candidate]:
     """Candidates in the view, oldest first (a source's images stay together)."""
     status = None if view.status == "all" else view.status
     rows = store.candidates(status=status, source_id=view.source or None)
@@ -69,26 +67,13 @@ def queue(store: Store, view: QueueFilter) -> list[dict[str, Any]]:
 
 def facets(store: Store) -> dict[str, Any]:
     """The values each filter can take, and how many candidates have each status."""
-    with store.engine.connect() as conn:
-        counts = dict(
-            conn.execute(
-                select(candidates.c.status, func.count()).group_by(candidates.c.status)
-            ).all()
-        )
-        source_ids = conn.execute(
-            select(candidates.c.source_id).distinct().order_by(candidates.c.source_id)
-        ).scalars()
-        modalities = conn.execute(
-            select(candidates.c.f_modality).distinct().where(candidates.c.f_modality.is_not(None))
-        ).scalars()
-        flags = conn.execute(select(candidates.c.flags).where(candidates.c.flags.is_not(None)))
-        kinds = sorted({kind for (row_flags,) in flags for kind in flag_kinds(row_flags)})
-        return {
-            "sources": list(source_ids),
-            "modalities": sorted(modalities),
-            "flags": kinds,
-            "counts": {status: counts.get(status, 0) for status in STATUSES},
-        }
+    flags = store.distinct("flags")
+    return {
+        "sources": sorted(store.distinct("source_id")),
+        "modalities": sorted(store.distinct("f_modality")),
+        "flags": sorted({kind for row_flags in flags for kind in flag_kinds(row_flags)}),
+        "counts": store.status_counts(),
+    }
 
 
 @dataclass(frozen=True)
@@ -115,19 +100,21 @@ def position(ids: list[int], current: int) -> Position:
     return Position(None, len(ids), before[-1] if before else None, after[0] if after else None)
 
 
-def neighbours(store: Store, candidate: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every candidate of the same source (figure panels, case images), in page order;
-    `same_figure` marks those from the same page or figure."""
-    rows = store.candidates(source_id=candidate["source_id"])
-    rows.sort(
-        key=lambda row: (row["page"] or 0, row["image_index"] or 0, row["panel"] or "", row["id"])
-    )
-    for row in rows:
-        row["same_figure"] = row["id"] != candidate["id"] and (
-            (row["image_index"] is not None and row["image_index"] == candidate["image_index"])
-            or (row["page"] is not None and row["page"] == candidate["page"])
+def neighbours(store: Store, candidate: Candidate) -> tuple[list[Candidate], set[int]]:
+    """Every candidate of the same source (figure panels, case images), in page order, and
+    the ids of those from the same page or figure."""
+    rows = store.candidates(source_id=candidate.source_id)
+    rows.sort(key=lambda row: (row.page or 0, row.image_index or 0, row.panel or "", row.id))
+    same_figure = {
+        row.id
+        for row in rows
+        if row.id != candidate.id
+        and (
+            (row.image_index is not None and row.image_index == candidate.image_index)
+            or (row.page is not None and row.page == candidate.page)
         )
-    return rows
+    }
+    return rows, same_figure
 
 
 def duplicates_named(flags: list[str] | None) -> list[tuple[int, str | None]]:
@@ -159,23 +146,25 @@ def changes(
     return found
 
 
-def history(
-    store: Store, candidate_id: int | None = None, limit: int = 200
-) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class HistoryEntry:
+    """An audit entry with what it changed, for the page."""
+
+    entry: AuditEntry
+    changes: list[tuple[str, Any, Any]]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.entry, name)
+
+
+def history(store: Store, candidate_id: int | None = None, limit: int = 200) -> list[HistoryEntry]:
     """Audit entries, newest first, each with the list of what it changed."""
     entries = store.audit(candidate_id)[-limit:]
     entries.reverse()
-    for entry in entries:
-        entry["changes"] = changes(entry.get("before"), entry.get("after"))
-    return entries
+    return [HistoryEntry(entry, changes(entry.before, entry.after)) for entry in entries]
 
 
 def patients_of_source(store: Store, source_id: str) -> list[str]:
     """Patient ids already given to this source's images, so a reviewer can merge into one."""
-    with store.engine.connect() as conn:
-        values = conn.execute(
-            select(candidates.c.f_patientid)
-            .distinct()
-            .where(candidates.c.source_id == source_id, candidates.c.f_patientid.is_not(None))
-        ).scalars()
-        return sorted(values, key=lambda value: (not value.isdigit(), len(value), value))
+    values = store.patient_ids(source_id)
+    return sorted(values, key=lambda value: (not value.isdigit(), len(value), value))
