@@ -9,6 +9,7 @@ from .age_sex import find_age, find_sex
 from .fields import Evidence, Found, TextFields
 from .finding import find_finding
 from .offset import DAY_LABEL, IMAGING, admission_day_candidates, find_offset
+from .document import Doc, make_doc
 from .outcomes import (
     find_intubated,
     find_supplemental_o2,
@@ -19,7 +20,7 @@ from .outcomes import (
 from .panels import panel_spans, shared_prefix
 from .rtpcr import find_rt_pcr
 from .temperature import find_temperature
-from .text import detect_language, fold_typography, sentence_bounds
+from .text import detect_language, sentence_bounds
 from .view import find_view
 
 # The text describes a later image than the presentation, so the presenting temperature
@@ -52,22 +53,24 @@ DAY_LIST_ITEM = re.compile(r"(?P<n>\d{1,3})\s*\((?P<letter>[a-hA-H])\)")
 
 def extract_fields(text: str, *, language: str | None = None) -> TextFields:
     """Every field the text states about the patient, with the words that state it."""
-    return _fields(fold_typography(text), language).quoting(text)
+    doc = make_doc(text)
+    return _fields(doc, language).quoting(doc)
 
 
-def _fields(text: str, language: str | None) -> TextFields:
+def _fields(doc: Doc, language: str | None) -> TextFields:
+    text = doc.text
     language = language or detect_language(text)
     out = TextFields()
     out.set("age", find_age(text))
     out.set("sex", find_sex(text, pronouns=language == "en"))
-    out.set("survival", find_survival(text))
-    out.set("intubated", find_intubated(text))
-    out.set("went_icu", find_went_icu(text))
+    out.set("survival", find_survival(doc))
+    out.set("intubated", find_intubated(doc))
+    out.set("went_icu", find_went_icu(doc))
     # The collection leaves supplemental oxygen blank for intubated patients (30 of the 34
     # dev rows labelled intubated): ventilation is recorded as intubation, not as oxygen.
     # Ventilation without a tube (NIV, CPAP) is the same kind of support.
-    if out.values["intubated"] != "Y" and not had_ventilatory_support(text):
-        out.set("needed_supplemental_O2", find_supplemental_o2(text))
+    if out.values["intubated"] != "Y" and not had_ventilatory_support(doc):
+        out.set("needed_supplemental_O2", find_supplemental_o2(doc))
     out.set("temperature", _temperature(text))
     finding = find_finding(text)
     out.set("finding", finding)
@@ -88,17 +91,18 @@ def _fields(text: str, language: str | None) -> TextFields:
 
 def extract_panel_fields(caption: str) -> dict[str, TextFields]:
     """Per panel letter: the caption's patient fields plus that panel's own offset and view."""
-    original, caption = caption, fold_typography(caption)
+    doc = make_doc(caption)
+    caption = doc.text
     panels = _panel_image_fields(caption)
     if not panels:
         return {}
-    whole = _fields(caption, None)
+    whole = _fields(doc, None)
     out: dict[str, TextFields] = {}
     for letter, image in sorted(panels.items()):
         fields = TextFields(dict(whole.values), dict(whole.evidence))
         fields.set("offset", image.get("offset"))
         fields.set("view", image.get("view"))
-        out[letter] = fields.quoting(original)
+        out[letter] = fields.quoting(doc)
     return out
 
 

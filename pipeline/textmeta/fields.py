@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .document import Doc
 
 FIELDS = (
     "age",
@@ -56,13 +60,10 @@ class TextFields:
             self.values[name] = found.value
             self.evidence[name] = found.evidence
 
-    def quoting(self, original: str) -> TextFields:
-        """The same fields with each evidence quoted from `original`, a text of the same
-        length the extraction ran on a folded copy of."""
-        evidence = {
-            name: Evidence(ev.start, ev.end, original[ev.start : ev.end])
-            for name, ev in self.evidence.items()
-        }
+    def quoting(self, doc: Doc) -> TextFields:
+        """The same fields with each evidence quoted from the original text of `doc` (the
+        extraction ran on its repaired text)."""
+        evidence = {name: doc.quote(ev) for name, ev in self.evidence.items()}
         return TextFields(dict(self.values), evidence)
 
     def to_json(self) -> dict:
