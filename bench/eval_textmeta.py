@@ -204,22 +204,24 @@ def _group(row: dict) -> str:
 def evaluate_cases(path: Path, *, show_check: bool = False) -> dict[str, float]:
     """Fit and check sets of the labelled phrasings, side by side."""
     cases = load_cases(path)
-    counts = {name: [0, 0] for name in ("fit", "check")}
+    counts = {name: [0, 0] for name in ("fit", "check", "check, real excerpts")}
     misses: dict[str, list[str]] = {"fit": [], "check": []}
     for case in cases:
         got = extract_fields(case.text).values
         for field, expected in case.expect.items():
             ok = same(field, got.get(field), expected)
-            counts[case.set][0] += ok
-            counts[case.set][1] += 1
+            for name in (case.set, "check, real excerpts") if case.source else (case.set,):
+                counts[name][0] += ok
+                counts[name][1] += 1
             if not ok:
                 misses[case.set].append(f"  {case.id:<48} {field:<22} answer={got.get(field)!r} "
                                         f"expected={expected!r}")  # fmt: skip
     print(f"\nlabelled phrasings ({path.name}): expectations met")
     figures: dict[str, float] = {}
     for name, (ok, n) in counts.items():
-        print(f"  {name:<6} {ok}/{n} = {ok / max(n, 1):.1%} (low95 {wilson_low(ok, n):.0%})")
-        figures[f"cases_{name}_accuracy"] = ok / max(n, 1)
+        print(f"  {name:<22} {ok}/{n} = {ok / max(n, 1):.1%} (low95 {wilson_low(ok, n):.0%})")
+        if name in ("fit", "check"):
+            figures[f"cases_{name}_accuracy"] = ok / max(n, 1)
     for name in ("fit", "check") if show_check else ("fit",):
         if misses[name]:
             print(f"  missed in {name}:")

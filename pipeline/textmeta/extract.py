@@ -8,10 +8,10 @@ from dataclasses import replace
 from functools import cache
 
 from .age_sex import find_age, find_sex
+from .document import Doc, make_doc
 from .fields import CONVENTIONS, Clock, Evidence, Found, OffsetClocks, TextFields
 from .finding import find_finding
 from .offset import DAY_LABEL, IMAGING, admission_day_candidates, find_clocks
-from .document import Doc, make_doc
 from .outcomes import (
     find_intubated,
     find_supplemental_o2,

@@ -21,13 +21,11 @@ from importlib import resources
 from typing import Any
 
 from .document import Doc, Token
+from .text import NUMBER_WORDS as COUNT_WORDS
 
 TokenTest = Callable[[Token], bool]
-NUMBER_WORDS = frozenset(
-    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-    "sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety "
-    "uno due tre quattro cinque sei sette otto nove dieci".split()
-)  # fmt: skip
+# Counts written out ("two days"), not the article ("a") that counts as one elsewhere.
+NUMBER_WORDS = frozenset(w for w in COUNT_WORDS if len(w) > 2 and " " not in w)
 
 
 @dataclass(frozen=True)
