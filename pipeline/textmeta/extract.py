@@ -69,7 +69,7 @@ def extract_fields(
 def default_convention() -> str:
     from pipeline.config import load_config
 
-    convention = str(load_config().section("textmeta").get("offset_convention", "stated"))
+    convention = load_config().textmeta.offset_convention
     if convention not in CONVENTIONS:
         raise ValueError(
             f"configs/pipeline.toml [textmeta] offset_convention: {convention!r} is not one of "

@@ -6,7 +6,7 @@ supports the part our tables use: per token `LOWER` or `TEXT` as a string or as
 `{"IN": [...]}` or `{"REGEX": "..."}`, `IS_DIGIT`, `LIKE_NUM`, and `OP` "?", "*", "+", "{n,m}".
 The same
 files load into medspaCy (`ConTextRule.from_json`), which is how the engine was measured
-against it (see the note in rules/README.md).
+against it (rules/README.md).
 """
 
 from __future__ import annotations
