@@ -10,21 +10,30 @@ labelled sex (man/woman/male/female/he/she/his/her/uomo/donna/...) anywhere in t
 precision on a larger held-out set can sit that low without anything being wrong with the
 rules. "labelled" precision leaves out answers where the curators left the field blank (a
 blank is sometimes an omission: the text states the value and the row does not have it).
-Prints a table, then every wrong answer; exits 1 when a figure drops below its floor in
+Offset has two clocks (days since symptom onset, days since admission): the table gives
+each clock's precision, "offset_either" (the curators' value is one of the two clocks, among
+notes where either is answered), and the primary `offset` under each convention of
+configs/pipeline.toml, with a group-wise cross-validated estimate for choosing the convention
+on these notes (folds by patient: a convention is chosen on the other folds, scored on this).
+
+Then the labelled phrasings of tests/data/textmeta_cases.jsonl: the fit set (rules are
+written against it) and the check set (never tuned on), side by side with Wilson bounds.
+
+Prints the tables, then every wrong answer; exits 1 when a figure drops below its floor in
 `bench/floors.toml`.
 
-    .venv/bin/python bench/eval_textmeta.py [--notes FILE]
+    .venv/bin/python bench/eval_textmeta.py [--notes FILE] [--cases FILE]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import re
 import sys
 import time
+from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -34,6 +43,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import gate  # noqa: E402
 
 from pipeline.textmeta import extract_fields  # noqa: E402
+from pipeline.textmeta.cases import CASES, load_cases, same, wilson_low  # noqa: E402
+from pipeline.textmeta.fields import CONVENTIONS  # noqa: E402
 
 LABELLED = ("age", "sex", "offset", "survival", "intubated", "went_icu",
             "needed_supplemental_O2", "temperature")  # fmt: skip
@@ -60,44 +71,39 @@ def sex_stated(text: str, sex: str) -> bool:
     return bool(SEX_WORDS[sex].search(text))
 
 
-def wilson_low(correct: int, n: int, z: float = 1.96) -> float:
-    """Lower bound of the Wilson score interval for correct/n."""
-    if n == 0:
-        return 0.0
-    p = correct / n
-    centre = p + z * z / (2 * n)
-    spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return (centre - spread) / (1 + z * z / n)
-
-
-def same(field: str, answer, label) -> bool:
-    if field == "temperature":
-        return abs(float(answer) - float(label)) < 0.05
-    return answer == label
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--notes", type=Path, default=data_dir() / "notes" / "dev.jsonl")
+    parser.add_argument("--cases", type=Path, default=CASES)
+    parser.add_argument("--show-check", action="store_true",
+                        help="list the check set's misses too (not while writing rules)")
     args = parser.parse_args()
-    if not args.notes.exists():
-        print(f"SKIP: {args.notes} not found (set PIPELINE_SHARED_DATA)")
-        return 0
-    rows = [json.loads(line) for line in args.notes.read_text().splitlines() if line.strip()]
+    figures: dict[str, float] = {}
+    if args.notes.exists():
+        figures.update(evaluate_notes(args.notes))
+    else:
+        print(f"SKIP dev notes: {args.notes} not found (set PIPELINE_SHARED_DATA)")
+    figures.update(evaluate_cases(args.cases, show_check=args.show_check))
+    return gate.check("textmeta", figures, only_reported=not args.notes.exists())
+
+
+def evaluate_notes(path: Path) -> dict[str, float]:
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     t0 = time.perf_counter()
     answers = [extract_fields(r["text"]) for r in rows]
     elapsed = time.perf_counter() - t0
-
-    print(f"textmeta on {args.notes} ({len(rows)} notes, {elapsed * 1000:.0f} ms)\n")
+    print(f"textmeta on {path} ({len(rows)} notes, {elapsed * 1000:.0f} ms)\n")
     print(f"{'field':<24}{'answered':>9}{'correct':>8}{'precision':>10}{'low95':>7}"
           f"{'differs':>8}{'blank':>6}{'on-labelled':>12}{'labelled':>9}{'coverage':>9}"
           f"{'stated':>7}{'recall':>8}")  # fmt: skip
     wrong: list[str] = []
     figures: dict[str, float] = {}
-    for field in LABELLED:
+    clocks = ("offset_since_onset", "offset_since_admission")
+    for field in (*LABELLED, *clocks):
+        label_of = "offset" if field in clocks else field
         answered = correct = differs = blank = labelled = covered = stated = stated_ok = 0
         for row, got in zip(rows, answers, strict=True):
-            label = row["labels"].get(field)
+            label = row["labels"].get(label_of)
             answer = got.values[field]
             labelled += label is not None
             covered += label is not None and answer is not None
@@ -114,8 +120,9 @@ def main() -> int:
                 differs += label is not None
                 blank += label is None
                 ev = got.evidence[field].text
-                wrong.append(f"  {row['id']:<10} {field:<23} answer={answer!r:<8} "
-                             f"label={label!r:<6} evidence={ev!r}")  # fmt: skip
+                if field not in clocks:
+                    wrong.append(f"  {row['id']:<10} {field:<23} answer={answer!r:<8} "
+                                 f"label={label!r:<6} evidence={ev!r}")  # fmt: skip
         if answered:
             figures[f"{field}_precision"] = correct / answered
         if stated:
@@ -132,9 +139,94 @@ def main() -> int:
         print(f"{field:<24}{answered:>9}{correct:>8}{precision:>10}{low:>7}{differs:>8}"
               f"{blank:>6}{labelled_precision:>12}{labelled:>9}{coverage:>9}{stated_s:>7}"
               f"{recall:>8}")  # fmt: skip
+    figures.update(_offset_clocks(rows, answers))
     print(f"\nwrong answers ({len(wrong)}):")
     print("\n".join(wrong) if wrong else "  none")
-    return gate.check("textmeta", figures)
+    return figures
+
+
+def _offset_clocks(rows: list[dict], answers: list) -> dict[str, float]:
+    """Either clock, each convention's primary offset, and the convention chosen by
+    group-wise cross-validation (5 folds of patients)."""
+    figures: dict[str, float] = {}
+    either = either_ok = labelled = 0
+    for row, got in zip(rows, answers, strict=True):
+        label = row["labels"].get("offset")
+        labelled += label is not None
+        values = {got.values["offset_since_onset"], got.values["offset_since_admission"]} - {None}
+        if values:
+            either += 1
+            either_ok += label in values
+    print(f"\noffset, either clock: {either_ok}/{either} = {either_ok / max(either, 1):.1%} "
+          f"(low95 {wilson_low(either_ok, either):.0%}), coverage {either / len(rows):.1%} "
+          f"of notes")  # fmt: skip
+    figures["offset_either_precision"] = either_ok / max(either, 1)
+    figures["offset_either_coverage"] = either / len(rows)
+    # primary offset under each convention, per note: (group, correct, answered)
+    per_convention: dict[str, list[tuple[str, int, int]]] = {}
+    for convention in CONVENTIONS:
+        outcome = []
+        for row in rows:
+            answer = extract_fields(row["text"], convention=convention).values["offset"]
+            label = row["labels"].get("offset")
+            outcome.append((_group(row), int(answer is not None and answer == label),
+                            int(answer is not None)))  # fmt: skip
+        per_convention[convention] = outcome
+        correct, answered = sum(o[1] for o in outcome), sum(o[2] for o in outcome)
+        print(f"  convention {convention:<10} primary offset {correct}/{answered} = "
+              f"{correct / max(answered, 1):.1%} (low95 {wilson_low(correct, answered):.0%})")
+    groups = sorted({o[0] for o in per_convention[CONVENTIONS[0]]})
+    fold_of = {g: i % 5 for i, g in enumerate(groups)}
+    cv_correct = cv_answered = 0
+    chosen: dict[str, int] = defaultdict(int)
+    for fold in range(5):
+        def score(convention: str, inside: bool, fold: int = fold) -> tuple[float, int]:
+            picked = [o for o in per_convention[convention] if (fold_of[o[0]] == fold) == inside]
+            correct, answered = sum(o[1] for o in picked), sum(o[2] for o in picked)
+            return correct - 3 * (answered - correct), answered
+
+        best = max(CONVENTIONS, key=lambda c: score(c, inside=False))
+        chosen[best] += 1
+        held = [o for o in per_convention[best] if fold_of[o[0]] == fold]
+        cv_correct += sum(o[1] for o in held)
+        cv_answered += sum(o[2] for o in held)
+    print(f"  group-wise 5-fold CV (convention chosen per fold: {dict(chosen)}): primary offset "
+          f"{cv_correct}/{cv_answered} = {cv_correct / max(cv_answered, 1):.1%}")
+    figures["offset_cv_precision"] = cv_correct / max(cv_answered, 1)
+    return figures
+
+
+def _group(row: dict) -> str:
+    """The patient of a dev note ("p13-19" -> "p13"): no patient spans two folds."""
+    return row["id"].split("-")[0]
+
+
+def evaluate_cases(path: Path, *, show_check: bool = False) -> dict[str, float]:
+    """Fit and check sets of the labelled phrasings, side by side."""
+    cases = load_cases(path)
+    counts = {name: [0, 0] for name in ("fit", "check", "check, real excerpts")}
+    misses: dict[str, list[str]] = {"fit": [], "check": []}
+    for case in cases:
+        got = extract_fields(case.text).values
+        for field, expected in case.expect.items():
+            ok = same(field, got.get(field), expected)
+            for name in (case.set, "check, real excerpts") if case.source else (case.set,):
+                counts[name][0] += ok
+                counts[name][1] += 1
+            if not ok:
+                misses[case.set].append(f"  {case.id:<48} {field:<22} answer={got.get(field)!r} "
+                                        f"expected={expected!r}")  # fmt: skip
+    print(f"\nlabelled phrasings ({path.name}): expectations met")
+    figures: dict[str, float] = {}
+    for name, (ok, n) in counts.items():
+        print(f"  {name:<22} {ok}/{n} = {ok / max(n, 1):.1%} (low95 {wilson_low(ok, n):.0%})")
+        if name in ("fit", "check"):
+            figures[f"cases_{name}_accuracy"] = ok / max(n, 1)
+    for name in ("fit", "check") if show_check else ("fit",):
+        if misses[name]:
+            print(f"  missed in {name}:")
+            print("\n".join(misses[name]))
+    return figures
 
 
 if __name__ == "__main__":

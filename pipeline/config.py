@@ -58,6 +58,12 @@ class ClassifySettings:
 
 
 @dataclass(frozen=True)
+class TextmetaSettings:
+    # The clock a proposed `offset` takes: "stated", "onset" or "admission" (pipeline.textmeta).
+    offset_convention: str = "stated"
+
+
+@dataclass(frozen=True)
 class UrlSettings:
     crossref: str = "https://api.crossref.org"
     unpaywall: str = "https://api.unpaywall.org"
@@ -112,6 +118,7 @@ class Config:
     paths: PathSettings = field(default_factory=PathSettings)
     extraction: ExtractionSettings = field(default_factory=ExtractionSettings)
     classify: ClassifySettings = field(default_factory=ClassifySettings)
+    textmeta: TextmetaSettings = field(default_factory=TextmetaSettings)
     urls: UrlSettings = field(default_factory=UrlSettings)
     sites: SiteSettings = field(default_factory=SiteSettings)
     http: HttpSettings = field(default_factory=HttpSettings)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
+from functools import cache
 
 from .age_sex import find_age, find_sex
-from .fields import Evidence, Found, TextFields
+from .document import Doc, make_doc
+from .fields import CONVENTIONS, Clock, Evidence, Found, OffsetClocks, TextFields
 from .finding import find_finding
-from .offset import DAY_LABEL, IMAGING, admission_day_candidates, find_offset
+from .offset import DAY_LABEL, IMAGING, admission_day_candidates, find_clocks
 from .outcomes import (
     find_intubated,
     find_supplemental_o2,
@@ -19,7 +22,7 @@ from .outcomes import (
 from .panels import panel_spans, shared_prefix
 from .rtpcr import find_rt_pcr
 from .temperature import find_temperature
-from .text import detect_language, fold_typography, sentence_bounds
+from .text import detect_language, sentence_bounds
 from .view import find_view
 
 # The text describes a later image than the presentation, so the presenting temperature
@@ -47,27 +50,49 @@ DAY_LIST = re.compile(
     r"\bdays?\s+\d{1,3}\s*\([a-hA-H]\)(?:\s*,?\s*(?:and\s+)?(?:day\s+)?\d{1,3}\s*\([a-hA-H]\))+",
     re.I,
 )
+ONSET_WORD = re.compile(r"\b(?:onset|illness|symptoms?)\b", re.I)
 DAY_LIST_ITEM = re.compile(r"(?P<n>\d{1,3})\s*\((?P<letter>[a-hA-H])\)")
 
 
-def extract_fields(text: str, *, language: str | None = None) -> TextFields:
-    """Every field the text states about the patient, with the words that state it."""
-    return _fields(fold_typography(text), language).quoting(text)
+def extract_fields(
+    text: str, *, language: str | None = None, convention: str | None = None
+) -> TextFields:
+    """Every field the text states about the patient, with the words that state it.
+
+    `convention` picks the clock `offset` takes (default: configs/pipeline.toml [textmeta]
+    offset_convention); both clocks are in `.clocks` and in the offset_since_* fields."""
+    doc = make_doc(text)
+    return _fields(doc, language, convention).quoting(doc)
 
 
-def _fields(text: str, language: str | None) -> TextFields:
+@cache
+def default_convention() -> str:
+    from pipeline.config import load_config
+
+    convention = load_config().textmeta.offset_convention
+    if convention not in CONVENTIONS:
+        raise ValueError(
+            f"configs/pipeline.toml [textmeta] offset_convention: {convention!r} is not one of "
+            f"{', '.join(CONVENTIONS)}"
+        )
+    return convention
+
+
+def _fields(doc: Doc, language: str | None, convention: str | None) -> TextFields:
+    text = doc.text
+    convention = convention or default_convention()
     language = language or detect_language(text)
     out = TextFields()
     out.set("age", find_age(text))
     out.set("sex", find_sex(text, pronouns=language == "en"))
-    out.set("survival", find_survival(text))
-    out.set("intubated", find_intubated(text))
-    out.set("went_icu", find_went_icu(text))
+    out.set("survival", find_survival(doc))
+    out.set("intubated", find_intubated(doc))
+    out.set("went_icu", find_went_icu(doc))
     # The collection leaves supplemental oxygen blank for intubated patients (30 of the 34
     # dev rows labelled intubated): ventilation is recorded as intubation, not as oxygen.
     # Ventilation without a tube (NIV, CPAP) is the same kind of support.
-    if out.values["intubated"] != "Y" and not had_ventilatory_support(text):
-        out.set("needed_supplemental_O2", find_supplemental_o2(text))
+    if out.values["intubated"] != "Y" and not had_ventilatory_support(doc):
+        out.set("needed_supplemental_O2", find_supplemental_o2(doc))
     out.set("temperature", _temperature(text))
     finding = find_finding(text)
     out.set("finding", finding)
@@ -77,28 +102,34 @@ def _fields(text: str, language: str | None) -> TextFields:
     )
     # A compound figure's caption gives "the" image a day or view only when every panel has
     # the same one: callers use these values for panels that state none of their own.
-    panels = _panel_image_fields(text)
-    for name, finder in (("offset", find_offset), ("view", find_view)):
-        if len(panels) > 1:
-            out.set(name, _agreed([p.get(name) for p in panels.values()]))
-        else:
-            out.set(name, finder(text))
+    panels = _panel_image_fields(text, convention)
+    if len(panels) > 1:
+        out.set("view", _agreed([p["view"] for p in panels.values()]))
+        clocks = [p["clocks"] for p in panels.values()]
+        agreed = _agreed([_primary_found(c) for c in clocks])
+        out.set_clocks(clocks[0] if agreed is not None else OffsetClocks(convention=convention))
+    else:
+        out.set("view", find_view(text))
+        out.set_clocks(find_clocks(text, convention))
     return out
 
 
-def extract_panel_fields(caption: str) -> dict[str, TextFields]:
+def extract_panel_fields(
+    caption: str, *, convention: str | None = None
+) -> dict[str, TextFields]:
     """Per panel letter: the caption's patient fields plus that panel's own offset and view."""
-    original, caption = caption, fold_typography(caption)
-    panels = _panel_image_fields(caption)
+    doc = make_doc(caption)
+    convention = convention or default_convention()
+    panels = _panel_image_fields(doc.text, convention)
     if not panels:
         return {}
-    whole = _fields(caption, None)
+    whole = _fields(doc, None, convention)
     out: dict[str, TextFields] = {}
     for letter, image in sorted(panels.items()):
         fields = TextFields(dict(whole.values), dict(whole.evidence))
-        fields.set("offset", image.get("offset"))
-        fields.set("view", image.get("view"))
-        out[letter] = fields.quoting(original)
+        fields.set_clocks(image["clocks"])
+        fields.set("view", image["view"])
+        out[letter] = fields.quoting(doc)
     return out
 
 
@@ -123,34 +154,67 @@ def _image_after_presentation(text: str) -> bool:
     return DAY_LIST.search(text) is not None
 
 
-def _panel_image_fields(caption: str) -> dict[str, dict[str, Found | None]]:
-    """Panel letter -> its offset and view, read from the caption's words about it."""
+def _panel_image_fields(caption: str, convention: str) -> dict[str, dict]:
+    """Panel letter -> its offset clocks and view, read from the caption's words about it."""
     spans = panel_spans(caption)
     if not spans:
         return {}
-    listed = _listed_days(caption)
+    listed = _listed_days(caption, convention)
     prefix_start, prefix_end = shared_prefix(caption)
     prefix = caption[prefix_start:prefix_end]
     prefix_view = _shift(find_view(prefix), prefix_start, caption)
-    prefix_offset = _shift(find_offset(prefix), prefix_start, caption)
-    out: dict[str, dict[str, Found | None]] = {}
+    prefix_clocks = _shift_clocks(find_clocks(prefix, convention), prefix_start, caption)
+    out: dict[str, dict] = {}
     for letter, letter_spans in spans.items():
-        offset = (
-            listed.get(letter) or _from_spans(caption, letter_spans, find_offset) or prefix_offset
-        )
+        clocks = listed.get(letter) or _clocks_from_spans(caption, letter_spans, convention)
+        if clocks is None or clocks.primary is None:
+            clocks = prefix_clocks
         view = _from_spans(caption, letter_spans, find_view) or prefix_view
-        out[letter] = {"offset": offset, "view": view}
+        out[letter] = {"clocks": clocks, "view": view}
     return out
 
 
-def _listed_days(caption: str) -> dict[str, Found]:
-    """Panel letter -> day, from lists like "days 1 (a), 3 (b), and 5 (c)"."""
-    out: dict[str, Found] = {}
+def _listed_days(caption: str, convention: str) -> dict[str, OffsetClocks]:
+    """Panel letter -> day, from lists like "days 1 (a), 3 (b), and 5 (c)" (days since onset
+    when the caption counts from the onset, else since admission)."""
+    clock = "onset" if ONSET_WORD.search(caption) else "admission"
+    out: dict[str, OffsetClocks] = {}
     for m in DAY_LIST.finditer(caption):
         for item in DAY_LIST_ITEM.finditer(caption, m.start(), m.end()):
             ev = Evidence(item.start(), item.end(), item.group())
-            out[item.group("letter").upper()] = Found(int(item.group("n")), ev)
+            day = Clock(int(item.group("n")), (ev,), stated=True)
+            clocks = OffsetClocks(primary=clock, convention=convention)
+            clocks = replace(clocks, **{f"since_{clock}": day})
+            out[item.group("letter").upper()] = clocks
     return out
+
+
+def _clocks_from_spans(
+    caption: str, spans: list[tuple[int, int]], convention: str
+) -> OffsetClocks | None:
+    """The clocks read in each span about a panel, when the spans agree on the offset."""
+    found = [_shift_clocks(find_clocks(caption[s:e], convention), s, caption) for s, e in spans]
+    found = [c for c in found if c.primary is not None]
+    agreed = _agreed([_primary_found(c) for c in found])
+    return found[0] if agreed is not None else None
+
+
+def _primary_found(clocks: OffsetClocks) -> Found | None:
+    clock = clocks.offset
+    return None if clock is None else Found(clock.days, clock.evidence[0])
+
+
+def _shift_clocks(clocks: OffsetClocks, by: int, caption: str) -> OffsetClocks:
+    def shift(clock: Clock | None) -> Clock | None:
+        if clock is None:
+            return None
+        spans = tuple(Evidence(e.start + by, e.end + by, caption[e.start + by : e.end + by])
+                      for e in clock.evidence)  # fmt: skip
+        return Clock(clock.days, spans, clock.stated)
+
+    return replace(
+        clocks, since_onset=shift(clocks.since_onset), since_admission=shift(clocks.since_admission)
+    )
 
 
 def _from_spans(

@@ -28,7 +28,7 @@ import re
 from collections.abc import Set
 
 from .daycount import CALENDAR_DATE, COUNT, COUNT_UNIT, days_in, drop_nested
-from .fields import Found
+from .fields import CONVENTIONS, Clock, Found, OffsetClocks
 from .history import presentation_history
 from .text import (
     FEW,
@@ -292,19 +292,69 @@ def _unplaced_stay_days(text: str) -> set[int]:
 
 
 def find_offset(text: str) -> Found | None:
-    """The image's day; admission-based statements win over onset-based ones (the collection
-    counts from admission when the text anchors the image there); conflicts give None."""
+    """The image's day under the default convention (both clocks: `find_clocks`)."""
+    clock = find_clocks(text).offset
+    return None if clock is None else Found(clock.days, clock.evidence[0])
+
+
+def find_clocks(text: str, convention: str = "stated") -> OffsetClocks:
+    """The image's day since symptom onset and since admission, each None where the text does
+    not fix it, and the primary one under `convention` (see OffsetClocks)."""
     admission = admission_day_candidates(text)
-    if admission:
-        return _single(admission, _unplaced_stay_days(text))
+    stated_admission = _single(admission, _unplaced_stay_days(text)) if admission else None
     onset = onset_day_candidates(text)
-    if onset:
-        return _single(onset)
-    if _describes_later_image(text) or NARRATED_DAY.search(text):
-        return None
-    first = initial_image(text)
+    stated_onset = _single(onset) if onset else None
+    at_presentation = not (_describes_later_image(text) or NARRATED_DAY.search(text))
+    first = initial_image(text) if at_presentation and not admission and not onset else None
     if first is not None:
-        return first
-    if _image_not_at_presentation(text):
-        return None
-    return presentation_history(text)
+        stated_admission = first
+    history = presentation_history(text)
+    since_admission = _clock(stated_admission)
+    since_onset = _clock(stated_onset)
+    image_at_presentation = (
+        at_presentation and not admission and not onset and not _image_not_at_presentation(text)
+    )
+    if history is not None and since_onset is None:
+        if since_admission is not None:
+            # "a 7-day history ... X-ray on admission": day 7 of the illness
+            since_onset = Clock(
+                history.value + since_admission.days,
+                (history.evidence, *since_admission.evidence),
+                stated=False,
+            )
+        elif image_at_presentation:
+            # the note tells the presentation: its image is taken then
+            since_onset = Clock(history.value, (history.evidence,), stated=True)
+            since_admission = Clock(0, (history.evidence,), stated=False)
+    elif history is not None and since_admission is None and since_onset.days >= history.value:
+        since_admission = Clock(
+            since_onset.days - history.value,
+            (*since_onset.evidence, history.evidence),
+            stated=False,
+        )
+    primary = _primary(convention, admission, stated_admission, since_onset, since_admission)
+    return OffsetClocks(since_onset, since_admission, primary, convention)
+
+
+def _primary(
+    convention: str,
+    admission: list[tuple[int, Found]],
+    stated_admission: Found | None,
+    since_onset: Clock | None,
+    since_admission: Clock | None,
+) -> str | None:
+    if convention not in CONVENTIONS:
+        raise ValueError(f"unknown offset convention {convention!r}; one of {CONVENTIONS}")
+    if convention == "onset":
+        return "onset" if since_onset else "admission" if since_admission else None
+    if convention == "admission":
+        return "admission" if since_admission else "onset" if since_onset else None
+    # "stated": a day the text states since admission first (conflicting ones give none),
+    # then one since onset (stated, or the history at presentation).
+    if admission or stated_admission is not None:
+        return "admission" if stated_admission is not None else None
+    return "onset" if since_onset is not None else None
+
+
+def _clock(found: Found | None) -> Clock | None:
+    return None if found is None else Clock(int(found.value), (found.evidence,), stated=True)

@@ -34,6 +34,8 @@ RANGE_AFTER = re.compile(r"\s*(?:°|º|˚|degrees?)?\s*[CF]?\s*(?:to|-|–)\s*\d
 RANGE_BEFORE = re.compile(
     r"\d{2,3}(?:[.,·]\d{1,2})?\s*(?:°|º|˚|degrees?)?\s*[CF]?\s*(?:to|-|–)\s*$", re.I
 )
+# "dropped from 39.0 °C to 36.4 °C": a change, whose first value is no range end.
+FROM_BEFORE = re.compile(r"\bfrom\s*$", re.I)
 # A temperature taken after the presentation: "the next morning a fever spike of 39 °C",
 # "la mattina successiva picco febbrile a 39".
 LATER_MEASUREMENT = re.compile(
@@ -116,7 +118,8 @@ def find_temperature(text: str) -> Found | None:
             celsius = _celsius(m.group("num"), unit, guess_fahrenheit=pattern is WITH_CUE)
             if celsius is None:
                 continue
-            if RANGE_AFTER.match(text, m.end("num")) or RANGE_BEFORE.search(
+            changed = FROM_BEFORE.search(text, max(0, m.start("num") - 8), m.start("num"))
+            if not changed and RANGE_AFTER.match(text, m.end("num")) or RANGE_BEFORE.search(
                 text[max(0, m.start("num") - 20) : m.start("num")]
             ):
                 continue

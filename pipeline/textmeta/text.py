@@ -67,13 +67,6 @@ NEGATION_SCOPE_BREAK = re.compile(
 # A relative clause is about the noun before its comma: "her grandfather, who was in the ICU".
 RELATIVE_CLAUSE = re.compile(r",\s*(?:who|whom|whose)\s", re.I)
 LIST_CONTINUES = re.compile(r",\s*(?:including|such\s+as|e\.g\.|namely|in\s+particular)\s", re.I)
-HYPOTHETICAL = re.compile(
-    r"\b(?:may|might|could|would|should|likely|unlikely|risk|if|whether|consider(?:ed)?|"
-    r"possible|possibly|potential(?:ly)?|predict\w*|expected|probability|in\s+case\s+of|"
-    r"eventual[ei]|eventualmente|need\s+to\s+(?:rule|use|consider|start)|often|usually|"
-    r"frequently|commonly|typically|generally)\b",
-    re.I,
-)
 OTHER_PERSON = re.compile(
     r"\b(?:wife|husband|spouse|partner|son|daughter|mother|father|brother|sister|sibling|"
     r"child(?:ren)?|grand\w+|uncle|aunt|cousin|relatives?|friends?|colleagues?|neighbou?rs?|"
@@ -92,26 +85,6 @@ ENGLISH_WORDS = re.compile(
     r"chest|days|history|fever|cough|he|she|his|her)\b",
     re.I,
 )
-
-
-# Typographic dashes and spaces folded to plain ones, one character for one so that every
-# span found in the folded text is the same span of the original: "24\u2010year\u2010old".
-_FOLDS = str.maketrans(
-    {
-        "\u2010": "-",
-        "\u2011": "-",
-        "\u2012": "-",
-        "\u2013": "-",
-        "\u2212": "-",
-        "\u00a0": " ",
-        "\u2009": " ",
-        "\u202f": " ",
-    }  # fmt: skip
-)
-
-
-def fold_typography(text: str) -> str:
-    return text.translate(_FOLDS)
 
 
 def evidence(text: str, start: int, end: int) -> Evidence:
@@ -208,10 +181,6 @@ def is_negated(text: str, pos: int, max_chars: int = 45) -> bool:
     # "denied fever and was admitted to the ICU": the negation stops at a new verb phrase.
     window = NEGATION_SCOPE_BREAK.split(window)[-1]
     return NEGATION.search(window) is not None
-
-
-def is_hypothetical(text: str, pos: int, max_chars: int = 45) -> bool:
-    return HYPOTHETICAL.search(before_in_clause(text, pos, max_chars)) is not None
 
 
 def about_other_person(text: str, pos: int, max_chars: int = 60) -> bool:

@@ -1,0 +1,109 @@
+"""ConText (Harkema et al. 2009, as medspaCy implements it) over one Doc.
+
+Modifier cues (negation, hypothetical, another experiencer, historical, ...) come from a cue
+table; each reaches the targets in its scope: FORWARD from the cue to the end of its sentence,
+BACKWARD to the sentence start, or BIDIRECTIONAL, at most `max_scope` tokens, and cut at the
+first cue of a category the rule names in `terminated_by` (commas, "but", "and was", ...).
+PSEUDO cues ("no increase", ", including") only take their words away from other cues.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .document import Doc
+from .matcher import Match, longest_first, matcher
+
+# Cues that shape scopes rather than modify targets; they may span a target.
+STRUCTURE = frozenset({"TERMINATE", "NEGATION_BREAK", "RELATIVE_CLAUSE"})
+
+
+@dataclass
+class Assertion:
+    """A target match and the categories of the modifiers that reach it."""
+
+    target: Match
+    modifiers: list[Match] = field(default_factory=list)
+
+    @property
+    def categories(self) -> set[str]:
+        return {m.category for m in self.modifiers}
+
+    def has(self, *categories: str) -> bool:
+        return any(m.category in categories for m in self.modifiers)
+
+
+def modifiers(doc: Doc) -> list[Match]:
+    """The context table's cues in the Doc (cached per Doc). Overlaps are resolved longest
+    first in two layers, cues and scope structure, so that a relative clause taken whole as
+    structure keeps the cues inside it; a PSEUDO cue takes its words from both layers."""
+    cached = doc.__dict__.get("_modifiers")
+    if cached is None:
+        found = matcher("context")(doc)
+        pseudo = [m for m in found if m.category == "PSEUDO"]
+        structure = [m for m in found if m.category in STRUCTURE]
+        cues = [m for m in found if m.category not in STRUCTURE and m.category != "PSEUDO"]
+        cached = sorted(
+            (
+                m
+                for layer in (cues, structure)
+                for m in longest_first(layer + pseudo)
+                if m.category != "PSEUDO"
+            ),
+            key=lambda m: m.start,
+        )
+        doc.__dict__["_modifiers"] = cached
+    return cached
+
+
+def assert_targets(doc: Doc, targets: list[Match]) -> list[Assertion]:
+    """Each target with the modifiers whose scope covers it."""
+    cues = [
+        m
+        for m in modifiers(doc)
+        if m.category in STRUCTURE
+        or not any(m.start < t.end and t.start < m.end for t in targets)
+    ]
+    out = [Assertion(t) for t in targets]
+    for cue in cues:
+        if cue.category in STRUCTURE:
+            continue
+        lo, hi = _scope(doc, cue, cues)
+        for item in out:
+            t = item.target
+            types = cue.rule.allowed_types
+            if types is not None and t.category not in types:
+                continue
+            if t.category in cue.rule.excluded_types:
+                continue
+            if t.start < hi and lo < t.end and not (cue.start <= t.start and t.end <= cue.end):
+                item.modifiers.append(cue)
+    return out
+
+
+def _scope(doc: Doc, cue: Match, cues: list[Match]) -> tuple[int, int]:
+    """Token range a cue reaches."""
+    s_start, s_end = doc.sentence_of(cue.start)
+    rule = cue.rule
+    lo, hi = cue.start, cue.end
+    stops = [c for c in cues if c.category in rule.terminated_by and c is not cue]
+    if rule.direction in ("FORWARD", "BIDIRECTIONAL"):
+        hi = s_end
+        for c in stops:
+            if cue.end <= c.start < hi:
+                hi = c.start
+        if rule.max_scope is not None:
+            hi = min(hi, cue.end + rule.max_scope)
+    if rule.direction in ("BACKWARD", "BIDIRECTIONAL"):
+        lo = s_start
+        for c in stops:
+            if lo < c.end <= cue.start:
+                lo = c.end
+        if rule.max_scope is not None:
+            lo = max(lo, cue.start - rule.max_scope)
+    return lo, hi
+
+
+def find_targets(doc: Doc, table: str, categories: set[str] | None = None) -> list[Match]:
+    """A target table's matches, overlaps resolved longest first (blockers included)."""
+    return longest_first(matcher(table)(doc, categories))

@@ -1,0 +1,94 @@
+"""One tokenisation and one sentence split per document, shared by every field.
+
+Tokens are words, numbers (with their decimal point or comma: "38.5", "38,5") and single
+punctuation marks, so "55-year-old", "55 - year - old" and "55?year?old" (after repair) are the
+same five tokens: spacing does not matter to the rules. Sentences end at . ! ? ; and line
+breaks (a decimal point is inside a number token, so it never ends one).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from .fields import Evidence
+from .normalize import Normalized, normalize
+
+_TOKEN = re.compile(r"[^\W_]+(?:[.,]\d+)?|\n|[^\s]")
+_SENTENCE_END = {".", "!", "?", ";", "\n"}
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str
+    lower: str
+    start: int  # character offsets in the repaired text
+    end: int
+    sentence: int
+
+
+@dataclass
+class Doc:
+    """A text, repaired, tokenised and split into sentences (token ranges)."""
+
+    original: str
+    normalized: Normalized
+    tokens: list[Token] = field(default_factory=list)
+    sentences: list[tuple[int, int]] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return self.normalized.text
+
+    @cached_property
+    def lowers(self) -> list[str]:
+        return [t.lower for t in self.tokens]
+
+    def sentence_of(self, i: int) -> tuple[int, int]:
+        return self.sentences[self.tokens[i].sentence]
+
+    def char_span(self, start: int, end: int) -> tuple[int, int]:
+        """Character span (repaired text) of tokens start..end-1."""
+        return self.tokens[start].start, self.tokens[end - 1].end
+
+    def span_text(self, start: int, end: int) -> str:
+        s, e = self.char_span(start, end)
+        return self.text[s:e]
+
+    def evidence(self, start: int, end: int) -> Evidence:
+        """The words of tokens start..end-1 (repaired text; `quote` maps to the original)."""
+        s, e = self.char_span(start, end)
+        return Evidence(s, e, self.text[s:e])
+
+    def quote(self, ev: Evidence) -> Evidence:
+        """The same words as a span of the original text."""
+        s, e = self.normalized.original_span(ev.start, ev.end)
+        return Evidence(s, e, self.original[s:e])
+
+    def sentence_text(self, i: int) -> str:
+        s, e = self.sentence_of(i)
+        return self.span_text(s, e) if e > s else ""
+
+
+def make_doc(text: str) -> Doc:
+    normalized = normalize(text)
+    doc = Doc(text, normalized)
+    sentence = 0
+    first = 0
+    for m in _TOKEN.finditer(normalized.text):
+        value = m.group()
+        if value == "\n":
+            if len(doc.tokens) > first:
+                doc.sentences.append((first, len(doc.tokens)))
+                sentence += 1
+                first = len(doc.tokens)
+            continue
+        doc.tokens.append(Token(value, value.lower(), m.start(), m.end(), sentence))
+        if value in _SENTENCE_END:
+            doc.sentences.append((first, len(doc.tokens)))
+            sentence += 1
+            first = len(doc.tokens)
+    if len(doc.tokens) > first:
+        doc.sentences.append((first, len(doc.tokens)))
+    return doc
