@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
 from flows.settings import apply_offline_defaults
@@ -21,7 +20,8 @@ from prefect.cache_policies import NO_CACHE  # noqa: E402
 
 from pipeline.config import load_config  # noqa: E402
 from pipeline.errors import PipelineError  # noqa: E402
-from pipeline.extract import extract_doi, extract_pdf  # noqa: E402
+from pipeline.extract import extract  # noqa: E402
+from pipeline.sources import source_from_arguments  # noqa: E402
 from pipeline.store import Store  # noqa: E402
 
 
@@ -40,16 +40,8 @@ def extract_flow(
     """Extract one PDF, a DOI's open-access PDF or a case page; stage its X-ray/CT candidates."""
     config = load_config()
     store = Store.open(db or config.path("staging_db"))
-    if url:
-        from pipeline.sources.casepage import extract_case_page
-
-        report = extract_case_page(url, config, store, run_step=run_as_task)
-    elif pdf:
-        report = extract_pdf(Path(pdf), config, store, doi=doi, run_step=run_as_task)
-    elif doi:
-        report = extract_doi(doi, config, store, run_step=run_as_task)
-    else:
-        raise PipelineError("extract flow: give a PDF (and its DOI), a DOI, or a case URL")
+    source = source_from_arguments(pdf=pdf, doi=doi, url=url)
+    report = extract(source, config, store, run_step=run_as_task)
     summary = {
         "source_id": report.source_id,
         "location": report.location,

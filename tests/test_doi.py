@@ -17,10 +17,11 @@ import pytest
 
 from pipeline.config import Config, load_config
 from pipeline.errors import SourceError
-from pipeline.extract import extract_doi, extract_pdf
+from pipeline.extract import ExtractReport, extract
 from pipeline.sources.crossref import resolve_doi
-from pipeline.sources.doi import fetch_doi_document
+from pipeline.sources.doi import DoiSource, fetch_doi_document
 from pipeline.sources.ids import doi_source_id
+from pipeline.sources.pdf import LocalPdf
 from pipeline.store import Store
 from tests.httpserver import LocalServer, Reply
 from tests.pdfs import case_report_pdf
@@ -30,6 +31,14 @@ FIXTURES = Path(__file__).parent / "fixtures"
 SREP = "10.1038/srep16696"  # Crossref lists a PDF link; CC BY 4.0
 PONE = "10.1371/journal.pone.0033693"  # no PDF link; CC BY 4.0
 COOKIE_WALL = "<!DOCTYPE html><html><body>Accept cookies to read this article</body></html>"
+
+
+def extract_doi(doi: str, config: Config, store: Store) -> ExtractReport:
+    return extract(DoiSource(doi), config, store)
+
+
+def extract_pdf(pdf: Path, config: Config, store: Store, doi: str | None = None) -> ExtractReport:
+    return extract(LocalPdf(pdf, doi=doi), config, store)
 
 
 def crossref_record(doi: str) -> dict[str, Any]:

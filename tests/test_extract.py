@@ -9,11 +9,16 @@ import sys
 from pathlib import Path
 
 from pipeline.config import Config
-from pipeline.extract import extract_pdf
+from pipeline.extract import ExtractReport, extract
+from pipeline.sources.pdf import LocalPdf
 from pipeline.store import Store
 from tests.pdfs import case_report_pdf
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def extract_pdf(pdf: Path, config: Config, store: Store, doi: str | None = None) -> ExtractReport:
+    return extract(LocalPdf(pdf, doi=doi), config, store)
 
 
 def test_case_report_stages_its_xray_and_ct(tmp_path: Path, config: Config, store: Store) -> None:

@@ -89,7 +89,8 @@ def test_a_run_extracts_new_sources_and_the_next_run_skips_them(
     assert by_url[urls[0]].status == "ok" and len(by_url[urls[0]].staged) == 2
     # The same PDF behind another link: its images are staged already, not twice.
     assert by_url[urls[1]].status == "ok" and by_url[urls[1]].already_staged == 2
-    assert "404" in by_url[urls[2]].error and "not return a PDF" in by_url[urls[3]].error
+    assert "404" in by_url[urls[2]].error
+    assert "HTML where a PDF was expected" in by_url[urls[3]].error
     assert len(store.candidates()) == 2
     assert report.status == "ok" and report.totals().failed == 2
     assert any("[4/4]" in line for line in logs)

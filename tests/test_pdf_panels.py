@@ -9,9 +9,13 @@ import numpy as np
 import pymupdf
 import pytest
 
+from pipeline.config import Config
+from pipeline.document import DocumentImage
+from pipeline.panels import split_panels
 from pipeline.pdf.captions import split_panel_captions
 from pipeline.pdf.images import extract_pdf_images
 from pipeline.pdf.panels import find_panels
+from pipeline.sources.pdf import extract_images
 from tests import phantoms
 
 CAPTION = (
@@ -49,9 +53,14 @@ def figure_pdf(path: Path, images: list[np.ndarray], caption: str) -> Path:
     return path
 
 
+def pdf_images_and_panels(pdf: Path, out: Path) -> list[DocumentImage]:
+    """A PDF's images as the pipeline sees them, then the panels cut from them."""
+    return split_panels(extract_images(pdf, out, Config()), out)
+
+
 def test_compound_figure_is_cut_into_lettered_panels(tmp_path: Path) -> None:
     pdf = figure_pdf(tmp_path / "compound.pdf", [grid()], CAPTION)
-    figure, *panels = extract_pdf_images(pdf, tmp_path / "out")
+    figure, *panels = pdf_images_and_panels(pdf, tmp_path / "out")
 
     assert figure.caption == CAPTION and figure.panel is None
     assert [p.panel for p in panels] == ["A", "B", "C", "D"]
@@ -73,7 +82,7 @@ def test_without_letters_in_the_caption_a_regular_grid_is_cut_with_guessed_lette
     tmp_path: Path,
 ) -> None:
     pdf = figure_pdf(tmp_path / "plain.pdf", [grid(background=0)], "Figure 2. Four images.")
-    _, *panels = extract_pdf_images(pdf, tmp_path / "out")
+    _, *panels = pdf_images_and_panels(pdf, tmp_path / "out")
     assert [p.panel for p in panels] == ["A", "B", "C", "D"]
     assert all("letter-guessed" in p.flags and p.panel_caption is None for p in panels)
 

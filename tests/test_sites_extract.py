@@ -11,8 +11,10 @@ import pytest
 
 from pipeline.config import Config, load_config
 from pipeline.errors import SourceError
+from pipeline.extract import ExtractReport, extract
 from pipeline.http import FetchError, HttpClient
-from pipeline.sources.casepage import extract_case_page
+from pipeline.sources.base import Fetching
+from pipeline.sources.casepage import CaseUrl
 from pipeline.sources.sites.base import LayoutChanged, RobotsDisallowed, SiteBlocked
 from pipeline.sources.sites.fetcher import SiteFetcher
 from pipeline.store import Store
@@ -28,6 +30,12 @@ from tests.fixtures.sites.serve import (
 from tests.httpserver import LocalServer, Reply
 
 SITES = ("radiopaedia", "eurorad", "sirm")
+
+
+def extract_case_page(
+    url: str, config: Config, store: Store, *, fetcher: SiteFetcher | None = None
+) -> ExtractReport:
+    return extract(CaseUrl(url), config, store, fetching=Fetching(config, fetcher=fetcher))
 
 
 @pytest.fixture
@@ -93,7 +101,7 @@ def test_radiopaedia_case_stages_xrays_and_a_few_ct_slices(
     assert xrays[0].source_kind == "url"
     manifest = json.loads((report.out_dir / "manifest.json").read_text())
     assert len(manifest["images"]) == 42
-    assert sum(entry["taken"] for entry in manifest["images"]) == 5
+    assert sum("not-taken" not in entry["flags"] for entry in manifest["images"]) == 5
     [source] = site_store.sources()
     assert source.status == "ok" and source.candidates_staged == 5
     # again: nothing new staged, nothing downloaded again
@@ -190,7 +198,7 @@ def test_image_that_is_html_is_refused(
     report = extract_case_page(url, site_config, site_store, fetcher=fetcher)
     assert len(report.staged) == 4  # the PA film is missing, the rest is staged
     manifest = json.loads((report.out_dir / "manifest.json").read_text())
-    first = manifest["images"][0]["download"]
+    first = manifest["images"][0]
     assert first["file"] is None and "HTML served as an image" in first["error"]
     assert not list(report.out_dir.glob("*.download"))
 
@@ -369,3 +377,26 @@ def test_images_over_the_pixel_cap_are_not_kept(
     with pytest.raises(SourceError, match="none of the 2 images downloaded: .*over the 0.1 MP cap"):
         extract_case_page(url, config, site_store, fetcher=fetcher)
     assert site_store.candidates() == []
+
+
+def test_a_composite_on_a_case_page_is_staged_as_its_panels(
+    servers: dict[str, LocalServer], site_config: Config, site_store: Store, fetcher: SiteFetcher
+) -> None:
+    """Case images take the same path as PDF figures: a side-by-side pair is cut."""
+    import cv2
+    import numpy as np
+
+    from tests import phantoms
+
+    server = servers["sirm"]
+    url = serve_sirm(server)
+    pair = np.full((400, 820), 255, dtype=np.uint8)
+    pair[8:392, 8:392] = phantoms.chest_xray_frontal(384, seed=21)
+    pair[8:392, 428:812] = phantoms.chest_xray_frontal(384, seed=22)
+    body = cv2.imencode(".jpg", pair)[1].tobytes()
+    jpeg = Reply(200, body, {"Content-Type": "image/jpeg"})
+    server.add("/wp-content/uploads/2020/03/caso12-rx-1.jpg", jpeg)
+    report = extract_case_page(url, site_config, site_store, fetcher=fetcher)
+    xrays = [row for row in report.candidates if row.fields["modality"] == "X-ray"]
+    assert [row.panel for row in xrays] == ["A", "B"]
+    assert all(row.fields["age"] == "72" and row.fields["license"] is None for row in xrays)

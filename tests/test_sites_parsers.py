@@ -84,14 +84,14 @@ def test_radiopaedia_stacks_without_files_is_a_layout_change() -> None:
 
 
 def test_radiopaedia_search_listing() -> None:
-    first = radiopaedia.parse_listing(rp_page("search-1.html"), f"{RP}/search?q=covid-19")
+    first = radiopaedia.CASE_SITE.parse_listing(rp_page("search-1.html"), f"{RP}/search?q=covid-19")
     assert [case["url"] for case in first.cases] == [
         f"{RP}/cases/covid-19-pneumonia-12",  # once, though linked twice
         f"{RP}/cases/covid-19-pneumonia-ards",  # and no article
     ]
     assert first.cases[1]["date"] == "2020-04-02"
     assert first.next_url == f"{RP}/search?page=2&q=covid-19&scope=cases"
-    last = radiopaedia.parse_listing(rp_page("search-2.html"), first.next_url)
+    last = radiopaedia.CASE_SITE.parse_listing(rp_page("search-2.html"), first.next_url)
     assert len(last.cases) == 1 and last.next_url is None
 
 
@@ -125,10 +125,12 @@ def test_eurorad_layout_changed() -> None:
 
 def test_eurorad_search_listing() -> None:
     base = "https://www.eurorad.org"
-    first = eurorad.parse_listing(page("eurorad", "search-1.html", base), f"{base}/advanced-search")
+    first = eurorad.CASE_SITE.parse_listing(
+        page("eurorad", "search-1.html", base), f"{base}/advanced-search"
+    )
     assert [case["url"] for case in first.cases] == [f"{base}/case/16664", f"{base}/case/16690"]
     assert first.next_url == f"{base}/advanced-search?search=covid-19&page=1"
-    last = eurorad.parse_listing(page("eurorad", "search-2.html", base), first.next_url)
+    last = eurorad.CASE_SITE.parse_listing(page("eurorad", "search-2.html", base), first.next_url)
     assert [case["url"] for case in last.cases] == [f"{base}/case/16801"]
     assert last.next_url is None
 
@@ -148,7 +150,7 @@ def test_sirm_post_in_italian() -> None:
 
 
 def test_sirm_listing_keeps_case_posts_only() -> None:
-    listing = sirm.parse_listing(page("sirm", "search-1.html", "https://sirm.org"),
+    listing = sirm.CASE_SITE.parse_listing(page("sirm", "search-1.html", "https://sirm.org"),
                                  "https://sirm.org/?s=covid-19")  # fmt: skip
     assert [(case["url"], case["date"]) for case in listing.cases] == [
         ("https://sirm.org/2020/03/11/covid-19-caso-13/", "2020-03-11"),

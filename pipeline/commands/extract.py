@@ -73,14 +73,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _extract(args: argparse.Namespace, config: Any, store: Any) -> Any:
-    from pipeline.extract import extract_pdf
+    from pipeline.extract import extract
+    from pipeline.sources import source_from_arguments
 
-    if args.url:
-        from pipeline.sources.casepage import extract_case_page
-
-        return extract_case_page(args.url, config, store)
-    if args.pdf:
-        return extract_pdf(args.pdf, config, store, doi=args.doi)
-    from pipeline.extract import extract_doi
-
-    return extract_doi(args.doi, config, store)
+    source = source_from_arguments(pdf=args.pdf, doi=args.doi, url=args.url)
+    return extract(source, config, store)

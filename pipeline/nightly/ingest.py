@@ -7,23 +7,21 @@ bad source cannot fail a nightly run; a transient failure (timeout, refused conn
 
 from __future__ import annotations
 
-import contextlib
 import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeline.config import Config
-from pipeline.errors import PipelineError, SourceError
-from pipeline.files import leftovers
+from pipeline.errors import PipelineError
+from pipeline.extract import extract, failure_reason
 from pipeline.nightly.discovery import SourceRef
-from pipeline.sources.ids import safe_name
+from pipeline.sources import open_source
+from pipeline.sources.base import Fetching
 from pipeline.store import Store, now
 
 if TYPE_CHECKING:
-    from pipeline.extract import ExtractReport
     from pipeline.http import HttpClient
 
 TRANSIENT_STATUS = {408, 425, 429, 500, 502, 503, 504}
@@ -83,66 +81,6 @@ def is_transient(exc: BaseException) -> bool:
     return bool(_TRANSIENT_TEXT.search(str(reason)))
 
 
-def pdf_check(first_bytes: bytes) -> str | None:
-    """Why these first bytes are not a PDF's, or None when they are."""
-    if first_bytes.lstrip(b"\xef\xbb\xbf\r\n\t ").startswith(b"%PDF-"):
-        return None
-    return f"the link did not return a PDF (starts with {first_bytes[:8]!r})"
-
-
-def download_pdf(url: str, config: Config, client: HttpClient) -> Path:
-    """Fetch a PDF link into extracted/downloads/ with the shared client.
-
-    The client writes to a temporary file and moves it into place only when the whole body
-    has arrived, so a run killed mid-download leaves no PDF behind: only a hidden temporary
-    file, which is removed here before trying again.
-    """
-    folder = config.path("extracted") / "downloads"
-    name = safe_name(url, max_length=100)
-    target = folder / (name if name.lower().endswith(".pdf") else f"{name}.pdf")
-    if target.exists():
-        return target
-    for leftover in leftovers(target):
-        leftover.unlink(missing_ok=True)
-    return client.download(url, target, check=pdf_check)
-
-
-def _run_extractor(
-    ref: SourceRef, config: Config, store: Store, client: HttpClient | None
-) -> ExtractReport:
-    """Extract one source, sharing the run's client (one rate limit per host)."""
-    if ref.kind == "doi":
-        from pipeline.extract import extract_doi
-
-        return extract_doi(ref.location, config, store, client=client)
-    if ref.kind == "url":
-        from pipeline.sources.casepage import extract_case_page
-
-        return extract_case_page(ref.location, config, store, client=client)
-    if ref.kind == "pdf-url":
-        from pipeline.extract import extract_pdf
-        from pipeline.http import HttpClient
-
-        with contextlib.ExitStack() as stack:
-            if client is None:
-                client = stack.enter_context(HttpClient(config))
-            pdf = download_pdf(ref.location, config, client)
-        return extract_pdf(pdf, config, store)
-    raise SourceError(ref.location, f"unknown source kind {ref.kind!r}")
-
-
-def release_pdf_cache() -> None:
-    """Empty MuPDF's store of decoded images.
-
-    MuPDF keeps every image it decoded (extract_image, Pixmap) in its store after the
-    document is closed: with PyMuPDF 1.28 a run grew by about 1.2 MB per PDF, 880 MB over
-    1,000 sources. Emptying it after each source keeps a run's memory flat.
-    """
-    import pymupdf
-
-    pymupdf.TOOLS.store_shrink(100)
-
-
 def _recorded_since(store: Store, source_id: str, since: datetime) -> bool:
     row = store.source(source_id)
     if row is None:
@@ -162,15 +100,13 @@ def extract_source(
     started, clock = now(), time.monotonic()
     outcome = SourceOutcome(ref.source_id, ref.kind, ref.location, ref.route, ref.site, "ok")
     try:
-        try:
-            report = _run_extractor(ref, config, store, client)
-        finally:
-            release_pdf_cache()
+        with Fetching(config, client=client) as fetching:
+            report = extract(open_source(ref.kind, ref.location), config, store, fetching=fetching)
     except Exception as exc:  # noqa: BLE001 - any failure belongs to this source only
         if not final_attempt and is_transient(exc):
             raise TransientSourceError(ref, str(exc)) from exc
         outcome.status = "failed"
-        outcome.error = getattr(exc, "reason", None) or f"{type(exc).__name__}: {exc}"
+        outcome.error = failure_reason(exc)
         if not _recorded_since(store, ref.source_id, started):
             store.record_source(ref.source_id, ref.kind, ref.location, error=outcome.error)
         outcome.seconds = time.monotonic() - clock
@@ -179,8 +115,8 @@ def extract_source(
     outcome.staged = list(report.staged)
     outcome.already_staged = len(report.already_staged)
     if report.source_id != ref.source_id:
-        # The extractor named the source by its content (a PDF's hash); remember the link too,
-        # so the next run knows this URL is done.
+        # Named otherwise by the extractor (a canonical address, a PDF's content): remember
+        # the discovered name too, so the next run knows it is done.
         store.record_source(
             ref.source_id, ref.kind, ref.location,
             images_found=report.images, candidates_staged=len(report.staged),

@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pipeline.config import Config
-from pipeline.extract import StepRunner, run_directly
 from pipeline.nightly.discovery import (
     RouteResult,
     SiteDiscoverer,
@@ -31,6 +30,7 @@ from pipeline.nightly.fanout import FutureLike, dispatch
 from pipeline.nightly.ingest import SourceOutcome, TransientSourceError, extract_source
 from pipeline.nightly.report import RunReport, count_discovery, count_outcome, write_report
 from pipeline.nightly.settings import NightlySettings
+from pipeline.sources.base import StepRunner, run_directly
 from pipeline.store import Store, now
 
 if TYPE_CHECKING:

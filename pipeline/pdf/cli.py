@@ -65,17 +65,47 @@ def run(args: argparse.Namespace) -> int:
             print(f"{pdf}: {reason}", file=sys.stderr)
             failed += 1
             continue
-        for image in images:
-            if not args.derived and (image.panel_of is not None or image.parts):
-                continue  # like pdfimages: only the image objects the PDF draws
+        rows = [image.to_json() for image in images if args.derived or not image.parts]
+        if args.derived:
+            rows += _panel_rows(images, args.out)
+        for row in rows:
             if args.json:
-                print(json.dumps(image.to_json()))
+                print(json.dumps(row))
             else:
-                bbox = image.bbox and ",".join(f"{v:.0f}" for v in image.bbox)
+                bbox = row["bbox"] and ",".join(f"{v:.0f}" for v in row["bbox"])
                 print(
-                    f"{image.page:4d} {image.index:4d} {image.width:5d}x{image.height:<5d} "
-                    f"{image.encoding:6s} {image.colorspace:5s} {image.xref or '-'} {bbox} "
-                    f"{image.file or '-'} {' '.join(image.flags)}"
+                    f"{row['page']:4d} {row['index']:4d} {row['width']:5d}x{row['height']:<5d} "
+                    f"{row['encoding']:6s} {row['colorspace']:5s} {row['xref'] or '-'} {bbox} "
+                    f"{row['file'] or '-'} {' '.join(row['flags'])}"
                 )
         sys.stdout.flush()
     return 1 if failed else 0
+
+
+def _panel_rows(images: list, out: Path) -> list[dict]:
+    """The panels of compound figures (as the pipeline cuts them), in the listing's shape."""
+    from pipeline.panels import split_panels
+    from pipeline.sources.pdf import document_image
+
+    drawn = [document_image(image) for image in images]
+    return [
+        {
+            "pdf": images[0].pdf,
+            "page": panel.page,
+            "index": panel.index,
+            "file": str(panel.file),
+            "width": panel.width,
+            "height": panel.height,
+            "xref": None,
+            "encoding": "image",
+            "colorspace": "-",
+            "bbox": [round(v, 2) for v in panel.bbox] if panel.bbox else None,
+            "sha256": panel.sha256,
+            "caption": panel.caption,
+            "panel": panel.panel,
+            "panel_of": panel.panel_of,
+            "panel_caption": panel.panel_caption,
+            "flags": panel.flags,
+        }
+        for panel in split_panels(drawn, out)[len(drawn) :]
+    ]

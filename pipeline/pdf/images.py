@@ -3,7 +3,7 @@
 Images are found by walking the content streams (see content_stream.py), so inline images,
 images inside forms and soft-mask groups count, and images no page draws do not. Each
 distinct image object is listed once, at its first draw, numbered in draw order like
-pdfimages' `num`. Then: tiles stitched into figures, captions, panels, icons flagged.
+pdfimages' `num`. Then: tiles stitched into figures, captions, icons flagged.
 """
 
 from __future__ import annotations
@@ -74,8 +74,9 @@ def extract_pdf_images(
     derived: bool = True,
 ) -> list[PdfImage]:
     """Write each distinct image the PDF draws into `out_dir`; return them in draw order,
-    followed by derived images (stitched figures, panel crops) that point back to them.
-    With `derived=False`, only the images the PDF draws (what pdfimages lists).
+    followed by the figures stitched from tiles, which point back to their tiles. With
+    `derived=False`, only the images the PDF draws (what pdfimages lists). Panels of
+    compound figures are cut later, for every kind of source (`pipeline.panels`).
 
     Raises SourceError when the file is not a PDF MuPDF can read.
     """
@@ -84,7 +85,6 @@ def extract_pdf_images(
     from pipeline.pdf.captions import attach_captions
     from pipeline.pdf.collect import collect_drawn_images
     from pipeline.pdf.decorations import flag_decorations
-    from pipeline.pdf.panels import cut_panels
     from pipeline.pdf.stitch import stitch_tiles
 
     stem = safe_stem(pdf_path)
@@ -102,8 +102,6 @@ def extract_pdf_images(
             images.extend(stitched or [])
         _enrich("decorations", pdf_path, flag_decorations, images, doc.page_count)
         _enrich("captions", pdf_path, attach_captions, doc, images)
-        if derived:
-            images.extend(_enrich("panels", pdf_path, cut_panels, images, out_dir, pixels) or [])
     finally:
         doc.close()
         pymupdf.TOOLS.mupdf_display_errors(shown)

@@ -1,19 +1,16 @@
-"""Cut compound figures into panels along gutters; name each by its caption letter.
+"""Find the panels of a compound figure along gutters; name each by its caption letter.
 
 A gutter is a band of rows (or columns) of one flat colour, white or black, running the
 whole width (or height) of the figure or of a piece already cut from it (recursive XY
 cut). A figure is cut only when that yields 2 to 12 panels, each a real part of the
 figure; panel letters come from the caption in reading order when the caption names as
-many panels as were found, otherwise they are A, B, C... in reading order and the panel
-is flagged "letter-guessed". The whole figure stays in the list; each panel points to it.
+many panels as were found, otherwise they are A, B, C... in reading order (guessed).
+`pipeline/panels.py` applies this to the images of every kind of source.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable
-from dataclasses import replace
-from pathlib import Path
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pipeline.pdf.caption_text import split_panel_captions
@@ -22,9 +19,6 @@ from pipeline.pdf.captions import reading_order
 if TYPE_CHECKING:
     import numpy as np
 
-    from pipeline.pdf.record import PdfImage
-
-SKIP_FLAGS = {"icon", "repeated", "tile", "too-large", "undecodable", "in-smask"}
 MIN_SIDE = 160  # pixels: smaller images are not cut
 MAX_PANELS = 12
 _FLAT = 6.0  # standard deviation of a gutter row (0-255 scale)
@@ -34,96 +28,31 @@ _ALIKE = 0.75  # smallest / largest panel side in a grid of alike panels
 _WORK_SIDE = 700  # analyse a copy at most this large
 
 
-def cut_panels(
-    images: list[PdfImage],
-    out_dir: Path,
-    pixels_of: Callable[[PdfImage], np.ndarray | None],
-) -> list[PdfImage]:
-    """Panel crops of compound figures, as new images after the others."""
-    panels: list[PdfImage] = []
-    next_index = len(images)
-    for image in images:
-        if image.file is None or SKIP_FLAGS.intersection(image.flags) or image.panel:
-            continue
-        if min(image.width, image.height) < MIN_SIDE:
-            continue
-        if len(image.pages) > 1:
-            continue  # drawn on several pages: a background or a letterhead, not a figure
-        pixels = pixels_of(image)
-        if pixels is None:
-            continue
-        boxes = find_panels(pixels)
-        if len(boxes) < 2:
-            continue
-        parts = split_panel_captions(image.caption or "")
-        letters = list(parts) if len(parts) == len(boxes) else []
-        if not letters and not regular_grid(boxes):
-            continue  # text blocks of a scanned page, a chart's legend: not panels
-        order = reading_order([(x0, y0, x1, y1) for x0, y0, x1, y1 in boxes])
-        for position, box_index in enumerate(order):
-            x0, y0, x1, y1 = boxes[box_index]
-            letter = letters[position] if letters else chr(ord("A") + position)
-            panels.append(
-                _panel(
-                    image,
-                    pixels[y0:y1, x0:x1],
-                    (x0, y0, x1, y1),
-                    letter,
-                    parts,
-                    next_index,
-                    out_dir,
-                    guessed=not letters,
-                )  # fmt: skip
-            )
-            next_index += 1
-    return panels
+@dataclass(frozen=True)
+class PanelCut:
+    """One panel of a compound figure: its box in the figure's pixels and its name."""
+
+    box: tuple[int, int, int, int]  # x0, y0, x1, y1
+    letter: str
+    caption: str | None  # the caption's part for this panel, when the caption has parts
+    guessed: bool  # the caption names no letters: A, B, C... in reading order
 
 
-def _panel(
-    figure: PdfImage,
-    crop: np.ndarray,
-    box: tuple[int, int, int, int],
-    letter: str,
-    parts: dict[str, str],
-    index: int,
-    out_dir: Path,
-    *,
-    guessed: bool,
-) -> PdfImage:
-    from pipeline.pdf.png import encode_png
-
-    data = encode_png(crop)
-    stem = figure.file.stem.rsplit("-", 1)[0]  # type: ignore[union-attr]
-    path = out_dir / f"{stem}-{index:03d}.png"
-    path.write_bytes(data)
-    return replace(
-        figure,
-        index=index,
-        file=path,
-        width=crop.shape[1],
-        height=crop.shape[0],
-        xref=None,
-        encoding="image",
-        bbox=_page_box(figure, box),
-        sha256=hashlib.sha256(data).hexdigest(),
-        panel=letter,
-        panel_of=figure.index,
-        panel_caption=parts.get(letter),
-        parts=[],
-        flags=["panel", "letter-guessed"] if guessed else ["panel"],
-        rgba_file=None,
-        original_file=None,
-        pages=[figure.page],
-    )
-
-
-def _page_box(figure: PdfImage, box: tuple[int, int, int, int]) -> tuple[float, ...] | None:
-    if figure.bbox is None:
-        return None
-    fx0, fy0, fx1, fy1 = figure.bbox
-    sx, sy = (fx1 - fx0) / figure.width, (fy1 - fy0) / figure.height
-    x0, y0, x1, y1 = box
-    return (fx0 + x0 * sx, fy0 + y0 * sy, fx0 + x1 * sx, fy0 + y1 * sy)
+def plan_panels(pixels: np.ndarray, caption: str | None) -> list[PanelCut]:
+    """The panels of a compound figure in reading order; [] when it is not cut."""
+    boxes = find_panels(pixels)
+    if len(boxes) < 2:
+        return []
+    parts = split_panel_captions(caption or "")
+    letters = list(parts) if len(parts) == len(boxes) else []
+    if not letters and not regular_grid(boxes):
+        return []  # text blocks of a scanned page, a chart's legend: not panels
+    order = reading_order([(x0, y0, x1, y1) for x0, y0, x1, y1 in boxes])
+    cuts = []
+    for position, box_index in enumerate(order):
+        letter = letters[position] if letters else chr(ord("A") + position)
+        cuts.append(PanelCut(boxes[box_index], letter, parts.get(letter), not letters))
+    return cuts
 
 
 def regular_grid(boxes: list[tuple[int, int, int, int]]) -> bool:

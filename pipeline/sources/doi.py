@@ -22,19 +22,22 @@ from pipeline.errors import SourceError
 from pipeline.files import write_json_atomic
 from pipeline.http import FetchError, HttpClient
 from pipeline.records import DocumentFacts
+from pipeline.sources.base import Fetching, StepRunner, run_directly
 from pipeline.sources.crossref import CrossrefWork, checked_doi, fetch_work, resolve_doi
+from pipeline.sources.ids import doi_source_id
+from pipeline.sources.pdf import pdf_check, pdf_document
 from pipeline.sources.unpaywall import UnpaywallRecord, fetch_unpaywall
 
 if TYPE_CHECKING:
     from pipeline.config import Config
+    from pipeline.document import Document
 
-__all__ = ["PdfAttempt", "fetch_doi_document", "pdf_check", "resolve_doi"]
+__all__ = ["DoiSource", "PdfAttempt", "fetch_doi_document", "resolve_doi"]
 
 log = logging.getLogger(__name__)
 
 PDF_NAME = "source.pdf"
 RECORD_NAME = "fetch.json"
-_HTML_START = re.compile(rb"^\s*(<!doctype|<html|<head|<body|<\?xml|<)", re.IGNORECASE)
 
 
 @dataclass
@@ -58,17 +61,6 @@ class _Search:
     def note(self, route: str, url: str | None, result: str) -> None:
         log.info("PDF for %s via %s %s: %s", self.work.doi, route, url or "", result)
         self.attempts.append(PdfAttempt(route, url, result))
-
-
-def pdf_check(first_bytes: bytes) -> str | None:
-    """Why these first bytes are not a PDF's, or None when they are."""
-    if first_bytes.lstrip(b"\xef\xbb\xbf\r\n\t ").startswith(b"%PDF-"):
-        return None
-    if _HTML_START.match(first_bytes):
-        return "HTML where a PDF was expected (paywall, cookie wall or landing page)"
-    if not first_bytes:
-        return "empty body where a PDF was expected"
-    return f"not a PDF (starts with {first_bytes[:8]!r})"
 
 
 def fetch_doi_document(
@@ -209,3 +201,34 @@ def _write_record(
         "attempts": [asdict(attempt) for attempt in attempts],
     }
     write_json_atomic(dest_dir / RECORD_NAME, record)
+
+
+@dataclass
+class DoiSource:
+    """A DOI: its facts from Crossref and its open-access PDF, found by the routes above."""
+
+    doi: str
+    kind: str = "doi"
+
+    @property
+    def location(self) -> str:
+        return self.doi
+
+    @property
+    def source_id(self) -> str:
+        return doi_source_id(self.doi)
+
+    def resolve(self, fetching: Fetching, run_step: StepRunner = run_directly) -> Document:
+        dest = fetching.config.path("extracted") / self.source_id
+        facts, pdf = run_step(
+            "fetch-doi", fetch_doi_document, self.doi, fetching.config, dest, client=fetching.http()
+        )
+        return pdf_document(
+            pdf,
+            source_id=self.source_id,
+            kind=self.kind,
+            location=self.doi,
+            facts=facts,
+            fetching=fetching,
+            run_step=run_step,
+        )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from pathlib import Path
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -35,7 +34,3 @@ def pdf_source_id(pdf_bytes: bytes) -> str:
 
 def url_source_id(url: str) -> str:
     return "url-" + safe_name(re.sub(r"^https?://", "", url.strip()), max_length=120)
-
-
-def pdf_file_source_id(path: Path) -> str:
-    return pdf_source_id(path.read_bytes())

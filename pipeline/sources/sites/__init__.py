@@ -1,29 +1,29 @@
 """Radiology case sites: Radiopaedia, Eurorad and SIRM.
 
 One module per site (`radiopaedia`, `eurorad`, `sirm`), each with its selectors declared
-in one `SELECTORS` table and the same functions: `canonical_url(url)`,
-`fetch_case(url, fetcher) -> CasePage`, `parse_case(html, url)`, `search_url(base, query)`
-and `parse_listing(html, url) -> ListingPage`. A site is recognised by the base URL
-configured for it in `[urls]`, so a local server can stand in for it.
+in one `SELECTORS` table and its page parser, and one `CASE_SITE` declaration
+(`sites.base.CaseSite`: licence, language, canonical addresses, listing selectors) that the
+shared plumbing reads. A site is recognised by the base URL configured for it in `[urls]`,
+so a local server can stand in for it.
 """
 
 from __future__ import annotations
 
 import importlib
-from types import ModuleType
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from pipeline.config import Config
+    from pipeline.sources.sites.base import CaseSite
 
 SITE_NAMES = ("radiopaedia", "eurorad", "sirm")
 
 
-def site_module(name: str) -> ModuleType:
+def case_site(name: str) -> CaseSite:
     if name not in SITE_NAMES:
         raise ValueError(f"unknown site {name!r}: one of {', '.join(SITE_NAMES)}")
-    return importlib.import_module(f"pipeline.sources.sites.{name}")
+    return importlib.import_module(f"pipeline.sources.sites.{name}").CASE_SITE
 
 
 def _host(netloc: str) -> str:

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus, urljoin
 
 from bs4 import BeautifulSoup, Tag
 
 from pipeline.errors import SourceError
+
+if TYPE_CHECKING:
+    from pipeline.sources.sites.fetcher import SiteFetcher
 
 # Elements whose content is never page text.
 _NOT_TEXT = ("script", "style", "noscript", "template", "iframe", "object", "svg")
@@ -89,9 +92,6 @@ class CasePage:
     certainty: str | None = None  # Radiopaedia's diagnostic certainty
     text: str = ""  # all the case's text, for free-text field extraction
     evidence: dict[str, str] = field(default_factory=dict)  # field -> words it came from
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass
@@ -263,3 +263,47 @@ def iso_date(text: str | None) -> str | None:
 def parse_since(text: str) -> date:
     """A --since value: YYYY-MM-DD."""
     return date.fromisoformat(text)
+
+
+@dataclass(frozen=True)
+class CaseSite:
+    """A case site as one declaration: its name, licence and language, how a case page is
+    read (and fetched, when it needs more than the page), and how its search listing is
+    paged. Each site module declares one `CASE_SITE`; the plumbing lives here."""
+
+    name: str
+    license: str | None
+    language: str | None  # of the case text; None: detect
+    search_path: str  # the search address below the base URL, with {query}
+    canonical_url: Callable[[str], str]
+    case_url_of: Callable[[str], str | None]  # a listing link's case address, or None
+    parse_case: Callable[[str, str], CasePage]
+    listing_links: str | tuple[str, ...]
+    next_page: str | tuple[str, ...]
+    # A page whose images take more requests (Radiopaedia's stacks) fetches itself.
+    fetch: Callable[[str, SiteFetcher], CasePage] | None = None
+    listing_title: Callable[[Tag], str | None] = link_text
+    listing_date: Callable[[Tag, str], str | None] | None = None
+    # A case linked more than once (title, "read more", an image) takes the first title given.
+    fill_missing_title: bool = False
+
+    def fetch_case(self, url: str, fetcher: SiteFetcher) -> CasePage:
+        if self.fetch is not None:
+            return self.fetch(url, fetcher)
+        return fetcher.parse(self.name, url, self.parse_case)
+
+    def search_url(self, base: str, query: str) -> str:
+        return search_url_for(base, self.search_path, query)
+
+    def parse_listing(self, html: str, url: str) -> ListingPage:
+        soup = soup_of(html)
+        return listing_page(
+            soup,
+            url,
+            select_all(soup, self.listing_links),
+            self.case_url_of,
+            self.next_page,
+            title_of=self.listing_title,
+            date_of=self.listing_date,
+            fill_missing_title=self.fill_missing_title,
+        )

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from pipeline.sources.sites import site_module
+from pipeline.sources.sites import case_site
 from pipeline.sources.sites.base import looks_like_captcha
 from pipeline.sources.sites.fetcher import SiteFetcher
 
@@ -30,7 +30,7 @@ def discover_cases(
     With `since`, cases the listing dates before it are left out; undated ones are kept
     (search results are in relevance order, so paging cannot stop at the first old one).
     """
-    module = site_module(site)
+    module = case_site(site)
     own = fetcher is None
     fetcher = fetcher or SiteFetcher.from_config(config)
     try:

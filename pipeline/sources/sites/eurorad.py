@@ -9,13 +9,11 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 from pipeline.sources.sites.base import (
     CaseImage,
     CasePage,
+    CaseSite,
     LayoutChanged,
-    ListingPage,
     iso_date,
-    listing_page,
     one_line,
     require,
-    search_url_for,
     select_first,
     soup_of,
     text_of,
@@ -29,7 +27,7 @@ from pipeline.sources.sites.vocab import (
 )
 
 if TYPE_CHECKING:
-    from pipeline.sources.sites.fetcher import SiteFetcher
+    pass
 
 SITE = "eurorad"
 LICENSE = "CC BY-NC-SA 4.0"
@@ -192,20 +190,14 @@ def _figure_images(figure: Any, page_url: str) -> list[CaseImage]:
     return images
 
 
-def fetch_case(url: str, fetcher: SiteFetcher) -> CasePage:
-    return fetcher.parse(SITE, url, parse_case)
-
-
-def search_url(base: str, query: str) -> str:
-    return search_url_for(base, SEARCH_PATH, query)
-
-
-def parse_listing(html: str, url: str) -> ListingPage:
-    soup = soup_of(html)
-    return listing_page(
-        soup,
-        url,
-        soup.select(SELECTORS["search_result"]),
-        lambda address: canonical_url(address) if case_number(address) else None,
-        SELECTORS["next_page"],
-    )
+CASE_SITE = CaseSite(
+    name=SITE,
+    license=LICENSE,
+    language=None,
+    search_path=SEARCH_PATH,
+    canonical_url=canonical_url,
+    case_url_of=lambda address: canonical_url(address) if case_number(address) else None,
+    parse_case=parse_case,
+    listing_links=SELECTORS["search_result"],
+    next_page=SELECTORS["next_page"],
+)

@@ -6,7 +6,7 @@ import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pipeline.errors import SourceError
 from pipeline.sources.sites.base import CaseImage, CasePage, SiteBlocked
@@ -94,17 +94,9 @@ class Downloaded:
     url: str | None = None  # the address the file came from
     error: str | None = None
     flags: list[str] = field(default_factory=list)
+    width: int | None = None
+    height: int | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "index": self.index,
-            "page_image": self.image.url,
-            "url": self.url,
-            "file": str(self.file) if self.file else None,
-            "sha256": self.sha256,
-            "error": self.error,
-            "flags": self.flags,
-        }
 
 
 def download_images(
@@ -192,3 +184,5 @@ def _refuse_too_large(result: Downloaded, max_megapixels: float) -> None:
         result.error = f"too large: {width}x{height} is over the {max_megapixels:g} MP cap"
         result.file.unlink(missing_ok=True)
         result.file = None
+    else:
+        result.width, result.height = width, height

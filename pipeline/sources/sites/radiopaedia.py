@@ -13,15 +13,13 @@ from pipeline.errors import SourceError
 from pipeline.sources.sites.base import (
     CaseImage,
     CasePage,
+    CaseSite,
     LayoutChanged,
-    ListingPage,
     iso_date,
     link_text,
-    listing_page,
     looks_like_captcha,
     one_line,
     require,
-    search_url_for,
     select_first,
     soup_of,
     text_of,
@@ -283,19 +281,18 @@ def _study_images(study: Study, page_url: str, fetcher: SiteFetcher) -> list[Cas
     raise LayoutChanged(SITE, page_url, f"no stacks JSON for study {study.id} ({last})")
 
 
-def search_url(base: str, query: str) -> str:
-    return search_url_for(base, SEARCH_PATH, query)
-
-
-def parse_listing(html: str, url: str) -> ListingPage:
-    soup = soup_of(html)
-    return listing_page(
-        soup,
-        url,
-        soup.select(SELECTORS["search_result"]),
-        lambda address: canonical_url(address) if is_case_url(address) else None,
-        SELECTORS["next_page"],
-        title_of=lambda link: link_text(
-            select_first(link, SELECTORS["search_result_title"]) or link
-        ),
-    )
+CASE_SITE = CaseSite(
+    name=SITE,
+    license=LICENSE,
+    language=None,
+    search_path=SEARCH_PATH,
+    canonical_url=canonical_url,
+    case_url_of=lambda address: canonical_url(address) if is_case_url(address) else None,
+    parse_case=lambda html, url: parse_case(html, url)[0],
+    fetch=fetch_case,
+    listing_links=SELECTORS["search_result"],
+    next_page=SELECTORS["next_page"],
+    listing_title=lambda link: link_text(
+        select_first(link, SELECTORS["search_result_title"]) or link
+    ),
+)

@@ -13,13 +13,11 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 from pipeline.sources.sites.base import (
     CaseImage,
     CasePage,
+    CaseSite,
     LayoutChanged,
-    ListingPage,
     iso_date,
-    listing_page,
     one_line,
     require,
-    search_url_for,
     select_first,
     soup_of,
     text_of,
@@ -27,7 +25,7 @@ from pipeline.sources.sites.base import (
 from pipeline.sources.sites.vocab import finding_name, modality_from_text, view_name
 
 if TYPE_CHECKING:
-    from pipeline.sources.sites.fetcher import SiteFetcher
+    pass
 
 SITE = "sirm"
 LICENSE = None  # SIRM states none: the collection left it blank
@@ -187,23 +185,19 @@ def parse_case(html: str, url: str) -> CasePage:
     )
 
 
-def fetch_case(url: str, fetcher: SiteFetcher) -> CasePage:
-    return fetcher.parse(SITE, url, parse_case)
-
-
-def search_url(base: str, query: str) -> str:
-    return search_url_for(base, SEARCH_PATH, query)
-
-
-def parse_listing(html: str, url: str) -> ListingPage:
-    soup = soup_of(html)
-    return listing_page(
-        soup,
-        url,
-        soup.select(SELECTORS["listing_link"]),
-        lambda address: canonical_url(address) if CASE_PATH.match(urlsplit(address).path) else None,
-        SELECTORS["next_page"],
-        date_of=lambda _link, case_url: case_date(case_url),
-        # a post is linked more than once (title, "continua a leggere", an image without text)
-        fill_missing_title=True,
-    )
+CASE_SITE = CaseSite(
+    name=SITE,
+    license=LICENSE,
+    language="it",
+    search_path=SEARCH_PATH,
+    canonical_url=canonical_url,
+    case_url_of=lambda address: (
+        canonical_url(address) if CASE_PATH.match(urlsplit(address).path) else None
+    ),
+    parse_case=parse_case,
+    listing_links=SELECTORS["listing_link"],
+    next_page=SELECTORS["next_page"],
+    listing_date=lambda _link, case_url: case_date(case_url),
+    # a post is linked more than once (title, "continua a leggere", an image without text)
+    fill_missing_title=True,
+)

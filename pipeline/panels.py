@@ -1,0 +1,103 @@
+"""Compound figures cut into panels, for the images of every kind of source.
+
+A panel becomes an image of its own after all the others, pointing to its figure
+(`panel_of`), with its letter, its part of the caption and its box in the figure; the
+figure stays in the list (and in the manifest) but is staged as its panels. How a figure
+is cut is `pipeline.pdf.panels.plan_panels`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pipeline.document import NOT_STAGED_FLAGS, SEVERAL_PAGES, DocumentImage
+from pipeline.files import write_atomic
+from pipeline.pdf.panels import MIN_SIDE, PanelCut, plan_panels
+
+if TYPE_CHECKING:
+    import numpy as np
+
+log = logging.getLogger(__name__)
+
+def _figure_pixels(image: DocumentImage) -> np.ndarray | None:
+    """The image at full size (gray or BGR), or None when OpenCV cannot read the file."""
+    import cv2
+    import numpy as np
+
+    assert image.file is not None
+    try:
+        data = np.fromfile(image.file, dtype=np.uint8)
+    except OSError as exc:
+        log.warning("%s: cannot read for panels: %s", image.file, exc)
+        return None
+    return cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+
+
+def _cuttable(image: DocumentImage) -> bool:
+    if image.file is None or image.panel_of is not None:
+        return False
+    if NOT_STAGED_FLAGS.intersection(image.flags) or SEVERAL_PAGES in image.flags:
+        return False
+    return min(image.width or 0, image.height or 0) >= MIN_SIDE
+
+
+def split_panels(images: list[DocumentImage], out_dir: Path) -> list[DocumentImage]:
+    """The images, then a new image for each panel of each compound figure."""
+    panels: list[DocumentImage] = []
+    next_index = max((image.index for image in images), default=-1) + 1
+    for figure in images:
+        if not _cuttable(figure):
+            continue
+        pixels = _figure_pixels(figure)
+        if pixels is None:
+            continue
+        for cut in plan_panels(pixels, figure.caption):
+            panels.append(_panel(figure, pixels, cut, next_index, out_dir))
+            next_index += 1
+    return [*images, *panels]
+
+
+def _panel(
+    figure: DocumentImage, pixels: np.ndarray, cut: PanelCut, index: int, out_dir: Path
+) -> DocumentImage:
+    from pipeline.pdf.png import encode_png
+
+    x0, y0, x1, y1 = cut.box
+    data = encode_png(pixels[y0:y1, x0:x1])
+    assert figure.file is not None
+    stem = figure.file.stem.rsplit("-", 1)[0]
+    path = write_atomic(out_dir / f"{stem}-{index:03d}.png", data)
+    return replace(
+        figure,
+        index=index,
+        file=path,
+        sha256=hashlib.sha256(data).hexdigest(),
+        width=x1 - x0,
+        height=y1 - y0,
+        xref=None,
+        bbox=_page_box(figure, cut.box),
+        panel=cut.letter,
+        panel_of=figure.index,
+        panel_caption=cut.caption,
+        panel_box=cut.box,
+        # The page's view words described the whole figure, not this panel.
+        declared_view=None,
+        view_text=None,
+        flags=["panel", "letter-guessed"] if cut.guessed else ["panel"],
+        review_flags=list(figure.review_flags),
+        origin={},
+    )
+
+
+def _page_box(figure: DocumentImage, box: tuple[int, int, int, int]) -> tuple[float, ...] | None:
+    """Where the panel lies on the page, from where the figure is drawn."""
+    if figure.bbox is None or not figure.width or not figure.height:
+        return None
+    fx0, fy0, fx1, fy1 = figure.bbox
+    sx, sy = (fx1 - fx0) / figure.width, (fy1 - fy0) / figure.height
+    x0, y0, x1, y1 = box
+    return (fx0 + x0 * sx, fy0 + y0 * sy, fx0 + x1 * sx, fy0 + y1 * sy)
