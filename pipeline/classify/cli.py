@@ -12,19 +12,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `classify` subcommand."""
     from pipeline.commands.common import add_command
 
-    parser = add_command(
-        subparsers,
-        "classify",
-        run,
-        "classify images as chest X-ray, CT or other",
-        description="Classify image files as chest X-ray (frontal/lateral), CT or other, "
-        "with the measured features and rules that decided.",
-        json_lines="JSON Lines on stdout",
-    )
+    parser = add_command(subparsers, "classify", run, json_lines="JSON Lines on stdout")
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="image files")
 
 
 def run(args: argparse.Namespace) -> int:
+    """Classify images as chest X-ray, CT or other.
+
+    Classify image files as chest X-ray (frontal/lateral), CT or other, with the measured
+    features and rules that decided.
+    """
     from pipeline.classify import classify_file
     from pipeline.errors import ImageReadError
 

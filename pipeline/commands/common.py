@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import sys
 from collections.abc import Callable
@@ -18,17 +19,19 @@ def add_command(
     subparsers: argparse._SubParsersAction,
     name: str,
     run: Callable[[argparse.Namespace], int],
-    help: str,
     *,
-    description: str | None = None,
+    help: str | None = None,
     json_lines: str | None = None,
     store: bool = False,
     config: bool = False,
     **defaults: Any,
 ) -> argparse.ArgumentParser:
-    """One subcommand: its help, `--json` (saying what each line is), the store options
+    """One subcommand: its help (the first line of `run`'s docstring unless given), its
+    description (the docstring), `--json` saying what each line is, the store options
     (`--config`, `--db`) or just `--config`, and the function that runs it."""
-    parser = subparsers.add_parser(name, help=help, description=description or help)
+    doc = inspect.getdoc(run) or ""
+    summary = help or doc.split("\n", 1)[0].rstrip(".")
+    parser = subparsers.add_parser(name, help=summary, description=doc or summary)
     if json_lines:
         parser.add_argument("--json", action="store_true", help=json_lines)
     if store:

@@ -15,14 +15,7 @@ if TYPE_CHECKING:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = add_command(
-        subparsers,
-        "extract",
-        run,
-        "extract one PDF, DOI or case page and stage its X-ray/CT images",
-        description="Extract every embedded image, classify it, and stage each chest X-ray "
-        "or CT image as a pending candidate row. Running it again stages nothing new.",
-        json_lines="one JSON object per candidate",
-        store=True,
+        subparsers, "extract", run, json_lines="one JSON object per candidate", store=True
     )
     parser.add_argument("--pdf", type=Path, help="a local PDF file")
     parser.add_argument("--doi", help="a DOI (with --pdf: attach the DOI's metadata to it)")
@@ -47,6 +40,11 @@ def candidate_summary(row: Candidate, new: bool) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Extract one PDF, DOI or case page and stage its X-ray/CT images.
+
+    Extract every embedded image, classify it, and stage each chest X-ray or CT image as a
+    pending candidate row. Running it again stages nothing new.
+    """
     if not (args.pdf or args.doi or args.url):
         error("extract: give --pdf FILE, --doi DOI or --url URL")
         return 2

@@ -12,59 +12,38 @@ from pipeline.records import DATASET_COLUMNS, STATUSES
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     staged = add_command(
-        subparsers,
-        "staged",
-        run_staged,
-        "list staged candidates",
-        json_lines="one JSON object per candidate",
-        store=True,
+        subparsers, "staged", run_staged, json_lines="one JSON object per candidate", store=True
     )
     staged.add_argument("--status", choices=STATUSES)
     staged.add_argument("--source", help="only this source id")
 
     approve = add_command(
-        subparsers,
-        "approve",
-        run_decide,
-        "approve candidates into the dataset",
-        store=True,
-        status="approved",
-        reason=None,
-    )
+        subparsers, "approve", run_decide, help="Approve candidates into the dataset",
+        store=True, status="approved", reason=None,
+    )  # fmt: skip
     approve.add_argument("ids", nargs="+", type=int, metavar="ID")
     approve.add_argument("--by", help="reviewer name (default: the login name)")
 
     reject = add_command(
-        subparsers, "reject", run_decide, "reject candidates", store=True, status="rejected"
+        subparsers, "reject", run_decide, help="Reject candidates", store=True, status="rejected"
     )
     reject.add_argument("ids", nargs="+", type=int, metavar="ID")
     reject.add_argument("--reason", required=True, help="why (kept in the audit log)")
     reject.add_argument("--by", help="reviewer name (default: the login name)")
 
-    by_hand = add_command(
-        subparsers,
-        "stage-image",
-        run_stage_by_hand,
-        "stage an extracted image the classifier left out (see `borderline` in manifest.json)",
-        store=True,
-    )
+    by_hand = add_command(subparsers, "stage-image", run_stage_by_hand, store=True)
     by_hand.add_argument("source_id", help="the source id (the folder name under extracted/)")
     by_hand.add_argument("index", type=int, help="the image's index in the manifest")
     by_hand.add_argument("--modality", choices=("xray", "ct"), required=True)
     by_hand.add_argument("--by", help="reviewer name (default: the login name)")
 
-    export = add_command(
-        subparsers,
-        "export",
-        run_export,
-        "write metadata/metadata.csv and metadata/images/ from approved rows",
-        store=True,
-    )
+    export = add_command(subparsers, "export", run_export, store=True)
     export.add_argument("--csv", type=Path, help="output CSV (default from configs)")
     export.add_argument("--images", type=Path, help="output image folder (default from configs)")
 
 
 def run_staged(args: argparse.Namespace) -> int:
+    """List staged candidates."""
     config = open_config(args)
     rows = open_store(args, config).candidates(status=args.status, source_id=args.source)
     for row in rows:
@@ -94,6 +73,7 @@ def run_decide(args: argparse.Namespace) -> int:
 
 
 def run_stage_by_hand(args: argparse.Namespace) -> int:
+    """Stage an extracted image the classifier left out (see `borderline` in manifest.json)."""
     from pipeline.extract import stage_by_hand
     from pipeline.store import current_user
 
@@ -115,6 +95,7 @@ def run_stage_by_hand(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    """Write metadata/metadata.csv and metadata/images/ from approved rows."""
     from pipeline.export import export_dataset
 
     config = open_config(args)

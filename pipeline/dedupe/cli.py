@@ -13,33 +13,23 @@ from pipeline.commands.common import add_command, error, open_config, open_store
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `import-dataset` subcommand."""
     parser = add_command(
-        subparsers,
-        "import-dataset",
-        run,
-        "load an existing dataset so its images are never proposed again",
-        description="Import the rows of a dataset in the collection's layout (metadata.csv "
-        "and its images folder) with the exact and perceptual hashes of each image. "
-        "Importing again updates changed rows. New patient ids continue after the dataset's.",
-        json_lines="one JSON object per row",
-        store=True,
+        subparsers, "import-dataset", run, json_lines="one JSON object per row", store=True
     )
     parser.add_argument("metadata_csv", type=Path, metavar="METADATA.csv")
     parser.add_argument("images_dir", type=Path, metavar="IMAGES_DIR")
 
     flag = add_command(
-        subparsers,
-        "flag-duplicates",
-        run_flag,
-        "flag staged candidates that repeat another candidate or a dataset image",
-        description="Fingerprint the given candidates (default: every pending one) and flag "
-        "those that are copies of another candidate or of an imported dataset image.",
-        json_lines="one JSON object per match",
-        store=True,
+        subparsers, "flag-duplicates", run_flag, json_lines="one JSON object per match", store=True
     )
     flag.add_argument("ids", nargs="*", type=int, metavar="ID")
 
 
 def run_flag(args: argparse.Namespace) -> int:
+    """Flag staged candidates that repeat another candidate or a dataset image.
+
+    Fingerprint the given candidates (default: every pending one) and flag those that are
+    copies of another candidate or of an imported dataset image.
+    """
     from dataclasses import asdict
 
     from pipeline.dedupe.flagging import flag_duplicates
@@ -63,6 +53,12 @@ def run_flag(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Load an existing dataset so its images are never proposed again.
+
+    Import the rows of a dataset in the collection's layout (metadata.csv and its images
+    folder) with the exact and perceptual hashes of each image. Importing again updates
+    changed rows. New patient ids continue after the dataset's.
+    """
     from pipeline.dedupe.dataset_import import import_dataset
     from pipeline.errors import PipelineError
 

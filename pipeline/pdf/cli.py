@@ -14,13 +14,7 @@ from pipeline.pdf.errors import mupdf_errors
 def register(subparsers: argparse._SubParsersAction) -> None:
     from pipeline.commands.common import add_command
 
-    parser = add_command(
-        subparsers,
-        "images",
-        run,
-        "write every image each PDF draws (like pdfimages -all) and list them",
-        json_lines="JSON Lines, one image per line",
-    )
+    parser = add_command(subparsers, "images", run, json_lines="JSON Lines, one image per line")
     parser.add_argument("pdfs", nargs="+", type=Path, metavar="PDF")
     parser.add_argument("--out", type=Path, required=True, help="folder for the image files")
     parser.add_argument(
@@ -40,6 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Write every image each PDF draws (like pdfimages -all) and list them."""
     from pipeline.errors import SourceError
     from pipeline.pdf.images import extract_pdf_images
 

@@ -14,13 +14,7 @@ TOKEN_ENV = "PIPELINE_REVIEW_TOKEN"
 def register(subparsers: argparse._SubParsersAction) -> None:
     from pipeline.commands.common import add_command
 
-    parser = add_command(
-        subparsers,
-        "review",
-        run_review,
-        "serve the review page (approve, edit, reject staged rows; export)",
-        store=True,
-    )
+    parser = add_command(subparsers, "review", run_review, store=True)
     parser.add_argument("--host", default=DEFAULT_HOST, help=f"address (default {DEFAULT_HOST})")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (0: any free one)")
     parser.add_argument(
@@ -37,6 +31,7 @@ def address(host: str, port: int, token: str | None) -> str:
 
 
 def run_review(args: argparse.Namespace) -> int:
+    """Serve the review page (approve, edit, reject staged rows; export)."""
     from waitress.server import create_server
 
     from pipeline.commands.common import error, open_config, open_store

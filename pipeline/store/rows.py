@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
-from pipeline.records import DATASET_COLUMNS
+from pipeline.records import DATASET_COLUMNS, CandidateDraft
 
 
 def aware(value: datetime | None) -> datetime | None:
@@ -20,32 +20,15 @@ def _jsonable(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-@dataclass
-class Candidate:
-    """A staged row: provenance, the classifier's answer, the decision, and `fields`, the
-    dataset's 29 columns as proposed or edited (None where empty)."""
+@dataclass(kw_only=True)
+class Candidate(CandidateDraft):
+    """A staged row: the draft as staged (provenance, the classifier's answer, `fields` with
+    the dataset's 29 columns as proposed or edited, None where empty) and its decision."""
 
     id: int
-    source_id: str
-    source_kind: str
-    image_sha256: str
-    image_file: str
     status: str
     version: int
     created_at: datetime
-    fields: dict[str, str | None]
-    image_index: int | None = None
-    page: int | None = None
-    xref: int | None = None
-    bbox: list[float] | None = None
-    panel: str | None = None
-    caption: str | None = None
-    classifier_modality: str | None = None
-    classifier_view: str | None = None
-    classifier_confidence: float | None = None
-    classifier_reasons: list[str] = field(default_factory=list)
-    evidence: dict[str, Any] = field(default_factory=dict)
-    flags: list[str] = field(default_factory=list)
     phash: str | None = None
     decided_by: str | None = None
     decided_at: datetime | None = None
@@ -60,6 +43,7 @@ class Candidate:
         for key in ("classifier_reasons", "flags"):
             kept[key] = list(kept.get(key) or [])
         kept["evidence"] = dict(kept.get("evidence") or {})
+        kept["bbox"] = tuple(kept["bbox"]) if kept.get("bbox") else None
         kept["created_at"] = aware(kept["created_at"])
         kept["decided_at"] = aware(kept.get("decided_at"))
         return cls(fields=values, **kept)

@@ -13,19 +13,16 @@ from .fields import FIELDS
 def register(subparsers: argparse._SubParsersAction) -> None:
     from pipeline.commands.common import add_command
 
-    parser = add_command(
-        subparsers,
-        "text-meta",
-        run,
-        "propose age, sex, offset, survival, ... from captions and clinical text",
-        description="Read JSON Lines {'id', 'text', ...}; print id, every field (null where "
-        "the text does not say) and the evidence span for each non-null field.",
-        json_lines="print JSON Lines on stdout",
-    )
+    parser = add_command(subparsers, "text-meta", run, json_lines="print JSON Lines on stdout")
     parser.add_argument("--jsonl", required=True, help="input JSON Lines file, or - for stdin")
 
 
 def run(args: argparse.Namespace) -> int:
+    """Propose age, sex, offset, survival, ... from captions and clinical text.
+
+    Read JSON Lines {'id', 'text', ...}; print id, every field (null where the text does not
+    say) and the evidence span for each non-null field.
+    """
     if args.jsonl == "-":
         return process(sys.stdin, "<stdin>", as_json=args.json)
     try:

@@ -13,15 +13,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     from pipeline.commands.common import add_command
 
     parser = add_command(
-        subparsers,
-        "discover",
-        run,
-        "list case URLs from Radiopaedia, Eurorad or SIRM search pages",
-        description="Search a case site and print the case page URLs found, one per line "
-        "(with --json one object per line: site, url, title, date). Follows the "
-        "next-page links up to --max-pages, politely (robots.txt, a pause between requests).",
-        json_lines="one JSON object per case",
-        config=True,
+        subparsers, "discover", run, json_lines="one JSON object per case", config=True
     )
     parser.add_argument("--site", required=True, choices=SITE_NAMES)
     parser.add_argument("--query", required=True, help='search terms, e.g. "covid-19"')
@@ -34,6 +26,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """List case URLs from Radiopaedia, Eurorad or SIRM search pages.
+
+    Search a case site and print the case page URLs found, one per line (with --json one
+    object per line: site, url, title, date). Follows the next-page links up to
+    --max-pages, politely (robots.txt, a pause between requests).
+    """
     from datetime import date
     from pathlib import Path
 
