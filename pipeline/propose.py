@@ -71,6 +71,9 @@ def _proposal(found: Any, names: tuple[str, ...], source: str | None) -> TextPro
         for name, span in found.evidence.items()
         if name in values
     }
+    for name in CLOCKS:  # not dataset columns: their days travel with their words
+        if name in spans:
+            spans[name]["value"] = values[name]
     return TextProposal({k: v for k, v in values.items() if k not in CLOCKS}, spans)
 
 
@@ -128,6 +131,16 @@ def clinical_notes(document: Document, image: DocumentImage) -> str | None:
     if own and own not in (history or ""):
         parts.append(own)
     return "\n".join(part for part in parts if part) or None
+
+
+def clocks_differ(evidence: dict[str, Any]) -> str | None:
+    """A flag when the text gives the image's day on both clocks and they disagree: the
+    collection counted from onset in some papers and from admission in others, so the
+    reviewer picks (one key on the review page)."""
+    onset, admission = (evidence.get(name, {}).get("value") for name in CLOCKS)
+    if onset is None or admission is None or onset == admission:
+        return None
+    return f"offset clocks differ: day {onset} since onset, day {admission} since admission"
 
 
 def _modality(
@@ -192,6 +205,9 @@ def propose(
         flags.append("view L from the classifier")
     if image.url and case is not None:
         evidence["image_url"] = image.url
+    differ = clocks_differ(evidence)
+    if differ:
+        flags.append(differ)
     fields["modality"] = modality
     fields["clinical_notes"] = clinical_notes(document, image)
     fields["filename"] = image.file.name

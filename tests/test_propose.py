@@ -97,3 +97,18 @@ def test_a_panel_without_caption_parts_takes_only_the_patients_facts() -> None:
     fields = draft(paper(panel), XRAY).fields
     assert (fields["age"], fields["sex"]) == (58, "F")
     assert "view" not in fields and "offset" not in fields and "finding" not in fields
+
+
+def test_both_offset_clocks_travel_with_the_row_and_a_disagreement_is_flagged() -> None:
+    history = "A 50-year-old man, fever and cough for 7 days. Chest X-ray on day 3 of admission."
+    row = draft(case_page(image(declared_modality="X-ray"), clinical_history=history), XRAY)
+    onset, admission = row.evidence["offset_since_onset"], row.evidence["offset_since_admission"]
+    assert (onset["value"], admission["value"]) == (10, 3) and row.fields["offset"] == 3
+    assert onset["from"] == "case text" and admission["text"]
+    assert "offset clocks differ: day 10 since onset, day 3 since admission" in row.flags
+
+
+def test_clocks_that_agree_are_not_flagged() -> None:
+    caption = "Figure 1. Chest radiograph on admission of a man with no symptoms before."
+    row = draft(paper(image(caption=caption)), XRAY)
+    assert not any(flag.startswith("offset clocks differ") for flag in row.flags)

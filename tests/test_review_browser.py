@@ -171,3 +171,33 @@ def test_a_second_reviewer_is_told_of_the_first_decision(
     row = staging.store.candidate(target)
     assert row.status == "approved" and row.decided_by == "ana"
     assert [entry.actor for entry in staging.store.audit(target)] == ["ana"]
+
+
+def test_the_two_offset_clocks_are_one_key_each(
+    browser: Any, contexts: list[Any], site: str, staging: Staging
+) -> None:
+    from tests import phantoms
+    from tests.test_review_fixtures import _draft
+
+    notes = "Fever and cough for 7 days. Chest X-ray on day 3 of admission."
+    clocks = {
+        "offset_since_onset": {"from": "case text", "text": "for 7 days", "value": 10},
+        "offset_since_admission": {"from": "case text", "text": "day 3", "value": 3},
+    }
+    draft = _draft(
+        staging.config.path("extracted") / "img", "clock.png", phantoms.chest_xray_frontal(384, 11),
+        "url-clock", "url", classifier_modality="xray", classifier_confidence=0.9,
+        fields={"modality": "X-ray", "offset": "3", "clinical_notes": notes,
+                "filename": "clock.png"},
+        evidence=clocks, flags=["offset clocks differ: day 10 since onset, day 3 since admission"],
+    )  # fmt: skip
+    [cid] = staging.store.stage([draft]).staged
+    page = reviewer_page(browser, contexts, site, "ana")
+    page.goto(f"/candidate/{cid}")
+    assert "10 since symptom onset" in " ".join(page.locator("#clocks").inner_text().split())
+    page.keyboard.press("1")
+    assert page.locator("input[name=f_offset]").input_value() == "10"
+    page.keyboard.press("a")
+    page.locator(".flash-ok", has_text=f"Approved #{cid}").wait_for()
+    assert staging.store.candidate(cid).fields["offset"] == "10"
+    assert page.errors == []

@@ -118,6 +118,16 @@
       input.addEventListener("input", function () { checkField(input); });
     });
 
+    // The two offset clocks: a key puts that clock's day into the offset field.
+    document.querySelectorAll("button.use-clock").forEach(function (button) {
+      button.addEventListener("click", function () {
+        const input = document.querySelector('input[name="f_offset"]');
+        if (!input) return;
+        input.value = button.dataset.offset;
+        input.dispatchEvent(new Event("input", { bubbles: true }));
+      });
+    });
+
     const rowForm = document.getElementById("row-form");
     if (rowForm) {
       rowForm.addEventListener("input", function () { dirty = true; });
