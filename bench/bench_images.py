@@ -78,10 +78,15 @@ def print_caption_accuracy() -> None:
             print(f"captions, generated {name}: {correct}/{total} linked to the right caption")
         paper = PDFS / "covidnet__assets_COVIDNet_CXR.pdf"
         if paper.exists():
+            from pipeline.config import Config
+            from pipeline.panels import split_panels
+            from pipeline.sources.pdf import extract_images
+
             images = [im for im in extract_pdf_images(paper, Path(tmp)) if im.panel_of is None]
             labels = [(im.caption or "").split(".")[0] for im in images]
             correct = sum(label == f"Figure {n}" for n, label in enumerate(labels, 1))
-            panels = [im.panel for im in extract_pdf_images(paper, Path(tmp)) if im.panel_of == 0]
+            drawn = extract_images(paper, Path(tmp), Config())
+            panels = [im.panel for im in split_panels(drawn, Path(tmp)) if im.panel_of == 0]
             print(f"captions, COVID-Net paper: {correct}/{len(images)} figures linked;"
                   f" Figure 1 cut into panels {panels}")  # fmt: skip
 
