@@ -11,12 +11,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.classify.result import Classification
+from pipeline.config import ClassifySettings
 
 if TYPE_CHECKING:  # numpy and cv2 load on first use, so `python -m pipeline --help` stays fast
     import numpy as np
 
-# Below this confidence a staged xray/ct is flagged for the reviewer.
-LOW_CONFIDENCE = 0.6
+# Below this confidence a staged xray/ct is flagged for the reviewer (the default of
+# configs/pipeline.toml [classify] low_confidence).
+LOW_CONFIDENCE = ClassifySettings.low_confidence
 
 __all__ = ["LOW_CONFIDENCE", "Classification", "classify_file", "classify_files", "classify_image"]
 

@@ -8,6 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
+from pipeline.config import ExtractionSettings
 from pipeline.pdf.errors import mupdf_errors
 
 
@@ -20,7 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--max-megapixels",
         type=float,
-        default=150.0,
+        default=ExtractionSettings.max_megapixels,
         help="skip (and flag too-large) images bigger than this",
     )
     parser.add_argument(

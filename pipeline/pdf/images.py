@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pipeline.config import ExtractionSettings
 from pipeline.pdf.open import open_pdf
 from pipeline.pdf.record import PdfImage
 
@@ -70,7 +71,7 @@ def extract_pdf_images(
     pdf_path: Path,
     out_dir: Path,
     *,
-    max_megapixels: float = 150.0,
+    max_megapixels: float = ExtractionSettings.max_megapixels,
     derived: bool = True,
 ) -> list[PdfImage]:
     """Write each distinct image the PDF draws into `out_dir`; return them in draw order,

@@ -206,6 +206,7 @@ def create_app(store: Store, config: Config, *, token: str | None = None) -> Fla
         more_fields=MORE_FIELDS,
         long_fields=LONG_FIELDS,
         flag_kind=queries.flag_kind,
+        low_confidence=config.classify.low_confidence,
     )
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters["when"] = when

@@ -28,8 +28,8 @@ def take_images(
     fetcher: SiteFetcher,
     out_dir: Path,
     *,
-    ct_slices: int = 3,
-    max_megapixels: float = 150.0,
+    ct_slices: int,
+    max_megapixels: float,
 ) -> tuple[list[Selected], list[Downloaded]]:
     """The page's images chosen (every radiograph, a few slices per CT stack) and fetched."""
     selected = select_images(page, ct_slices)

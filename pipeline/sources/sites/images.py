@@ -106,7 +106,7 @@ def download_images(
     out_dir: Path,
     stem: str,
     *,
-    max_megapixels: float = 150.0,
+    max_megapixels: float,
 ) -> list[Downloaded]:
     """Download the taken images into `out_dir`; one failure does not stop the others.
 
