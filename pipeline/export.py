@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pipeline.dedupe.hashing import file_sha256
 from pipeline.errors import PipelineError
-from pipeline.files import atomic_path, copy_atomic
+from pipeline.files import FileChanged, atomic_path, copy_atomic, remove_leftovers
 from pipeline.records import DATASET_COLUMNS, check_row_values
 from pipeline.store import Store
 
@@ -26,8 +26,10 @@ class ExportResult:
 def export_dataset(store: Store, csv_path: Path, images_dir: Path) -> ExportResult:
     """Write imported dataset rows then approved candidates, validated, atomically.
 
-    Nothing is written when any row breaks the collection's vocabularies: the error
-    lists each offending candidate and value.
+    Nothing is written when any row breaks the collection's vocabularies or an approved
+    image is missing or no longer has the bytes it was approved with: the error lists each
+    offending candidate. Every image is copied under a temporary name and renamed once its
+    bytes are checked; what a killed export left behind is removed first.
     """
     import pandas as pd
 
@@ -37,8 +39,14 @@ def export_dataset(store: Store, csv_path: Path, images_dir: Path) -> ExportResu
         fields = candidate.fields
         missing = [name for name in ("patientid", "filename", "modality") if not fields.get(name)]
         issues = check_row_values(fields) + [f"{name} is empty" for name in missing]
-        if not Path(candidate.image_file).is_file():
+        image = Path(candidate.image_file)
+        if not image.is_file():
             issues.append(f"image file is missing: {candidate.image_file}")
+        elif file_sha256(image) != candidate.image_sha256:
+            issues.append(
+                f"image file changed since it was staged: {candidate.image_file} "
+                "(re-extract the source, or reject this row)"
+            )
         problems.extend(f"candidate {candidate.id}: {issue}" for issue in issues)
     if problems:
         raise ExportError("export refused, nothing written:\n  " + "\n  ".join(problems))
@@ -47,13 +55,18 @@ def export_dataset(store: Store, csv_path: Path, images_dir: Path) -> ExportResu
     frame = pd.DataFrame(rows, columns=list(DATASET_COLUMNS))
 
     images_dir.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(images_dir)
+    remove_leftovers(csv_path.parent)
     copied = 0
     for candidate in approved:
         source = Path(candidate.image_file)
         target = images_dir / str(candidate.fields["filename"])
         if target.exists() and file_sha256(target) == candidate.image_sha256:
             continue
-        copy_atomic(source, target)
+        try:
+            copy_atomic(source, target, sha256=candidate.image_sha256)
+        except FileChanged as exc:
+            raise ExportError(f"export stopped at candidate {candidate.id}: {exc}") from exc
         copied += 1
 
     with atomic_path(csv_path) as temporary:

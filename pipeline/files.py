@@ -10,6 +10,7 @@ the umask), not the 0600 of `tempfile.mkstemp`.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import secrets
@@ -18,7 +19,20 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from pipeline.errors import PipelineError
+
 TEMPORARY_SUFFIX = ".part"
+
+
+class FileChanged(PipelineError):
+    """A file no longer has the bytes it was recorded with."""
+
+    def __init__(self, path: Path, expected: str, found: str) -> None:
+        super().__init__(
+            f"{path}: its bytes changed since they were recorded "
+            f"(sha256 {found[:12]}..., recorded {expected[:12]}...)"
+        )
+        self.path = path
 
 
 def temporary_name(target: Path) -> Path:
@@ -67,7 +81,26 @@ def write_json_atomic(target: Path, value: Any, **dump_options: Any) -> Path:
     return write_atomic(target, json.dumps(value, **options))
 
 
-def copy_atomic(source: Path, target: Path) -> Path:
+def copy_atomic(source: Path, target: Path, *, sha256: str | None = None) -> Path:
+    """Copy `source` to `target`; with `sha256`, the copy must have exactly those bytes, or
+    FileChanged is raised and `target` is left as it was."""
     with atomic_path(target) as temporary:
-        shutil.copyfile(source, temporary)
+        if sha256 is None:
+            shutil.copyfile(source, temporary)
+        else:
+            digest = hashlib.sha256()
+            with open(source, "rb") as reading, open(temporary, "wb") as writing:
+                for block in iter(lambda: reading.read(1 << 20), b""):
+                    digest.update(block)
+                    writing.write(block)
+            if digest.hexdigest() != sha256:
+                raise FileChanged(source, sha256, digest.hexdigest())
     return target
+
+
+def remove_leftovers(folder: Path) -> list[Path]:
+    """Remove what interrupted writes left in `folder` (a killed run's temporary files)."""
+    removed = sorted(folder.glob(f".*{TEMPORARY_SUFFIX}")) if folder.is_dir() else []
+    for path in removed:
+        path.unlink(missing_ok=True)
+    return removed

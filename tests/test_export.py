@@ -87,3 +87,28 @@ def test_regression_export_refuses_a_file_name_that_leaves_the_images_folder(
     with pytest.raises(ExportError, match="plain file name"):
         export_dataset(store, config.path("dataset_csv"), config.path("dataset_images"))
     assert not (tmp_path / "escape.png").exists()
+
+
+def test_an_image_changed_since_approval_is_never_exported(
+    store: Store, config: Config, tmp_path: Path
+) -> None:
+    cid = stage_image(store, tmp_path, "a.png")
+    store.decide([cid], "approved", actor="ana")
+    (tmp_path / "a.png").write_bytes(b"half of a re-extracted file")
+    csv_path, images = config.path("dataset_csv"), config.path("dataset_images")
+    with pytest.raises(ExportError, match=rf"candidate {cid}: image file changed since"):
+        export_dataset(store, csv_path, images)
+    assert not csv_path.exists() and not list(images.glob("*"))
+
+
+def test_a_killed_exports_temporary_files_are_removed_and_files_are_readable(
+    store: Store, config: Config, tmp_path: Path
+) -> None:
+    store.decide([stage_image(store, tmp_path, "a.png")], "approved", actor="ana")
+    csv_path, images = config.path("dataset_csv"), config.path("dataset_images")
+    images.mkdir(parents=True)
+    (images / ".a.png.1f2e3d4c.part").write_bytes(b"half")
+    export_dataset(store, csv_path, images)
+    assert sorted(path.name for path in images.iterdir()) == ["a.png"]
+    assert (images / "a.png").stat().st_mode & 0o044 == 0o044  # others may read the dataset
+    assert csv_path.stat().st_mode & 0o044 == 0o044
