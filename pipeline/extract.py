@@ -13,9 +13,10 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pipeline.document import Document, DocumentImage
 from pipeline.errors import PipelineError
@@ -125,13 +126,26 @@ def failure_reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}".replace("\n", " ")[:500]
 
 
+class StepTracker:
+    """Runs steps through `run_step`, remembering which one is running."""
+
+    def __init__(self, run_step: StepRunner) -> None:
+        self.run_step = run_step
+        self.current = "resolve"
+
+    def __call__(self, name: str, step: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        self.current = name
+        return self.run_step(name, step, *args, **kwargs)
+
+
 def _record_failure(
-    store: Store, named: Document | Source, source: Source, exc: Exception
+    store: Store, named: Document | Source, source: Source, exc: Exception, step: str
 ) -> None:
     try:
         store.record_source(
-            named.source_id, source.kind, source.location, error=failure_reason(exc)
-        )
+            named.source_id, source.kind, source.location, error=failure_reason(exc),
+            failed_step=step,
+        )  # fmt: skip
     except Exception:  # noqa: BLE001  (the store failing too must not hide why the source did)
         log.exception("%s: could not record its failure in the store", source.location)
 
@@ -157,19 +171,18 @@ def extract(
     """Run every step for one source. Pass `fetching` to share clients across sources."""
     own = fetching is None
     fetching = fetching or Fetching(config)
+    step = StepTracker(run_step)
     document: Document | None = None
     try:
-        document = source.resolve(fetching, run_step)
-        images = run_step("panels", split_panels, document.images, document.out_dir)
-        classes = run_step("classify", classify_images, images)
+        document = source.resolve(fetching, step)
+        images = step("panels", split_panels, document.images, document.out_dir)
+        classes = step("classify", classify_images, images)
         low = config.classify.low_confidence
-        run_step("write-manifest", write_manifest, document, images, classes, low_confidence=low)
-        drafts = run_step(
-            "propose", propose_candidates, document, images, classes, low_confidence=low
-        )
-        result = run_step("stage", stage_candidates, store, drafts)
+        step("write-manifest", write_manifest, document, images, classes, low_confidence=low)
+        drafts = step("propose", propose_candidates, document, images, classes, low_confidence=low)
+        result = step("stage", stage_candidates, store, drafts)
     except Exception as exc:
-        _record_failure(store, document or source, source, exc)
+        _record_failure(store, document or source, source, exc, step.current)
         raise
     finally:
         if own:

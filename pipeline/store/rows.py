@@ -65,6 +65,7 @@ class SourceRecord:
     error: str | None = None
     images_found: int | None = None
     candidates_staged: int | None = None
+    failed_step: str | None = None  # the extraction step a failure stopped at
 
     @classmethod
     def from_row(cls, row: Any) -> SourceRecord:

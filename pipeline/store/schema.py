@@ -1,4 +1,8 @@
-"""Every table of the staging store, in one MetaData: the one definition of its schema."""
+"""Every table of the staging store, in one MetaData: the one definition of its schema.
+
+A change here needs a migration in migrations/versions/ (see migrate.py); a test checks that
+the migrations build exactly this schema.
+"""
 
 from __future__ import annotations
 
@@ -66,6 +70,7 @@ sources = Table(
     Column("candidates_staged", Integer),
     Column("attempts", Integer, nullable=False, default=0),
     Column("last_run_at", DateTime(timezone=True), nullable=False),
+    Column("failed_step", String(32)),  # the extraction step a failed source stopped at
 )
 
 # Every change of a candidate, with the row before and after.

@@ -32,9 +32,10 @@ from pipeline.store.candidates import (
 )
 from pipeline.store.dataset import DatasetImages
 from pipeline.store.fingerprints import Fingerprints
+from pipeline.store.migrate import migrate
 from pipeline.store.rows import AuditEntry, Candidate, SourceRecord
 from pipeline.store.runs import Runs
-from pipeline.store.schema import audit_log, candidates, metadata_obj, sources
+from pipeline.store.schema import audit_log, candidates, sources
 
 DECISIONS = ("approved", "rejected")
 
@@ -66,29 +67,34 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def engine_for(location: str | Path) -> Engine:
+    """The engine of a store at a SQLite file path (its folder made) or a database URL."""
+    url = str(location)
+    if "://" not in url:
+        Path(url).parent.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{Path(url).resolve()}"
+    engine = create_engine(url, future=True)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
 class Store:
     """Candidates, sources, the audit log, and (as attributes) the imported dataset,
     image fingerprints and nightly runs, in one database."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        metadata_obj.create_all(engine)
+        migrate(engine)
         self.dataset = DatasetImages(engine)
         self.fingerprints = Fingerprints(engine)
         self.runs = Runs(engine)
 
     @classmethod
     def open(cls, location: str | Path) -> Store:
-        """Open (creating when needed) a store at a SQLite file path or a database URL."""
-        url = str(location)
-        if "://" not in url:
-            Path(url).parent.mkdir(parents=True, exist_ok=True)
-            url = f"sqlite:///{Path(url).resolve()}"
-        engine = create_engine(url, future=True)
-        if engine.dialect.name == "sqlite":
-            event.listen(engine, "connect", _sqlite_connect)
-            event.listen(engine, "begin", _sqlite_begin)
-        return cls(engine)
+        """Open (creating or upgrading when needed) a store at a SQLite path or a URL."""
+        return cls(engine_for(location))
 
     # -- staging ---------------------------------------------------------------------------
 
@@ -126,6 +132,7 @@ class Store:
         error: str | None = None,
         images_found: int | None = None,
         candidates_staged: int | None = None,
+        failed_step: str | None = None,
     ) -> None:
         """Remember that a source was processed, and how it ended."""
         values = {
@@ -133,6 +140,7 @@ class Store:
             "location": location,
             "status": "failed" if error else "ok",
             "error": error,
+            "failed_step": failed_step if error else None,
             "images_found": images_found,
             "candidates_staged": candidates_staged,
             "last_run_at": now(),
