@@ -270,6 +270,8 @@ def test_the_queue_filters_by_source_modality_flag_and_status(
     assert ids_in(modality="CT") == [ids["alpha_c"]]
     assert ids_in(flag="low confidence") == [ids["alpha_c"]]
     assert ids_in(flag="possible duplicate") == [ids["case_2"]]
+    # what the classifier was unsure of waits until the likely rows are done
+    assert ids_in()[-1] == ids["alpha_c"] and ids_in()[:2] == [ids["alpha_a"], ids["alpha_b"]]
     actions.decide(store, ids["alpha_a"], "approved", version=1, actor="ana")
     assert ids["alpha_a"] not in ids_in() and ids_in(status="approved") == [ids["alpha_a"]]
     assert len(ids_in(status="all")) == 6
