@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .document import Doc
-from .matcher import Match, longest_first, matcher
+from .matcher import Match, load_table, longest_first
 
 # Cues that shape scopes rather than modify targets; they may span a target.
 STRUCTURE = frozenset({"TERMINATE", "NEGATION_BREAK", "RELATIVE_CLAUSE"})
@@ -33,34 +33,39 @@ class Assertion:
         return any(m.category in categories for m in self.modifiers)
 
 
-def modifiers(doc: Doc) -> list[Match]:
-    """The context table's cues in the Doc (cached per Doc). Overlaps are resolved longest
-    first in two layers, cues and scope structure, so that a relative clause taken whole as
-    structure keeps the cues inside it; a PSEUDO cue takes its words from both layers."""
-    cached = doc.__dict__.get("_modifiers")
+def modifiers(doc: Doc, tables: tuple[str, ...] = ("context",)) -> list[Match]:
+    """The ConText cues of the tables' context_rules in the Doc (cached per Doc). Overlaps are
+    resolved longest first in two layers, cues and scope structure, so that a relative clause
+    taken whole as structure keeps the cues inside it; a PSEUDO cue takes its words from both
+    layers."""
+    key = "_modifiers_" + "+".join(tables)
+    cached = doc.__dict__.get(key)
     if cached is None:
-        found = matcher("context")(doc)
+        found = [m for name in tables for m in load_table(name).modifiers(doc)]
         pseudo = [m for m in found if m.category == "PSEUDO"]
         structure = [m for m in found if m.category in STRUCTURE]
         cues = [m for m in found if m.category not in STRUCTURE and m.category != "PSEUDO"]
+        kept = {
+            (m.start, m.end)
+            for layer in (cues, structure)
+            for m in longest_first(layer + pseudo)
+            if m.category != "PSEUDO"
+        }
+        # Cues on the same words all stay: one word may open scopes of several rules.
         cached = sorted(
-            (
-                m
-                for layer in (cues, structure)
-                for m in longest_first(layer + pseudo)
-                if m.category != "PSEUDO"
-            ),
-            key=lambda m: m.start,
+            (m for m in cues + structure if (m.start, m.end) in kept), key=lambda m: m.start
         )
-        doc.__dict__["_modifiers"] = cached
+        doc.__dict__[key] = cached
     return cached
 
 
-def assert_targets(doc: Doc, targets: list[Match]) -> list[Assertion]:
-    """Each target with the modifiers whose scope covers it."""
+def assert_targets(
+    doc: Doc, targets: list[Match], tables: tuple[str, ...] = ("context",)
+) -> list[Assertion]:
+    """Each target with the modifiers (of the tables' context_rules) whose scope covers it."""
     cues = [
         m
-        for m in modifiers(doc)
+        for m in modifiers(doc, tables)
         if m.category in STRUCTURE
         or not any(m.start < t.end and t.start < m.end for t in targets)
     ]
@@ -106,4 +111,4 @@ def _scope(doc: Doc, cue: Match, cues: list[Match]) -> tuple[int, int]:
 
 def find_targets(doc: Doc, table: str, categories: set[str] | None = None) -> list[Match]:
     """A target table's matches, overlaps resolved longest first (blockers included)."""
-    return longest_first(matcher(table)(doc, categories))
+    return longest_first(load_table(table).find(doc, categories))

@@ -81,10 +81,10 @@ def default_convention() -> str:
 def _fields(doc: Doc, language: str | None, convention: str | None) -> TextFields:
     text = doc.text
     convention = convention or default_convention()
-    language = language or detect_language(text)
+    language = language or detect_language(doc)
     out = TextFields()
-    out.set("age", find_age(text))
-    out.set("sex", find_sex(text, pronouns=language == "en"))
+    out.set("age", find_age(doc))
+    out.set("sex", find_sex(doc, pronouns=language == "en"))
     out.set("survival", find_survival(doc))
     out.set("intubated", find_intubated(doc))
     out.set("went_icu", find_went_icu(doc))

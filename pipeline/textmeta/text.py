@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from .fields import Evidence
+
+if TYPE_CHECKING:
+    from .document import Doc
 
 NUMBER_WORDS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
@@ -114,11 +118,17 @@ def count_days(n: int, unit: str) -> int | None:
     return n * UNIT_DAYS[unit.lower()]
 
 
-def detect_language(text: str) -> str:
-    """'it' when Italian function words outnumber English ones, else 'en'."""
-    sample = text[:4000]
-    it = len(ITALIAN_WORDS.findall(sample))
-    en = len(ENGLISH_WORDS.findall(sample))
+def detect_language(text: str | Doc) -> str:
+    """'it' when Italian function words outnumber English ones (in the first 4,000
+    characters), else 'en'."""
+    from .document import make_doc
+    from .matcher import values_table
+
+    doc = make_doc(text[:4000]) if isinstance(text, str) else text
+    words = {lang: frozenset(ws) for lang, ws in values_table()["languages"].items()}
+    lowers = [t.lower for t in doc.tokens if t.start < 4000]
+    it = sum(w in words["it"] for w in lowers)
+    en = sum(w in words["en"] for w in lowers)
     return "it" if it > en else "en"
 
 
