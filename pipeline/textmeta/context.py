@@ -35,28 +35,36 @@ class Assertion:
 
 def modifiers(doc: Doc, tables: tuple[str, ...] = ("context",)) -> list[Match]:
     """The ConText cues of the tables' context_rules in the Doc (cached per Doc). Overlaps are
-    resolved longest first in two layers, cues and scope structure, so that a relative clause
-    taken whole as structure keeps the cues inside it; a PSEUDO cue takes its words from both
-    layers."""
+    resolved longest first within each table, in two layers, cues and scope structure, so that
+    a relative clause taken whole as structure keeps the cues inside it; a PSEUDO cue takes its
+    words from both layers."""
     key = "_modifiers_" + "+".join(tables)
     cached = doc.__dict__.get(key)
     if cached is None:
-        found = [m for name in tables for m in load_table(name).modifiers(doc)]
-        pseudo = [m for m in found if m.category == "PSEUDO"]
-        structure = [m for m in found if m.category in STRUCTURE]
-        cues = [m for m in found if m.category not in STRUCTURE and m.category != "PSEUDO"]
-        kept = {
-            (m.start, m.end)
-            for layer in (cues, structure)
-            for m in longest_first(layer + pseudo)
-            if m.category != "PSEUDO"
-        }
-        # Cues on the same words all stay: one word may open scopes of several rules.
         cached = sorted(
-            (m for m in cues + structure if (m.start, m.end) in kept), key=lambda m: m.start
+            (m for name in tables for m in _resolved(load_table(name).modifiers(doc))),
+            key=lambda m: m.start,
         )
         doc.__dict__[key] = cached
     return cached
+
+
+def _resolved(found: list[Match]) -> list[Match]:
+    """One table's cues with overlaps resolved, longest first, within each layer: the scope
+    structure is one layer (a relative clause taken whole keeps no comma inside it), every
+    other category its own (one phrase may hold cues of several). Cues on the same words all
+    stay, since one word may open scopes of several rules; a PSEUDO cue takes its words from
+    every layer."""
+    pseudo = [m for m in found if m.category == "PSEUDO"]
+    layers: dict[str, list[Match]] = {}
+    for m in found:
+        if m.category != "PSEUDO":
+            layers.setdefault("" if m.category in STRUCTURE else m.category, []).append(m)
+    kept: list[Match] = []
+    for layer in layers.values():
+        spans = {(m.start, m.end) for m in longest_first(layer + pseudo) if m in layer}
+        kept += [m for m in layer if (m.start, m.end) in spans]
+    return kept
 
 
 def assert_targets(

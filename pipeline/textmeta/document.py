@@ -109,5 +109,7 @@ def _abbreviation(tokens: list[Token], text: str) -> bool:
     if len(tokens) < 2 or tokens[-2].end != point.start:
         return False
     word = tokens[-2].text
-    written_with_points = len(word) == 1 and word.islower()
-    return written_with_points or word.lower() in ABBREVIATIONS
+    rest = text[point.end : point.end + 3].lstrip(" ")
+    # "65 y.o. man", "E. coli": a single letter, then a word in lower case
+    initial = len(word) == 1 and word.isalpha() and (word.islower() or rest[:1].islower())
+    return initial or word.lower() in ABBREVIATIONS

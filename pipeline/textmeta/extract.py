@@ -10,7 +10,7 @@ from functools import cache
 from .age_sex import find_age, find_sex
 from .document import Doc, make_doc
 from .fields import CONVENTIONS, Clock, Evidence, Found, OffsetClocks, TextFields
-from .finding import find_finding
+from .finding import find_finding, find_rt_pcr
 from .offset import DAY_LABEL, IMAGING, admission_day_candidates, find_clocks
 from .outcomes import (
     find_intubated,
@@ -20,7 +20,6 @@ from .outcomes import (
     had_ventilatory_support,
 )
 from .panels import panel_spans, shared_prefix
-from .rtpcr import find_rt_pcr
 from .temperature import find_temperature
 from .text import detect_language, sentence_bounds
 from .view import find_view
@@ -93,12 +92,12 @@ def _fields(doc: Doc, language: str | None, convention: str | None) -> TextField
     # Ventilation without a tube (NIV, CPAP) is the same kind of support.
     if out.values["intubated"] != "Y" and not had_ventilatory_support(doc):
         out.set("needed_supplemental_O2", find_supplemental_o2(doc))
-    out.set("temperature", _temperature(text))
-    finding = find_finding(text)
+    out.set("temperature", _temperature(doc))
+    finding = find_finding(doc)
     out.set("finding", finding)
     out.set(
         "RT_PCR_positive",
-        find_rt_pcr(text, covid_text=finding is not None and finding.value == "COVID-19"),
+        find_rt_pcr(doc, covid_text=finding is not None and finding.value == "COVID-19"),
     )
     # A compound figure's caption gives "the" image a day or view only when every panel has
     # the same one: callers use these values for panels that state none of their own.
@@ -109,7 +108,7 @@ def _fields(doc: Doc, language: str | None, convention: str | None) -> TextField
         agreed = _agreed([_primary_found(c) for c in clocks])
         out.set_clocks(clocks[0] if agreed is not None else OffsetClocks(convention=convention))
     else:
-        out.set("view", find_view(text))
+        out.set("view", find_view(doc))
         out.set_clocks(find_clocks(text, convention))
     return out
 
@@ -133,7 +132,8 @@ def extract_panel_fields(
     return out
 
 
-def _temperature(text: str) -> Found | None:
+def _temperature(doc: Doc) -> Found | None:
+    text = doc.text
     if _image_after_presentation(text):
         return None
     if any(int(m.group("n")) > 0 for m in DAY_LABEL.finditer(text)):
@@ -141,7 +141,7 @@ def _temperature(text: str) -> Found | None:
     # "Chest CT on day 2 of admission ...": the presenting temperature is not this image's.
     if any(found.value > 0 for _, found in admission_day_candidates(text)):
         return None
-    return find_temperature(text)
+    return find_temperature(doc)
 
 
 def _image_after_presentation(text: str) -> bool:
@@ -162,16 +162,20 @@ def _panel_image_fields(caption: str, convention: str) -> dict[str, dict]:
     listed = _listed_days(caption, convention)
     prefix_start, prefix_end = shared_prefix(caption)
     prefix = caption[prefix_start:prefix_end]
-    prefix_view = _shift(find_view(prefix), prefix_start, caption)
+    prefix_view = _shift(_view_of(prefix), prefix_start, caption)
     prefix_clocks = _shift_clocks(find_clocks(prefix, convention), prefix_start, caption)
     out: dict[str, dict] = {}
     for letter, letter_spans in spans.items():
         clocks = listed.get(letter) or _clocks_from_spans(caption, letter_spans, convention)
         if clocks is None or clocks.primary is None:
             clocks = prefix_clocks
-        view = _from_spans(caption, letter_spans, find_view) or prefix_view
+        view = _from_spans(caption, letter_spans, _view_of) or prefix_view
         out[letter] = {"clocks": clocks, "view": view}
     return out
+
+
+def _view_of(text: str) -> Found | None:
+    return find_view(make_doc(text))
 
 
 def _listed_days(caption: str, convention: str) -> dict[str, OffsetClocks]:

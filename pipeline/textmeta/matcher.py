@@ -139,8 +139,12 @@ def _token_test(spec: dict[str, Any], classes: dict[str, WordClass]) -> TokenTes
                 == v
             )
         elif key == "ENT_TYPE":
-            labels = frozenset([value] if isinstance(value, str) else value["IN"])
-            tests.append(lambda t, ent, labels=labels: ent in labels)
+            if isinstance(value, dict) and "NOT_IN" in value:
+                others = frozenset(value["NOT_IN"])
+                tests.append(lambda t, ent, others=others: (ent or "") not in others)
+            else:
+                labels = frozenset([value] if isinstance(value, str) else value["IN"])
+                tests.append(lambda t, ent, labels=labels: ent in labels)
         elif key == "_":
             for name, wanted in value.items():
                 if name not in classes:
