@@ -41,10 +41,20 @@ def modifiers(doc: Doc, tables: tuple[str, ...] = ("context",)) -> list[Match]:
     key = "_modifiers_" + "+".join(tables)
     cached = doc.__dict__.get(key)
     if cached is None:
-        cached = sorted(
-            (m for name in tables for m in _resolved(load_table(name).modifiers(doc))),
-            key=lambda m: m.start,
-        )
+        cached = sorted((m for name in tables for m in _table_cues(doc, name)), key=_start)
+        doc.__dict__[key] = cached
+    return cached
+
+
+def _start(m: Match) -> int:
+    return m.start
+
+
+def _table_cues(doc: Doc, name: str) -> list[Match]:
+    key = f"_cues_{name}"
+    cached = doc.__dict__.get(key)
+    if cached is None:
+        cached = _resolved(load_table(name).modifiers(doc))
         doc.__dict__[key] = cached
     return cached
 

@@ -67,14 +67,21 @@ class WordClass:
     texts: frozenset[str] = frozenset()
     prefixes: tuple[str, ...] = ()
     regex: re.Pattern[str] | None = None
+    # answers by token text, cleared when it grows large (memory stays bounded)
+    seen: dict[str, bool] = field(default_factory=dict, compare=False, hash=False)
 
     def __contains__(self, token: Token) -> bool:
-        return (
-            token.lower in self.words
-            or token.text in self.texts
-            or (bool(self.prefixes) and token.lower.startswith(self.prefixes))
-            or (self.regex is not None and self.regex.search(token.text) is not None)
-        )
+        known = self.seen.get(token.text)
+        if known is None:
+            known = self.seen[token.text] = (
+                token.lower in self.words
+                or token.text in self.texts
+                or (bool(self.prefixes) and token.lower.startswith(self.prefixes))
+                or (self.regex is not None and self.regex.search(token.text) is not None)
+            )
+            if len(self.seen) > 50_000:
+                self.seen.clear()
+        return known
 
 
 def _section(sources: tuple[dict[str, Any], ...], dotted: str) -> Any:
@@ -105,19 +112,23 @@ def word_classes(specs: dict[str, Any], *sources: dict[str, Any]) -> dict[str, W
     return out
 
 
-def _value_test(key: str, spec: Any) -> Callable[[Token], bool]:
-    attr = "lower" if key == "LOWER" else "text"
+def _value_test(key: str, spec: Any) -> TokenTest:
+    lower = key == "LOWER"
     if isinstance(spec, str):
-        return lambda t: getattr(t, attr) == spec
-    if "IN" in spec:
-        values = frozenset(spec["IN"])
-        return lambda t: getattr(t, attr) in values
-    if "NOT_IN" in spec:
-        values = frozenset(spec["NOT_IN"])
-        return lambda t: getattr(t, attr) not in values
+        if lower:
+            return lambda t, ent: t.lower == spec
+        return lambda t, ent: t.text == spec
+    if "IN" in spec or "NOT_IN" in spec:
+        values = frozenset(spec.get("IN") or spec["NOT_IN"])
+        wanted = "IN" in spec
+        if lower:
+            return lambda t, ent: (t.lower in values) == wanted
+        return lambda t, ent: (t.text in values) == wanted
     if "REGEX" in spec:
         regex = re.compile(spec["REGEX"])
-        return lambda t: regex.search(getattr(t, attr)) is not None
+        if lower:
+            return lambda t, ent: regex.search(t.lower) is not None
+        return lambda t, ent: regex.search(t.text) is not None
     raise ValueError(f"unsupported token spec {key}: {spec!r}")
 
 
@@ -125,8 +136,7 @@ def _token_test(spec: dict[str, Any], classes: dict[str, WordClass]) -> TokenTes
     tests: list[TokenTest] = []
     for key, value in spec.items():
         if key in ("LOWER", "TEXT"):
-            test = _value_test(key, value)
-            tests.append(lambda t, ent, test=test: test(t))
+            tests.append(_value_test(key, value))
         elif key == "IS_DIGIT":
             tests.append(lambda t, ent, v=value: t.text.isdigit() == v)
         elif key == "IS_PUNCT":
@@ -149,7 +159,10 @@ def _token_test(spec: dict[str, Any], classes: dict[str, WordClass]) -> TokenTes
             for name, wanted in value.items():
                 if name not in classes:
                     raise ValueError(f"unknown word class {name!r}")
-                tests.append(lambda t, ent, c=classes[name], w=wanted: (t in c) == w)
+                if wanted:
+                    tests.append(lambda t, ent, c=classes[name]: t in c)
+                else:
+                    tests.append(lambda t, ent, c=classes[name]: t not in c)
         elif key != "OP":
             raise ValueError(f"unsupported token attribute {key!r}")
     if len(tests) == 1:

@@ -47,53 +47,45 @@ def unit_days(word: str) -> int | None:
 
 
 def read_days(doc: Doc, start: int, end: int) -> int | None:
-    """The length of time in tokens start..end-1, in whole days: "4-day" 4, "2 weeks" 14,
-    "48 hours" 2 ("36 hours" is no whole day: None), "the 7th day" 7, "day 5" 5, "a few
-    days" 5 (the collection's rule; "a few weeks" has no such rule), "a week" 7."""
+    """The length of time in tokens start..end-1, in whole days, read at its unit: the count
+    before it ("4-day" 4, "2 weeks" 14, "the 7th day" 7, "a week" 7, "48 hours" 2; "36
+    hours" is no whole day: None; "a few days" 5, the collection's rule, but "a few weeks" has
+    no such rule), else the count after it ("day 5", "Figure 4, day 2" 2)."""
     table = values_table()
     tokens = doc.tokens[start:end]
-    n: int | None = None
-    few = False
-    unit = None
-    for i, token in enumerate(tokens):
-        if n is None and not few:
-            if token.lower in table["few"]:
-                few = True
-                continue
-            value = ordinal_of(token)
-            if value is None:
-                value = count_of(token, articles=_unit_follows(tokens, i))
-            if value is not None:
-                n = value
-                continue
-        if unit is None and _is_unit(token):
-            if n is not None or few:
-                unit = token.lower
-                break
-            unit = token.lower  # "day 5": the unit comes first
-    unit = unit or "day"
-    if few:
-        return table["few_days"] if unit_days(unit) == 1 else None
-    if n is None:
-        return None
-    if unit in table["hour_units"]:
-        return n // 24 if n % 24 == 0 else None
-    return n * table["unit_days"][unit]
+    for u, unit in enumerate(tokens):
+        if not _is_unit(unit):
+            continue
+        before = [t for t in tokens[:u] if t.text != "-"][-2:]
+        n, few = _count_before(before)
+        if n is None and not few and u + 1 < len(tokens):
+            n = ordinal_of(tokens[u + 1]) or count_of(tokens[u + 1], articles=False)
+        if few:
+            return table["few_days"] if unit_days(unit.lower) == 1 else None
+        if n is None:
+            continue
+        if unit.lower in table["hour_units"]:
+            return n // 24 if n % 24 == 0 else None
+        return n * table["unit_days"][unit.lower]
+    return None
+
+
+def _count_before(before: list[Token]) -> tuple[int | None, bool]:
+    """The count right before a unit ("5", "five", "7th", "a", "a single") or "few"."""
+    table = values_table()
+    if not before:
+        return None, False
+    last = before[-1]
+    if last.lower in table["few"]:
+        return None, True
+    if last.lower == "single" and len(before) == 2:
+        last = before[0]
+    return ordinal_of(last) or count_of(last), False
 
 
 def _is_unit(token: Token) -> bool:
     table = values_table()
     return token.lower in table["unit_days"] or token.lower in table["hour_units"]
-
-
-def _unit_follows(tokens: list[Token], i: int) -> bool:
-    """"a week", "a single day": an article counts as one only right before a unit."""
-    for token in tokens[i + 1 : i + 3]:
-        if _is_unit(token):
-            return True
-        if token.lower != "single" and token.lower != "-":
-            return False
-    return False
 
 
 def read_age(doc: Doc, start: int, end: int) -> int | None:
