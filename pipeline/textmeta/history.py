@@ -3,12 +3,15 @@
 The image of a note that tells the presentation is taken at the presentation, so the
 history's length is its offset (offset.py uses this last, when nothing dates the image
 itself). The wordings are HISTORY rows of rules/offset.json; a length counts only with a
-symptom near it (80 characters before, 40 after, in its sentence), and not when its sentence
-then moves it back ("fever for two days one week before").
+symptom near it (80 characters before, 40 after, in its sentence), not when a ConText cue
+makes it no history of the patient ("his wife had fever for 3 days", "may have a few days of
+cough", "no fever for 2 days"), and not when its sentence then moves it back ("fever for two
+days one week before").
 """
 
 from __future__ import annotations
 
+from .context import assert_targets
 from .cues import drop_nested, sentence_has, sentences_with, statements
 from .document import Doc
 from .fields import Found
@@ -22,7 +25,15 @@ def history_candidates(doc: Doc) -> list[tuple[Match, Found]]:
     symptoms = load_table(TABLE).find(doc, {"SYMPTOM"})
     earlier = load_table(TABLE).find(doc, {"TIME_BEFORE"})
     out: list[tuple[Match, Found]] = []
-    for m in statements(doc, TABLE, "HISTORY"):
+    history = statements(doc, TABLE, "HISTORY")
+    about_patient = {
+        item.target
+        for item in assert_targets(doc, history)
+        if not item.has("NEGATED_EXISTENCE", "HYPOTHETICAL", "OTHER_EXPERIENCER")
+    }
+    for m in history:
+        if m not in about_patient:
+            continue
         # "two-days fever (37.5 °C) one week before": not the history at presentation
         sentence = doc.tokens[m.start].sentence
         if any(t.start >= m.end and doc.tokens[t.start].sentence == sentence for t in earlier):

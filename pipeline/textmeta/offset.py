@@ -28,6 +28,7 @@ from collections.abc import Set
 
 from .context import modifiers
 from .cues import drop_nested, opens_sentence, sentence_has, statements
+from .dates import Dated, EventDates, event_dates, onset_to_admission
 from .document import Doc
 from .fields import CONVENTIONS, Clock, Found, OffsetClocks
 from .history import presentation_history
@@ -195,6 +196,19 @@ def _describes_later_image(doc: Doc) -> bool:
     )
 
 
+def _dated_image(doc: Doc, dates: EventDates, since: Dated | None) -> list[Statement]:
+    """The image's date counted from a dated event. An image dated on the day of a dated
+    admission is day 0 only when the text dates the onset too: otherwise the collection
+    counted such images from a dated onset elsewhere in the paper."""
+    days = dates.days(since)
+    if days is None or dates.image is None:
+        return []
+    if days == 0 and since is dates.admission and dates.onset is None:
+        return []
+    m = dates.image.match
+    return [(m, Found(days, dates.image.evidence))]
+
+
 def _single(found: list[Statement], others: Set[int] = frozenset()) -> Found | None:
     values = {f.value for _, f in found} | others
     return found[0][1] if len(values) == 1 else None
@@ -214,9 +228,10 @@ def _unplaced_stay_days(doc: Doc) -> set[int]:
 def find_clocks(doc: Doc, convention: str = "stated") -> OffsetClocks:
     """The image's day since symptom onset and since admission, each None where the text does
     not fix it, and the primary one under `convention` (see OffsetClocks)."""
-    admission = admission_day_candidates(doc)
+    dates = event_dates(doc)
+    admission = admission_day_candidates(doc) + _dated_image(doc, dates, dates.admission)
     stated_admission = _single(admission, _unplaced_stay_days(doc)) if admission else None
-    onset = onset_day_candidates(doc)
+    onset = onset_day_candidates(doc) + _dated_image(doc, dates, dates.onset)
     stated_onset = _single(onset) if onset else None
     narrated = bool(load_table(TABLE).find(doc, {"NARRATED_DAY"}))
     at_presentation = not (_describes_later_image(doc) or narrated)
@@ -247,6 +262,13 @@ def find_clocks(doc: Doc, convention: str = "stated") -> OffsetClocks:
             (*since_onset.evidence, history.evidence),
             stated=False,
         )
+    if since_onset is None and since_admission is not None and since_admission.days == 0:
+        # dated onset and admission, image at admission: "ill on January 17 ... admitted on
+        # January 22" is day 5 of the illness
+        days = onset_to_admission(dates)
+        if days is not None and dates.onset and dates.admission:
+            evidence = (dates.onset.evidence, dates.admission.evidence)
+            since_onset = Clock(days, evidence, stated=True)
     primary = _primary(convention, admission, stated_admission, since_onset, since_admission)
     return OffsetClocks(since_onset, since_admission, primary, convention)
 

@@ -1,0 +1,135 @@
+"""Calendar dates: the days between the onset, the admission and the image when the text dates
+them ("became ill with fever on January 17 ... admitted on January 22" is day 5 of the illness
+at admission; a radiograph "on January 25" is day 3 of the stay).
+
+A date dates the onset when it follows a cue that the symptoms began ("became ill", "symptom
+onset", "fever since") in its sentence, or opens a sentence that holds one; the admission
+likewise with a cue of presentation ("admitted", "presented to the emergency department", "on
+admission"); the image when it stands in a sentence about an image, or opens the sentence just
+before one (a date that opens a sentence sets the time of the narration that follows). A date
+without a year takes the text's year. The cues are ONSET_EVENT, ADMIT_EVENT and IMAGING rows
+of rules/offset.json; the dates, DATE rows read by values.read_date.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from .cues import sentence_has, statements
+from .document import Doc
+from .fields import Evidence
+from .matcher import Match
+from .values import read_date
+
+TABLE = "offset"
+CUE_REACH = 10  # tokens from a cue to the date it governs
+# What may come before a date that opens its sentence: "On January 22, ...", "(In 3 March ..."
+OPENERS = frozenset({"(", ",", "on", "in", "at", "by", "since", "from", "il", "el", "le", "am"})
+LONGEST_SPAN = 60  # days: a longer difference is no course of the acute illness
+
+
+@dataclass(frozen=True)
+class Dated:
+    day: date
+    match: Match
+    evidence: Evidence
+
+
+@dataclass(frozen=True)
+class EventDates:
+    """The onset, the admission and the image, each with its date where the text gives one
+    (None when it gives none or different ones)."""
+
+    onset: Dated | None
+    admission: Dated | None
+    image: Dated | None
+
+    def days(self, since: Dated | None) -> int | None:
+        """Days from `since` to the image; None when either is undated or out of range."""
+        if since is None or self.image is None:
+            return None
+        return _between(since.day, self.image.day)
+
+
+def _between(first: date, later: date) -> int | None:
+    days = (later - first).days
+    if days < -300:  # "December 28 ... January 2": the year turned between them
+        days += 365
+    return days if 0 <= days <= LONGEST_SPAN else None
+
+
+def onset_to_admission(dates: EventDates) -> int | None:
+    if dates.onset is None or dates.admission is None:
+        return None
+    return _between(dates.onset.day, dates.admission.day)
+
+
+def _dates(doc: Doc) -> list[tuple[int, Dated]]:
+    """(sentence, dated) for every calendar date with a day and a month."""
+    found = statements(doc, TABLE, "DATE")
+    years = [
+        t
+        for m in found
+        for t in doc.tokens[m.start : m.end]
+        if len(t.text) == 4 and t.text.isdigit() and t.text[:2] in ("19", "20")
+    ]
+    year = int(years[0].text) if years else None
+    out: list[tuple[int, Dated]] = []
+    for m in found:
+        day = read_date(doc, m.start, m.end, year)
+        if day is not None:
+            out.append((doc.tokens[m.start].sentence, Dated(day, m, doc.evidence(m.start, m.end))))
+    return out
+
+
+def opens_sentence(doc: Doc, m: Match) -> bool:
+    """The date opens its sentence ("On January 25, he received ...")."""
+    first = doc.sentence_of(m.start)[0]
+    return all(t.lower in OPENERS for t in doc.tokens[first : m.start])
+
+
+def _attached(doc: Doc, dates: list[tuple[int, Dated]], category: str) -> list[Dated]:
+    """Dates a cue of `category` governs: after it within CUE_REACH tokens in its sentence,
+    or opening the cue's sentence."""
+    out: list[Dated] = []
+    for cue in statements(doc, TABLE, category):
+        sentence = doc.tokens[cue.start].sentence
+        for s, dated in dates:
+            if s != sentence:
+                continue
+            after = 0 <= dated.match.start - cue.end <= CUE_REACH
+            if after or (opens_sentence(doc, dated.match) and dated.match.end <= cue.start):
+                out.append(dated)
+    return out
+
+
+def _one(dates: list[Dated]) -> Dated | None:
+    return dates[0] if dates and len({d.day for d in dates}) == 1 else None
+
+
+def event_dates(doc: Doc) -> EventDates:
+    """The dated onset, admission and image of the text (cached per Doc)."""
+    cached = doc.__dict__.get("_event_dates")
+    if cached is not None:
+        return cached
+    dates = _dates(doc)
+    onset = _one(_attached(doc, dates, "ONSET_EVENT"))
+    admission = _one(_attached(doc, dates, "ADMIT_EVENT"))
+    image = _one(_image_dates(doc, dates, onset))
+    cached = doc.__dict__["_event_dates"] = EventDates(onset, admission, image)
+    return cached
+
+
+def _image_dates(doc: Doc, dates: list[tuple[int, Dated]], onset: Dated | None) -> list[Dated]:
+    """Dates of the sentences about an image: their own, or (when they have none) the date
+    opening the sentence just before; the onset's date never dates an image."""
+    out: list[Dated] = []
+    for s, (first, _) in enumerate(doc.sentences):
+        if not sentence_has(doc, TABLE, "IMAGING", first):
+            continue
+        own = [d for t, d in dates if t == s]
+        if not own and s > 0:
+            own = [d for t, d in dates if t == s - 1 and opens_sentence(doc, d.match)]
+        out += [d for d in own if onset is None or d.day != onset.day]
+    return out
