@@ -89,18 +89,23 @@ def opens_sentence(doc: Doc, m: Match) -> bool:
     return all(t.lower in OPENERS for t in doc.tokens[first : m.start])
 
 
-def _attached(doc: Doc, dates: list[tuple[int, Dated]], category: str) -> list[Dated]:
-    """Dates a cue of `category` governs: after it within CUE_REACH tokens in its sentence,
-    or opening the cue's sentence."""
-    out: list[Dated] = []
-    for cue in statements(doc, TABLE, category):
-        sentence = doc.tokens[cue.start].sentence
-        for s, dated in dates:
-            if s != sentence:
-                continue
-            after = 0 <= dated.match.start - cue.end <= CUE_REACH
-            if after or (opens_sentence(doc, dated.match) and dated.match.end <= cue.start):
-                out.append(dated)
+def _events(doc: Doc, dates: list[tuple[int, Dated]]) -> dict[str, list[Dated]]:
+    """Dates of the onset and of the admission: a date belongs to the nearest cue before it
+    in its sentence (within CUE_REACH tokens), or, opening its sentence, to the sentence's
+    cues when they are of one kind."""
+    cues = [
+        (cue, category)
+        for category in ("ONSET_EVENT", "ADMIT_EVENT")
+        for cue in statements(doc, TABLE, category)
+    ]
+    out: dict[str, list[Dated]] = {"ONSET_EVENT": [], "ADMIT_EVENT": []}
+    for sentence, dated in dates:
+        here = [(c, k) for c, k in cues if doc.tokens[c.start].sentence == sentence]
+        before = [(c, k) for c, k in here if 0 <= dated.match.start - c.end <= CUE_REACH]
+        if before:
+            out[max(before, key=lambda ck: ck[0].end)[1]].append(dated)
+        elif opens_sentence(doc, dated.match) and len({k for _, k in here}) == 1:
+            out[here[0][1]].append(dated)
     return out
 
 
@@ -114,8 +119,9 @@ def event_dates(doc: Doc) -> EventDates:
     if cached is not None:
         return cached
     dates = _dates(doc)
-    onset = _one(_attached(doc, dates, "ONSET_EVENT"))
-    admission = _one(_attached(doc, dates, "ADMIT_EVENT"))
+    events = _events(doc, dates)
+    onset = _one(events["ONSET_EVENT"])
+    admission = _one(events["ADMIT_EVENT"])
     image = _one(_image_dates(doc, dates, onset))
     cached = doc.__dict__["_event_dates"] = EventDates(onset, admission, image)
     return cached
