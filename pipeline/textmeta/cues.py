@@ -5,7 +5,7 @@ sentence holds a cue of some category."""
 from __future__ import annotations
 
 from .document import Doc
-from .fields import Evidence, Found
+from .fields import Found
 from .matcher import Match, load_table, longest_first
 
 
@@ -37,10 +37,11 @@ def sentence_has(doc: Doc, table: str, category: str, token: int) -> bool:
     return doc.tokens[token].sentence in sentences_with(doc, table, category)
 
 
-def opens_sentence(doc: Doc, m: Match) -> bool:
-    """Nothing but "(" or "," comes before the match in its sentence."""
+def opens_sentence(doc: Doc, m: Match, openers: frozenset[str] = frozenset("(,")) -> bool:
+    """Nothing but `openers` (lower-case tokens; by default "(" and ",") comes before the
+    match in its sentence."""
     first = doc.sentence_of(m.start)[0]
-    return all(t.text in "(," for t in doc.tokens[first : m.start])
+    return all(t.lower in openers for t in doc.tokens[first : m.start])
 
 
 def drop_nested(found: list[tuple[Match, Found]]) -> list[tuple[Match, Found]]:
@@ -51,7 +52,3 @@ def drop_nested(found: list[tuple[Match, Found]]) -> list[tuple[Match, Found]]:
         if not any(k.start <= m.start and m.end <= k.end for k, _ in kept):
             kept.append((m, f))
     return kept
-
-
-def span_evidence(doc: Doc, m: Match) -> Evidence:
-    return doc.evidence(m.start, m.end)

@@ -2,11 +2,12 @@
 them ("became ill with fever on January 17 ... admitted on January 22" is day 5 of the illness
 at admission; a radiograph "on January 25" is day 3 of the stay).
 
-A date dates the onset when it follows a cue that the symptoms began ("became ill", "symptom
-onset", "fever since") in its sentence, or opens a sentence that holds one; the admission
-likewise with a cue of presentation ("admitted", "presented to the emergency department", "on
-admission"); the image when it stands in a sentence about an image, or opens the sentence just
-before one (a date that opens a sentence sets the time of the narration that follows). A date
+A date dates the onset when the nearest cue before it in its sentence says the symptoms began
+("became ill", "symptom onset", "fever since"), or when it opens a sentence whose cues all say
+so; the admission likewise with cues of presentation ("admitted", "presented to the emergency
+department", "on admission"); the image when it stands in a sentence about an image, or opens
+the sentence just before one (a date that opens a sentence sets the time of the narration
+that follows). Different dates for one event leave it undated. A date
 without a year takes the text's year. The cues are ONSET_EVENT, ADMIT_EVENT and IMAGING rows
 of rules/offset.json; the dates, DATE rows read by values.read_date.
 """
@@ -16,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from .cues import sentence_has, statements
+from .cues import opens_sentence, sentence_has, statements
 from .document import Doc
 from .fields import Evidence
 from .matcher import Match
@@ -83,10 +84,9 @@ def _dates(doc: Doc) -> list[tuple[int, Dated]]:
     return out
 
 
-def opens_sentence(doc: Doc, m: Match) -> bool:
+def _opens(doc: Doc, m: Match) -> bool:
     """The date opens its sentence ("On January 25, he received ...")."""
-    first = doc.sentence_of(m.start)[0]
-    return all(t.lower in OPENERS for t in doc.tokens[first : m.start])
+    return opens_sentence(doc, m, OPENERS)
 
 
 def _events(doc: Doc, dates: list[tuple[int, Dated]]) -> dict[str, list[Dated]]:
@@ -104,7 +104,7 @@ def _events(doc: Doc, dates: list[tuple[int, Dated]]) -> dict[str, list[Dated]]:
         before = [(c, k) for c, k in here if 0 <= dated.match.start - c.end <= CUE_REACH]
         if before:
             out[max(before, key=lambda ck: ck[0].end)[1]].append(dated)
-        elif opens_sentence(doc, dated.match) and len({k for _, k in here}) == 1:
+        elif _opens(doc, dated.match) and len({k for _, k in here}) == 1:
             out[here[0][1]].append(dated)
     return out
 
@@ -136,6 +136,6 @@ def _image_dates(doc: Doc, dates: list[tuple[int, Dated]], onset: Dated | None) 
             continue
         own = [d for t, d in dates if t == s]
         if not own and s > 0:
-            own = [d for t, d in dates if t == s - 1 and opens_sentence(doc, d.match)]
+            own = [d for t, d in dates if t == s - 1 and _opens(doc, d.match)]
         out += [d for d in own if onset is None or d.day != onset.day]
     return out
