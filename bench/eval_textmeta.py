@@ -15,6 +15,9 @@ each clock's precision, "offset_either" (the curators' value is one of the two c
 notes where either is answered), and the primary `offset` under each convention of
 configs/pipeline.toml, with a group-wise cross-validated estimate for choosing the convention
 on these notes (folds by patient: a convention is chosen on the other folds, scored on this).
+Offset recall where stated counts notes whose labelled (positive) offset the text states, by a
+check apart from the extractor: the count of days, weeks or hours near its unit, or two
+calendar dates that many days apart; a label of 0 has no such check.
 
 Then the labelled phrasings of tests/data/textmeta_cases.jsonl: the fit set (rules are
 written against it) and the check set (never tuned on), side by side with Wilson bounds.
@@ -69,6 +72,49 @@ def age_stated(text: str, age: int) -> bool:
 
 def sex_stated(text: str, sex: str) -> bool:
     return bool(SEX_WORDS[sex].search(text))
+
+
+COUNT_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+               "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen",
+               "seventeen", "eighteen", "nineteen", "twenty"]  # fmt: skip
+UNIT_DAYS = ((re.compile(r"days?|giorn", re.I), 1), (re.compile(r"weeks?|settiman", re.I), 7),
+             (re.compile(r"hours?|hrs?|\bh\b", re.I), 1 / 24))  # fmt: skip
+MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+DATE = re.compile(r"\b(?:(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?([A-Za-z]{3})[a-z]*|"
+                  r"([A-Za-z]{3})[a-z]*\.?\s+(\d{1,2})(?:st|nd|rd|th)?)\b")  # fmt: skip
+
+
+def offset_stated(text: str, days: int) -> bool:
+    """A positive offset the note states, checked apart from the extractor: the number of
+    days, weeks or hours (in digits or words) within 25 characters of its unit, or two
+    calendar dates that many days apart."""
+    if days <= 0:
+        return False
+    for unit, size in UNIT_DAYS:
+        count = days / size
+        if count != int(count):
+            continue
+        count = int(count)
+        forms = [str(count)] + ([COUNT_WORDS[count]] if count < len(COUNT_WORDS) else [])
+        for form in forms:
+            for m in re.finditer(rf"(?<![\w.]){form}(?![\w.])", text, re.I):
+                if unit.search(text[max(0, m.start() - 25) : m.end() + 25]):
+                    return True
+    return days in _date_gaps(text)
+
+
+def _date_gaps(text: str) -> set[int]:
+    from datetime import date
+
+    dates = set()
+    for m in DATE.finditer(text):
+        day, month = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
+        if month.lower() in MONTHS and 1 <= int(day) <= 31:
+            try:
+                dates.add(date(2020, MONTHS.index(month.lower()) + 1, int(day)))
+            except ValueError:
+                continue
+    return {abs((a - b).days) for a in dates for b in dates}
 
 
 def main() -> int:
@@ -162,6 +208,15 @@ def _offset_clocks(rows: list[dict], answers: list) -> dict[str, float]:
           f"of notes")  # fmt: skip
     figures["offset_either_precision"] = either_ok / max(either, 1)
     figures["offset_either_coverage"] = either / len(rows)
+    stated = [
+        label in {got.values["offset_since_onset"], got.values["offset_since_admission"]}
+        for row, got in zip(rows, answers, strict=True)
+        if (label := row["labels"].get("offset")) is not None and offset_stated(row["text"], label)
+    ]
+    if stated:
+        print(f"  recall where a positive offset is stated (either clock): {sum(stated)}/"
+              f"{len(stated)} = {sum(stated) / len(stated):.1%}")  # fmt: skip
+        figures["offset_either_recall_stated"] = sum(stated) / len(stated)
     # primary offset under each convention, per note: (group, correct, answered)
     per_convention: dict[str, list[tuple[str, int, int]]] = {}
     for convention in CONVENTIONS:

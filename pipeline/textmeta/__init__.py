@@ -1,14 +1,18 @@
 """Metadata fields from captions and clinical notes (issue 7).
 
-`extract_fields(text)` proposes the collection's fields (age, sex, offset, survival, ...) with
-the span of text behind each; `extract_panel_fields(caption)` does it per panel letter of a
-compound figure. Rules are regular expressions and small grammars over English and Italian
-clinical writing (ages and sex also in Spanish, French, Portuguese and German case reports);
-a field is None wherever the text does not state it. The wordings they handle come from the dev
-notes and from real case reports read by hand (tests/test_textmeta_real_phrasings.py).
+`extract_fields(text)` proposes the collection's fields (age, sex, offset and its two clocks,
+survival, ...) with the span of text behind each; `extract_panel_fields(caption)` does it per
+panel letter of a compound figure. A field is None wherever the text does not state it.
 
-The extractors (about 0.1 s of regular expressions to compile) load on first use, so that
-`python -m pipeline --help` stays fast.
+Each text is repaired (normalize.py), tokenised and split into sentences once (document.py).
+The wordings are data: one cue table per field in rules/ (medspaCy's TargetRule/ConTextRule
+JSON, rules/README.md), matched by one small engine (matcher.py: token patterns; context.py:
+ConText scopes for negation, other experiencers, hypotheticals and history; values.py: value
+grammars for numbers, lengths of time, ages, temperatures and dates). The field modules say
+only how a field weighs its matches. English and Italian clinical writing; ages, sex words,
+units and months also in Spanish, French, Portuguese and German.
+
+The tables load on first use, so that `python -m pipeline --help` stays fast.
 """
 
 from __future__ import annotations

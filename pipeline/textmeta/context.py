@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .document import Doc
-from .matcher import Match, longest_first, matcher
+from .matcher import Match, load_table, longest_first
 
 # Cues that shape scopes rather than modify targets; they may span a target.
 STRUCTURE = frozenset({"TERMINATE", "NEGATION_BREAK", "RELATIVE_CLAUSE"})
@@ -33,34 +33,57 @@ class Assertion:
         return any(m.category in categories for m in self.modifiers)
 
 
-def modifiers(doc: Doc) -> list[Match]:
-    """The context table's cues in the Doc (cached per Doc). Overlaps are resolved longest
-    first in two layers, cues and scope structure, so that a relative clause taken whole as
-    structure keeps the cues inside it; a PSEUDO cue takes its words from both layers."""
-    cached = doc.__dict__.get("_modifiers")
+def modifiers(doc: Doc, tables: tuple[str, ...] = ("context",)) -> list[Match]:
+    """The ConText cues of the tables' context_rules in the Doc (cached per Doc). Overlaps are
+    resolved longest first within each table, in two layers, cues and scope structure, so that
+    a relative clause taken whole as structure keeps the cues inside it; a PSEUDO cue takes its
+    words from both layers."""
+    key = "_modifiers_" + "+".join(tables)
+    cached = doc.__dict__.get(key)
     if cached is None:
-        found = matcher("context")(doc)
-        pseudo = [m for m in found if m.category == "PSEUDO"]
-        structure = [m for m in found if m.category in STRUCTURE]
-        cues = [m for m in found if m.category not in STRUCTURE and m.category != "PSEUDO"]
-        cached = sorted(
-            (
-                m
-                for layer in (cues, structure)
-                for m in longest_first(layer + pseudo)
-                if m.category != "PSEUDO"
-            ),
-            key=lambda m: m.start,
-        )
-        doc.__dict__["_modifiers"] = cached
+        cached = sorted((m for name in tables for m in _table_cues(doc, name)), key=_start)
+        doc.__dict__[key] = cached
     return cached
 
 
-def assert_targets(doc: Doc, targets: list[Match]) -> list[Assertion]:
-    """Each target with the modifiers whose scope covers it."""
+def _start(m: Match) -> int:
+    return m.start
+
+
+def _table_cues(doc: Doc, name: str) -> list[Match]:
+    key = f"_cues_{name}"
+    cached = doc.__dict__.get(key)
+    if cached is None:
+        cached = _resolved(load_table(name).modifiers(doc))
+        doc.__dict__[key] = cached
+    return cached
+
+
+def _resolved(found: list[Match]) -> list[Match]:
+    """One table's cues with overlaps resolved, longest first, within each layer: the scope
+    structure is one layer (a relative clause taken whole keeps no comma inside it), every
+    other category its own (one phrase may hold cues of several). Cues on the same words all
+    stay, since one word may open scopes of several rules; a PSEUDO cue takes its words from
+    every layer."""
+    pseudo = [m for m in found if m.category == "PSEUDO"]
+    layers: dict[str, list[Match]] = {}
+    for m in found:
+        if m.category != "PSEUDO":
+            layers.setdefault("" if m.category in STRUCTURE else m.category, []).append(m)
+    kept: list[Match] = []
+    for layer in layers.values():
+        spans = {(m.start, m.end) for m in longest_first(layer + pseudo) if m in layer}
+        kept += [m for m in layer if (m.start, m.end) in spans]
+    return kept
+
+
+def assert_targets(
+    doc: Doc, targets: list[Match], tables: tuple[str, ...] = ("context",)
+) -> list[Assertion]:
+    """Each target with the modifiers (of the tables' context_rules) whose scope covers it."""
     cues = [
         m
-        for m in modifiers(doc)
+        for m in modifiers(doc, tables)
         if m.category in STRUCTURE
         or not any(m.start < t.end and t.start < m.end for t in targets)
     ]
@@ -106,4 +129,4 @@ def _scope(doc: Doc, cue: Match, cues: list[Match]) -> tuple[int, int]:
 
 def find_targets(doc: Doc, table: str, categories: set[str] | None = None) -> list[Match]:
     """A target table's matches, overlaps resolved longest first (blockers included)."""
-    return longest_first(matcher(table)(doc, categories))
+    return longest_first(load_table(table).find(doc, categories))

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import replace
 from functools import cache
 
 from .age_sex import find_age, find_sex
+from .cues import sentence_has, statements
 from .document import Doc, make_doc
 from .fields import CONVENTIONS, Clock, Evidence, Found, OffsetClocks, TextFields
-from .finding import find_finding
-from .offset import DAY_LABEL, IMAGING, admission_day_candidates, find_clocks
+from .finding import find_finding, find_rt_pcr
+from .matcher import Match, load_table
+from .offset import admission_day_candidates, find_clocks
 from .outcomes import (
     find_intubated,
     find_supplemental_o2,
@@ -20,38 +21,12 @@ from .outcomes import (
     had_ventilatory_support,
 )
 from .panels import panel_spans, shared_prefix
-from .rtpcr import find_rt_pcr
 from .temperature import find_temperature
-from .text import detect_language, sentence_bounds
+from .text import detect_language
+from .values import read_days
 from .view import find_view
 
-# The text describes a later image than the presentation, so the presenting temperature
-# does not describe this image.
-LATER_IMAGE = re.compile(
-    r"\b(?:worsen\w*|progression|follow[-\s]?up|improvement|improved|regress\w*|interval|"
-    r"since\s+the\s+(?:prior|previous|last)|compared\s+(?:to|with)|peggioramento|"
-    r"miglioramento|controllo)\b",
-    re.I,
-)
-# An image sentence that times the image after an event: "B Chest X-ray performed 24 h after
-# bilateral pleural drainages", "CT 3 days after admission" (not "10 days after symptom onset",
-# which may be the presentation itself).
-TIMED_AFTER = re.compile(
-    r"\b(?:\d{1,3}|a|one|two|three|four|five|six|seven|few)\s*(?:h|hrs?|hours?|days?|weeks?)\s+"
-    r"(?:after|later|post)\b(?!\s+(?:the\s+)?(?:initial\s+|first\s+)?(?:symptoms?|onset|illness|"
-    r"disease|fever|infection))",
-    re.I,
-)
-# The image shows ARDS, a complication that comes after presentation ("typical radiological
-# findings of ARDS"); the presenting temperature is not this image's.
-ARDS = re.compile(r"\b(?:ARDS|(?:acute\s+)?respiratory\s+distress\s+syndrome)\b", re.I)
-# "days 1 (a), 3 (b), and 5 (c)", "day 4 (b) and day 5 (c)": one day per panel letter.
-DAY_LIST = re.compile(
-    r"\bdays?\s+\d{1,3}\s*\([a-hA-H]\)(?:\s*,?\s*(?:and\s+)?(?:day\s+)?\d{1,3}\s*\([a-hA-H]\))+",
-    re.I,
-)
-ONSET_WORD = re.compile(r"\b(?:onset|illness|symptoms?)\b", re.I)
-DAY_LIST_ITEM = re.compile(r"(?P<n>\d{1,3})\s*\((?P<letter>[a-hA-H])\)")
+OFFSET = "offset"
 
 
 def extract_fields(
@@ -79,12 +54,11 @@ def default_convention() -> str:
 
 
 def _fields(doc: Doc, language: str | None, convention: str | None) -> TextFields:
-    text = doc.text
     convention = convention or default_convention()
-    language = language or detect_language(text)
+    language = language or detect_language(doc)
     out = TextFields()
-    out.set("age", find_age(text))
-    out.set("sex", find_sex(text, pronouns=language == "en"))
+    out.set("age", find_age(doc))
+    out.set("sex", find_sex(doc, pronouns=language == "en"))
     out.set("survival", find_survival(doc))
     out.set("intubated", find_intubated(doc))
     out.set("went_icu", find_went_icu(doc))
@@ -93,24 +67,24 @@ def _fields(doc: Doc, language: str | None, convention: str | None) -> TextField
     # Ventilation without a tube (NIV, CPAP) is the same kind of support.
     if out.values["intubated"] != "Y" and not had_ventilatory_support(doc):
         out.set("needed_supplemental_O2", find_supplemental_o2(doc))
-    out.set("temperature", _temperature(text))
-    finding = find_finding(text)
+    out.set("temperature", _temperature(doc))
+    finding = find_finding(doc)
     out.set("finding", finding)
     out.set(
         "RT_PCR_positive",
-        find_rt_pcr(text, covid_text=finding is not None and finding.value == "COVID-19"),
+        find_rt_pcr(doc, covid_text=finding is not None and finding.value == "COVID-19"),
     )
     # A compound figure's caption gives "the" image a day or view only when every panel has
     # the same one: callers use these values for panels that state none of their own.
-    panels = _panel_image_fields(text, convention)
+    panels = _panel_image_fields(doc, convention)
     if len(panels) > 1:
         out.set("view", _agreed([p["view"] for p in panels.values()]))
         clocks = [p["clocks"] for p in panels.values()]
         agreed = _agreed([_primary_found(c) for c in clocks])
         out.set_clocks(clocks[0] if agreed is not None else OffsetClocks(convention=convention))
     else:
-        out.set("view", find_view(text))
-        out.set_clocks(find_clocks(text, convention))
+        out.set("view", find_view(doc))
+        out.set_clocks(find_clocks(doc, convention))
     return out
 
 
@@ -120,7 +94,7 @@ def extract_panel_fields(
     """Per panel letter: the caption's patient fields plus that panel's own offset and view."""
     doc = make_doc(caption)
     convention = convention or default_convention()
-    panels = _panel_image_fields(doc.text, convention)
+    panels = _panel_image_fields(doc, convention)
     if not panels:
         return {}
     whole = _fields(doc, None, convention)
@@ -133,59 +107,86 @@ def extract_panel_fields(
     return out
 
 
-def _temperature(text: str) -> Found | None:
-    if _image_after_presentation(text):
+def _temperature(doc: Doc) -> Found | None:
+    """The temperature at presentation, when the text's image is the presentation's."""
+    if _image_after_presentation(doc):
         return None
-    if any(int(m.group("n")) > 0 for m in DAY_LABEL.finditer(text)):
+    if any(read_days(doc, m.start, m.end) for m in statements(doc, OFFSET, "DAY_LABEL")):
         return None
     # "Chest CT on day 2 of admission ...": the presenting temperature is not this image's.
-    if any(found.value > 0 for _, found in admission_day_candidates(text)):
+    if any(found.value > 0 for _, found in admission_day_candidates(doc)):
         return None
-    return find_temperature(text)
+    return find_temperature(doc)
 
 
-def _image_after_presentation(text: str) -> bool:
-    """A sentence about an image calls it a follow-up, or the image is labelled day N > 0."""
-    for pattern in (LATER_IMAGE, TIMED_AFTER, ARDS):
-        for m in pattern.finditer(text):
-            s, e = sentence_bounds(text, m.start())
-            if IMAGING.search(text[s:e]):
+def _image_after_presentation(doc: Doc) -> bool:
+    """A sentence about an image calls it a follow-up or times it after an event ("CT 3 days
+    after admission"), or shows ARDS, a complication that comes after presentation; or the
+    caption lists one day per panel."""
+    for category in ("LATER_IMAGE", "TIMED_AFTER", "ARDS"):
+        for m in statements(doc, OFFSET, category):
+            if sentence_has(doc, OFFSET, "IMAGING", m.start):
                 return True
-    return DAY_LIST.search(text) is not None
+    return bool(statements(doc, OFFSET, "DAY_LIST"))
 
 
-def _panel_image_fields(caption: str, convention: str) -> dict[str, dict]:
+def _panel_image_fields(doc: Doc, convention: str) -> dict[str, dict]:
     """Panel letter -> its offset clocks and view, read from the caption's words about it."""
+    caption = doc.text
     spans = panel_spans(caption)
     if not spans:
         return {}
-    listed = _listed_days(caption, convention)
+    listed = _listed_days(doc, convention)
     prefix_start, prefix_end = shared_prefix(caption)
     prefix = caption[prefix_start:prefix_end]
-    prefix_view = _shift(find_view(prefix), prefix_start, caption)
-    prefix_clocks = _shift_clocks(find_clocks(prefix, convention), prefix_start, caption)
+    prefix_view = _shift(_view_of(prefix), prefix_start, caption)
+    prefix_clocks = _shift_clocks(_clocks_of(prefix, convention), prefix_start, caption)
     out: dict[str, dict] = {}
     for letter, letter_spans in spans.items():
         clocks = listed.get(letter) or _clocks_from_spans(caption, letter_spans, convention)
         if clocks is None or clocks.primary is None:
             clocks = prefix_clocks
-        view = _from_spans(caption, letter_spans, find_view) or prefix_view
+        view = _from_spans(caption, letter_spans, _view_of) or prefix_view
         out[letter] = {"clocks": clocks, "view": view}
     return out
 
 
-def _listed_days(caption: str, convention: str) -> dict[str, OffsetClocks]:
+def _view_of(text: str) -> Found | None:
+    return find_view(make_doc(text))
+
+
+def _clocks_of(text: str, convention: str) -> OffsetClocks:
+    return find_clocks(make_doc(text), convention)
+
+
+def _listed_days(doc: Doc, convention: str) -> dict[str, OffsetClocks]:
     """Panel letter -> day, from lists like "days 1 (a), 3 (b), and 5 (c)" (days since onset
     when the caption counts from the onset, else since admission)."""
-    clock = "onset" if ONSET_WORD.search(caption) else "admission"
+    clock = "onset" if load_table(OFFSET).find(doc, {"ONSET_WORD"}) else "admission"
     out: dict[str, OffsetClocks] = {}
-    for m in DAY_LIST.finditer(caption):
-        for item in DAY_LIST_ITEM.finditer(caption, m.start(), m.end()):
-            ev = Evidence(item.start(), item.end(), item.group())
-            day = Clock(int(item.group("n")), (ev,), stated=True)
+    for m in statements(doc, OFFSET, "DAY_LIST"):
+        for start, end, letter in _list_items(doc, m):
+            day = Clock(int(doc.tokens[start].text), (doc.evidence(start, end),), stated=True)
             clocks = OffsetClocks(primary=clock, convention=convention)
-            clocks = replace(clocks, **{f"since_{clock}": day})
-            out[item.group("letter").upper()] = clocks
+            out[letter.upper()] = replace(clocks, **{f"since_{clock}": day})
+    return out
+
+
+def _list_items(doc: Doc, m: Match) -> list[tuple[int, int, str]]:
+    """The items "N (x)" of a day list, following it past the match as long as it goes on."""
+    tokens = doc.tokens
+    out: list[tuple[int, int, str]] = []
+    i = m.start
+    while i < len(tokens):
+        while i < len(tokens) and tokens[i].lower in ("day", "days", ",", "and"):
+            i += 1
+        item = [t.text for t in tokens[i : i + 4]]
+        if len(item) < 4 or not item[0].isdigit() or item[1] != "(" or item[3] != ")":
+            break
+        if len(item[2]) != 1 or item[2].lower() not in "abcdefgh":
+            break
+        out.append((i, i + 4, item[2]))
+        i += 4
     return out
 
 
@@ -193,7 +194,7 @@ def _clocks_from_spans(
     caption: str, spans: list[tuple[int, int]], convention: str
 ) -> OffsetClocks | None:
     """The clocks read in each span about a panel, when the spans agree on the offset."""
-    found = [_shift_clocks(find_clocks(caption[s:e], convention), s, caption) for s, e in spans]
+    found = [_shift_clocks(_clocks_of(caption[s:e], convention), s, caption) for s, e in spans]
     found = [c for c in found if c.primary is not None]
     agreed = _agreed([_primary_found(c) for c in found])
     return found[0] if agreed is not None else None

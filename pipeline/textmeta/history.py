@@ -1,119 +1,75 @@
 """The history at presentation: "4-day history of cough", "fever for 5 days".
 
 The image of a note that tells the presentation is taken at the presentation, so the
-history's length is its offset (offset.py uses this last, when nothing dates the image itself).
+history's length is its offset (offset.py uses this last, when nothing dates the image
+itself). The wordings are HISTORY rows of rules/offset.json; a length counts only with a
+symptom near it (80 characters before, 40 after, in its sentence), not when a ConText cue
+makes it no history of the patient ("his wife had fever for 3 days", "may have a few days of
+cough", "no fever for 2 days"), and not when its sentence then moves it back ("fever for two
+days one week before").
 """
 
 from __future__ import annotations
 
-import re
-
-from .daycount import COUNT, COUNT_UNIT, DATE, days_in, drop_nested
+from .context import assert_targets
+from .cues import drop_nested, sentence_has, sentences_with, statements
+from .document import Doc
 from .fields import Found
-from .text import match_evidence, sentence_bounds
+from .matcher import Match, load_table
+from .values import read_days
 
-LONGEST_ACUTE_HISTORY = 30
-CHRONIC = re.compile(r"\b(?:chronic\w*|long[-\s]?standing|cronic\w*)\b", re.I)
-PRESENTED = re.compile(
-    r"\b(?:present\w*|admit\w*|admission|attended|arriv\w+|came|referred|visited|entered|"
-    r"accesse?[sd]?|returned|travel\w*|flew|flown|hospitali[sz]\w+|ricover\w+|tested|swab\w*)\b",
-    re.I,
-)
-HISTORY = [
-    # "4-day history of cough", "history of 5 days", "2-week history"
-    re.compile(r"\b" + COUNT + r"[\s-]+" + COUNT_UNIT + r"\s+(?:\w+\s+)?history\b", re.I),
-    re.compile(r"\bhistory\s+of\s+" + COUNT + r"\s+" + COUNT_UNIT + r"\b", re.I),
-    # "for 5 days", "for about 10 days", "for the past 3 days", "for a few days"
-    re.compile(
-        r"\bfor\s+(?:about\s+|approximately\s+|almost\s+|nearly\s+|over\s+|the\s+(?:last|past)\s+)?"
-        r"(?:" + COUNT + r"|(?P<few>a\s+few|few))\s+" + COUNT_UNIT + r"\b",
-        re.I,
-    ),
-    # "after 7 days of hyperpyrexia", "with five days of fever", "5-day fever" (not "after 3
-    # days of treatment"), "of six days duration"
-    re.compile(
-        r"\b(?:after|with)\s+"
-        + COUNT
-        + r"\s+"
-        + COUNT_UNIT
-        + r"\s+of\b(?!\s+(?:\w+\s+)?(?:treatment|therapy|antibiotics?|antivirals?|steroids?|"
-        r"hospitali[sz]ation|admission|stay|ventilation|oxygen|follow))",
-        re.I,
-    ),
-    re.compile(r"\bof\s+" + COUNT + r"\s+" + COUNT_UNIT + r"(?:'s?)?\s+duration\b", re.I),
-    re.compile(r"\b" + COUNT + r"-(?P<unit>day|week|month)\s+(?=\w)", re.I),
-    # "symptoms started five days prior", "onset 3 days ago"
-    re.compile(
-        r"\b(?:symptoms?|fever|cough|illness|onset)\s+(?:\w+\s+){0,2}?(?:started|began|appeared|"
-        r"developed|occurred)?\s*"
-        + COUNT
-        + r"\s+"
-        + COUNT_UNIT
-        + r"\s+(?:prior|ago|earlier|before)\b",
-        re.I,
-    ),
-    # "Eight days prior to the admission, she had a fever"
-    re.compile(
-        r"\b"
-        + COUNT
-        + r"\s+"
-        + COUNT_UNIT
-        + r"\s+(?:prior\s+to|before)\s+(?:the\s+|her\s+|his\s+)?"
-        r"(?:admission|presentation|hospitali[sz]ation)\b",
-        re.I,
-    ),
-    # Italian: "febbre da 5 giorni", "da circa 10 giorni", "da alcuni giorni"
-    re.compile(
-        r"\bda\s+(?:circa\s+|almeno\s+|oltre\s+)?(?:"
-        + COUNT
-        + r"|(?P<few>alcuni|qualche|pochi))\s+"
-        + COUNT_UNIT
-        + r"\b",
-        re.I,
-    ),
-]
-SYMPTOM = re.compile(
-    r"\b(?:fever\w*|febrile|pyrexi\w*|hyperpyrexi\w*|cough\w*|dyspn\w+|breath\w*|symptoms?|"
-    r"malaise|myalgi\w*|asthenia|fatigue|sore\s+throat|odynophagi\w*|pharyng\w+|diarrh\w+|"
-    r"headache|chills|illness|unwell|pain|history|anosmia|ageusia|febbre|tosse|dispnea|"
-    r"astenia|sintom\w+|malessere)\b",
-    re.I,
-)
+TABLE = "offset"
 
 
-def symptoms_dated_elsewhere(text: str, history: list[tuple[int, Found]]) -> bool:
-    """Another sentence dates the symptoms themselves (not a presentation or a trip)."""
-    spans = {sentence_bounds(text, pos) for pos, _ in history}
-    for m in DATE.finditer(text):
-        s, e = sentence_bounds(text, m.start())
-        if (s, e) in spans:
+def history_candidates(doc: Doc) -> list[tuple[Match, Found]]:
+    symptoms = load_table(TABLE).find(doc, {"SYMPTOM"})
+    earlier = load_table(TABLE).find(doc, {"TIME_BEFORE"})
+    out: list[tuple[Match, Found]] = []
+    history = statements(doc, TABLE, "HISTORY")
+    about_patient = {
+        item.target
+        for item in assert_targets(doc, history)
+        if not item.has("NEGATED_EXISTENCE", "HYPOTHETICAL", "OTHER_EXPERIENCER")
+    }
+    for m in history:
+        if m not in about_patient:
             continue
-        sentence = text[s:e]
-        if SYMPTOM.search(sentence) and not PRESENTED.search(sentence):
+        # "two-days fever (37.5 °C) one week before": not the history at presentation
+        sentence = doc.tokens[m.start].sentence
+        if any(t.start >= m.end and doc.tokens[t.start].sentence == sentence for t in earlier):
+            continue
+        s, e = doc.char_span(*doc.sentence_of(m.start))
+        lo = max(s, doc.tokens[m.start].start - 80)
+        hi = min(e, doc.tokens[m.end - 1].end + 40)
+        near = any(
+            lo <= doc.tokens[x.start].start and doc.tokens[x.end - 1].end <= hi for x in symptoms
+        )
+        days = read_days(doc, m.start, m.end)
+        if near and days is not None:
+            out.append((m, Found(days, doc.evidence(m.start, m.end))))
+    return drop_nested(out)
+
+
+def symptoms_dated_elsewhere(doc: Doc, history: list[tuple[Match, Found]]) -> bool:
+    """Another sentence dates the symptoms themselves (not a presentation or a trip)."""
+    spans = {doc.tokens[m.start].sentence for m, _ in history}
+    dated = sentences_with(doc, TABLE, "DATE") | sentences_with(doc, TABLE, "DATE_MONTH")
+    for sentence in dated - spans:
+        first = doc.sentences[sentence][0]
+        if sentence_has(doc, TABLE, "SYMPTOM", first) and not sentence_has(
+            doc, TABLE, "PRESENTED", first
+        ):
             return True
     return False
 
 
-def history_candidates(text: str) -> list[tuple[int, Found]]:
-    out: list[tuple[int, Found]] = []
-    for pattern in HISTORY:
-        for m in pattern.finditer(text):
-            s, e = sentence_bounds(text, m.start())
-            window = text[max(s, m.start() - 80) : min(e, m.end() + 40)]
-            if not SYMPTOM.search(window):
-                continue
-            days = days_in(m)
-            if days is not None:
-                out.append((m.start(), Found(days, match_evidence(text, m))))
-    return drop_nested(out)
-
-
-def presentation_history(text: str) -> Found | None:
+def presentation_history(doc: Doc) -> Found | None:
     """The longest acute history the text gives, when no other sentence dates the symptoms."""
-    history = history_candidates(text)
-    if not CHRONIC.search(text):
-        history = [(pos, f) for pos, f in history if f.value <= LONGEST_ACUTE_HISTORY]
-    if not history or symptoms_dated_elsewhere(text, history):
+    history = history_candidates(doc)
+    if not load_table(TABLE).find(doc, {"CHRONIC"}):
+        longest = load_table(TABLE).data["longest_acute_history"]
+        history = [(m, f) for m, f in history if f.value <= longest]
+    if not history or symptoms_dated_elsewhere(doc, history):
         return None
     # Several symptoms with their own durations: onset is the earliest one.
     return max((f for _, f in history), key=lambda f: f.value)

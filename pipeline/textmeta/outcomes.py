@@ -75,7 +75,7 @@ def _icu_for_another_condition(doc: Doc, end: int) -> bool:
     s_end = doc.sentence_of(end - 1)[1]
     if end >= s_end or doc.tokens[end].lower not in ("with", "for", "because", "due", "after"):
         return False
-    prefixes = tuple(load_table(TABLE)[1]["respiratory_reason_prefixes"])
+    prefixes = tuple(load_table(TABLE).data["respiratory_reason_prefixes"])
     return not any(t.lower.startswith(prefixes) for t in doc.tokens[end + 1 : s_end])
 
 

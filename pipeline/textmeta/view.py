@@ -1,48 +1,19 @@
-"""Radiographic view in the collection's vocabulary: PA, AP, AP Supine, L, Axial, Coronal."""
+"""Radiographic view in the collection's vocabulary: PA, AP, AP Supine, L, Axial, Coronal.
+
+The wordings are data (rules/view.json).
+"""
 
 from __future__ import annotations
 
-import re
-
+from .document import Doc
 from .fields import Found
-from .text import match_evidence
-
-_IMAGE = (
-    r"(?:radiographs?|radiography|x-?rays?|CXR|films?|views?|projections?|images?|scans?|CT|"
-    r"reformats?|reconstructions?|radiografia|proiezion[ei]|immagini?)\b"
-)
+from .matcher import load_table
 
 
-def _before_image(word: str) -> str:
-    """`word` followed, within three words, by a word naming an image or a view."""
-    return r"\b(?:" + word + r")\b(?=(?:\W+\w+){0,3}?\W+" + _IMAGE + r")"
-
-
-VIEW_CUES: list[tuple[str, re.Pattern[str]]] = [
-    ("AP Supine", re.compile(
-        r"\b(?:supine|(?:AP|anteroposterior|antero-posterior|portable)\s+supine|"
-        r"clinostatismo|supin[oa])\b", re.I)),
-    ("PA", re.compile(
-        r"\bpostero-?anterior[ei]?\b|\bproiezione\s+PA\b|" + _before_image(r"PA"), re.I)),
-    ("AP", re.compile(
-        r"\bantero-?posterior[ei]?\b|\bportable\s+AP\b|\bproiezione\s+AP\b|"
-        r"\b(?:RX|radiografia)\s+(?:del\s+)?torace\s+(?:eseguit[ao]\s+)?a(?:l)?\s+letto\b|"
-        r"\b(?:portable|bedside)\s+(?:AP\s+)?(?:chest\s+)?" + _IMAGE + "|"
-        + _before_image(r"AP"), re.I)),
-    ("L", re.compile(
-        _before_image(r"(?:left\s+|right\s+)?(?:lateral|latero-?laterale|laterale)")
-        + r"|\bproiezione\s+(?:latero-?)?laterale\b", re.I)),
-    ("Axial", re.compile(r"\b(?:axial|assiale|assiali)\b", re.I)),
-    ("Coronal", re.compile(r"\b(?:coronal|coronale|coronali)\b", re.I)),
-]  # fmt: skip
-
-
-def find_view(text: str) -> Found | None:
+def find_view(doc: Doc) -> Found | None:
     """The one view the text names; None when it names none or several different ones."""
     found = [
-        Found(view, match_evidence(text, m))
-        for view, pattern in VIEW_CUES
-        for m in pattern.finditer(text)
+        Found(m.meta["value"], doc.evidence(m.start, m.end)) for m in load_table("view").find(doc)
     ]
     if any(f.value == "AP Supine" for f in found):
         found = [f for f in found if f.value != "AP"]  # a supine film is an AP film
