@@ -6,6 +6,7 @@ modality, the X-ray view, a confidence and the measured features and rules that 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -53,4 +54,7 @@ def classify_files(files: Iterable[tuple[int, Path | None]]) -> dict[int, Classi
             results[key] = classify_file(path)
         except ImageReadError as exc:
             results[key] = exc.reason
+        except Exception as exc:  # noqa: BLE001 - one odd file must not stop the others
+            logging.getLogger(__name__).exception("%s: classifier failed", path)
+            results[key] = f"internal error: {type(exc).__name__}: {exc}"
     return results

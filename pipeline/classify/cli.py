@@ -35,6 +35,11 @@ def run(args: argparse.Namespace) -> int:
             print(f"classify: {err}", file=sys.stderr, flush=True)
             failed += 1
             continue
+        except Exception as err:  # noqa: BLE001 - one odd file must not stop the batch
+            reason = f"internal error: {type(err).__name__}: {err}".replace("\n", " ")
+            print(f"classify: {path}: {reason}", file=sys.stderr, flush=True)
+            failed += 1
+            continue
         if args.json:
             print(json.dumps({"path": str(path), **result.to_json()}), flush=True)
         else:

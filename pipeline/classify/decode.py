@@ -4,16 +4,29 @@ The format is sniffed from the first bytes (some `.jpg` files are PNG). Large JP
 decoded already reduced (libjpeg scales by 1/2, 1/4, 1/8 while decoding), which is most
 of the speed of the classifier. 16-bit images are windowed to 8 bits, palettes expanded,
 alpha composited over white (a transparent figure sits on a white page), CMYK converted.
+
+Before decoding, the size the header declares is read: an image over the pixel cap or
+the memory budget (budgets.ImageBudget) is refused with its true size named, and one
+whose full decode would hold more than half the budget is decoded reduced.
 """
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from pipeline.budgets import ImageBudget
 from pipeline.errors import ImageReadError
+
+DEFAULT_BUDGET = ImageBudget()
+# Pillow's reader for each sniffed format, to read the declared size without decoding.
+_PIL_FORMAT = {"jpeg": "JPEG", "png": "PNG", "gif": "GIF", "bmp": "BMP", "tiff": "TIFF",
+               "jp2": "JPEG2000", "j2k": "JPEG2000", "pnm": "PPM", "webp": "WEBP"}  # fmt: skip
+# OpenCV flags: reduce while decoding, keep 16 bits and the colour type.
+_REDUCED_ANY = {2: 16 | 2 | 4, 4: 32 | 2 | 4, 8: 64 | 2 | 4}
 
 # Large JPEGs are decoded reduced but keep at least this long a side (features use 256).
 TARGET_SIDE = 512
@@ -66,6 +79,32 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
     return None
 
 
+def declared_size(data: bytes) -> tuple[int, int, int] | None:
+    """(width, height, bytes per decoded pixel) from the header alone, or None.
+
+    Pillow's format readers are called directly: `Image.open` would raise its
+    DecompressionBombError before saying how large the image claims to be.
+    """
+    from PIL import Image
+
+    fmt = sniff_format(data[:32])
+    name = _PIL_FORMAT.get(fmt or "")
+    if name is None:
+        return None
+    Image.init()
+    if name not in Image.OPEN:
+        return None
+    factory, _accept = Image.OPEN[name]
+    try:
+        with factory(io.BytesIO(data), "") as image:
+            width, height = image.size
+            bands = 3 if image.mode in ("P", "PA", "1") else len(image.getbands())
+            depth = 2 if image.mode.startswith("I;16") else 4 if image.mode in ("I", "F") else 1
+    except Exception:  # noqa: BLE001 - any reader failure: the decoder then says why
+        return None
+    return width, height, bands * depth
+
+
 def _reduced_flag(long_side: int) -> int:
     """The cv2 colour decode flag that keeps at least TARGET_SIDE pixels on the long side."""
     for scale, flag in (
@@ -114,14 +153,14 @@ def _composite_on_white(bgra: np.ndarray) -> np.ndarray:
     return out.astype(bgra.dtype)
 
 
-def _decode_with_pillow(data: bytes) -> np.ndarray | None:
+def _decode_with_pillow(data: bytes, name: str, budget: ImageBudget) -> np.ndarray | None:
     """Fallback for formats this OpenCV build cannot read (GIF, some TIFF/JPEG 2000)."""
-    import io
-
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(io.BytesIO(data)) as im:
+            width, height = im.size
+            _refuse(name, budget.refusal(width, height, width * height * len(im.getbands())))
             im.seek(0)
             if im.mode in ("I;16", "I;16B", "I;16L", "I"):
                 return np.asarray(im.convert("I")).astype(np.uint32)
@@ -133,6 +172,8 @@ def _decode_with_pillow(data: bytes) -> np.ndarray | None:
             if im.mode in ("L", "1"):
                 return np.asarray(im.convert("L"))
             return cv2.cvtColor(np.asarray(im.convert("RGB")), cv2.COLOR_RGB2BGR)
+    except Image.DecompressionBombError as err:
+        raise ImageReadError(name, f"too large: {err}") from err
     except (UnidentifiedImageError, OSError, ValueError):
         return None
 
@@ -142,10 +183,13 @@ def _quiet_opencv() -> None:
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_FATAL)
 
 
-def decode_bytes(data: bytes, name: str = "<bytes>") -> np.ndarray:
+def decode_bytes(
+    data: bytes, name: str = "<bytes>", budget: ImageBudget = DEFAULT_BUDGET
+) -> np.ndarray:
     """Decode image bytes to gray or BGR uint8, reduced for large JPEGs.
 
-    Raises ImageReadError(name, reason) when the bytes are not a readable image.
+    Raises ImageReadError(name, reason) when the bytes are not a readable image, or one
+    too large for `budget` (its declared size named).
     """
     _quiet_opencv()
     if not data:
@@ -154,17 +198,13 @@ def decode_bytes(data: bytes, name: str = "<bytes>") -> np.ndarray:
     buf = np.frombuffer(data, dtype=np.uint8)
     img: np.ndarray | None = None
     if fmt is not None:
-        if fmt == "jpeg":
-            size = _jpeg_size(data)
-            flag = _reduced_flag(max(size) if size else 0)
-        else:
-            flag = cv2.IMREAD_UNCHANGED  # keep 16-bit depth and alpha for to_uint8
+        flag = _decode_flag(data, fmt, name, budget)
         try:
             img = cv2.imdecode(buf, flag)
         except cv2.error:
             img = None
     if img is None or img.size == 0:
-        img = _decode_with_pillow(data)
+        img = _decode_with_pillow(data, name, budget)
     if img is None or img.size == 0:
         reason = "not an image (unknown format)" if fmt is None else f"cannot decode {fmt} data"
         raise ImageReadError(name, reason)
@@ -174,10 +214,39 @@ def decode_bytes(data: bytes, name: str = "<bytes>") -> np.ndarray:
         raise ImageReadError(name, str(err)) from err
 
 
-def load_image(path: Path) -> np.ndarray:
+def _decode_flag(data: bytes, fmt: str, name: str, budget: ImageBudget) -> int:
+    """The OpenCV decode flag for these bytes; ImageReadError when over the budget."""
+    declared = declared_size(data)
+    if fmt == "jpeg":
+        size = _jpeg_size(data) or (declared[:2] if declared else None)
+        flag = _reduced_flag(max(size) if size else 0)
+        if size is not None:
+            scale = {cv2.IMREAD_REDUCED_COLOR_8: 8, cv2.IMREAD_REDUCED_COLOR_4: 4,
+                     cv2.IMREAD_REDUCED_COLOR_2: 2}.get(flag, 1)  # fmt: skip
+            held = (size[0] // scale) * (size[1] // scale) * 3
+            _refuse(name, budget.refusal(size[0], size[1], held))
+        return flag
+    if declared is None:
+        return cv2.IMREAD_UNCHANGED  # the decoder says what is wrong with it
+    width, height, per_pixel = declared
+    held = width * height * per_pixel
+    _refuse(name, budget.refusal(width, height, held))
+    if 2 * held <= budget.max_image_bytes:
+        return cv2.IMREAD_UNCHANGED  # keep 16-bit depth and alpha for to_uint8
+    # OpenCV holds about twice the image while decoding it whole: decode it reduced.
+    scale = next((s for s in (2, 4, 8) if max(width, height) // (2 * s) < TARGET_SIDE), 8)
+    return _REDUCED_ANY[scale]
+
+
+def _refuse(name: str, reason: str | None) -> None:
+    if reason is not None:
+        raise ImageReadError(name, reason)
+
+
+def load_image(path: Path, budget: ImageBudget = DEFAULT_BUDGET) -> np.ndarray:
     """Read and decode an image file; ImageReadError(path, reason) when that fails."""
     try:
         data = Path(path).read_bytes()
     except OSError as err:
         raise ImageReadError(str(path), err.strerror or str(err)) from err
-    return decode_bytes(data, str(path))
+    return decode_bytes(data, str(path), budget)

@@ -21,8 +21,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--max-megapixels",
         type=float,
-        default=ExtractionSettings.max_megapixels,
-        help="skip (and flag too-large) images bigger than this",
+        default=None,
+        help="skip (and flag too-large) images bigger than this "
+        "(default: [extraction] max_megapixels in configs/pipeline.toml)",
     )
     parser.add_argument(
         "--verbose", action="store_true", help="show warnings (bombs skipped, damaged objects)"
@@ -36,17 +37,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Write every image each PDF draws (like pdfimages -all) and list them."""
+    from pipeline.budgets import pdf_budget
+    from pipeline.config import load_config
     from pipeline.errors import SourceError
-    from pipeline.pdf.images import extract_pdf_images
+    from pipeline.pdf.images import distinct_stems, extract_pdf_images
 
     # stderr carries one line per failed PDF; warnings (an image too large, a damaged
     # object) are in the JSON flags, and on stderr only with --verbose.
     logging.getLogger("pipeline.pdf").setLevel(logging.INFO if args.verbose else logging.ERROR)
     failed = 0
+    budget = pdf_budget(load_config())
+    stems = distinct_stems(args.pdfs)  # two inputs named paper.pdf must not share files
     for pdf in args.pdfs:
         try:
             images = extract_pdf_images(
-                pdf, args.out, max_megapixels=args.max_megapixels, derived=args.derived
+                pdf,
+                args.out,
+                max_megapixels=args.max_megapixels,
+                budget=budget,
+                derived=args.derived,
+                stem=stems[pdf],
             )
         except SourceError as exc:
             print(str(exc), file=sys.stderr)

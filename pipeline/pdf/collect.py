@@ -9,11 +9,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pipeline.budgets import PdfBudget, WorkMeter
 from pipeline.pdf.content_stream import Draw, PageWalker, multiply, transform_rect
-from pipeline.pdf.encode import FileWriter, image_facts, write_image
+from pipeline.pdf.encode import ImageFacts, image_facts, write_image
 from pipeline.pdf.errors import mupdf_errors
 from pipeline.pdf.inline_images import materialize_inline
 from pipeline.pdf.record import PdfImage
+from pipeline.pdf.writer import FileWriter
 
 if TYPE_CHECKING:
     import pymupdf
@@ -22,12 +24,15 @@ log = logging.getLogger(__name__)
 
 
 def collect_drawn_images(
-    doc: pymupdf.Document, pdf_path: Path, out_dir: Path, stem: str, max_megapixels: float
+    doc: pymupdf.Document, pdf_path: Path, out_dir: Path, stem: str, budget: PdfBudget
 ) -> tuple[list[PdfImage], dict[int, int]]:
     """Each distinct image in order of first draw, its file written and hashed; and for
-    each index the object MuPDF decodes it from (inline images get one in memory)."""
-    collector = _Collector(doc, pdf_path, out_dir, stem, max_megapixels)
-    with FileWriter() as writer:
+    each index the object MuPDF decodes it from (inline images get one in memory).
+
+    WorkBudgetExceeded (a SourceError) when the walk needs more work than `budget` allows.
+    """
+    collector = _Collector(doc, pdf_path, out_dir, stem, budget)
+    with FileWriter(max_pending_bytes=budget.max_image_bytes) as writer:
         for page_index in range(doc.page_count):
             try:
                 collector.page(page_index, writer)
@@ -46,14 +51,14 @@ def collect_drawn_images(
 
 class _Collector:
     def __init__(
-        self, doc: pymupdf.Document, pdf_path: Path, out_dir: Path, stem: str, max_mp: float
+        self, doc: pymupdf.Document, pdf_path: Path, out_dir: Path, stem: str, budget: PdfBudget
     ) -> None:
         self.doc = doc
         self.pdf_path = pdf_path
         self.out_dir = out_dir
         self.stem = stem
-        self.max_pixels = max_mp * 1e6
-        self.walker = PageWalker(doc)
+        self.budget = budget
+        self.walker = PageWalker(doc, WorkMeter(str(pdf_path), budget))
         self.images: list[PdfImage] = []
         self.by_key: dict[tuple[Any, ...], PdfImage] = {}
         self.pending: dict[int, Future[str]] = {}
@@ -108,12 +113,11 @@ class _Collector:
         )
         if draw.in_smask:
             image.flags.append("in-smask")
-        if facts.width * facts.height > self.max_pixels:
-            log.warning(
-                "%s: image %d (%dx%d) is over %.0f megapixels: skipped",
-                self.pdf_path, index, facts.width, facts.height, self.max_pixels / 1e6,
-            )  # fmt: skip
+        reason = too_large(facts, self.budget)
+        if reason is not None:
+            log.warning("%s: image %d skipped: %s", self.pdf_path, index, reason)
             image.flags.append("too-large")
+            image.skipped = reason
             return image
         written = write_image(self.doc, xref, facts, self.out_dir / f"{self.stem}-{index:03d}",
                               writer)  # fmt: skip
@@ -129,3 +133,11 @@ def _bbox(draw: Draw, to_page: tuple[float, ...]) -> tuple[float, float, float, 
     """Where the unit square lands on the page, in PyMuPDF page coordinates (top-left)."""
     x0, y0, x1, y1 = transform_rect(multiply(draw.ctm, to_page), (0.0, 0.0, 1.0, 1.0))  # type: ignore[arg-type]
     return (x0, y0, x1, y1)
+
+
+def too_large(facts: ImageFacts, budget: PdfBudget) -> str | None:
+    """Why the image is not decoded (over the pixel cap or the memory budget), or None.
+    An image written without decoding (an encoded original kept as it is, Flate samples
+    streamed) is held to the pixel cap only."""
+    decoded = None if facts.written_without_decoding else facts.decoded_bytes
+    return budget.refusal(facts.width, facts.height, decoded)

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from pipeline.budgets import PdfBudget, WorkMeter
 from pipeline.pdf.content_stream_syntax import DELIM, END, NUM, STRING, TEXT_OBJECT
 from pipeline.pdf.errors import mupdf_errors
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 Matrix = tuple[float, float, float, float, float, float]
 IDENTITY: Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
 _MAX_DEPTH = 12
+_CHARGE_EVERY = 4096  # operators counted locally between charges to the work meter
 
 _CORE_OPS = (
     rb"|" + STRING  # strings and comments are skipped whole: "(Do)" is not an operator
@@ -82,13 +84,18 @@ def transform_rect(m: Matrix, rect: tuple[float, float, float, float]) -> tuple[
 
 
 class PageWalker:
-    """Collect image draws page by page; forms drawn on many pages are parsed once."""
+    """Collect image draws page by page; forms drawn on many pages are parsed once.
 
-    def __init__(self, doc: pymupdf.Document) -> None:
+    Every draw made, operator scanned and stream byte decoded is charged to `meter`, which
+    stops the walk with WorkBudgetExceeded before a hostile PDF can exhaust memory or time.
+    """
+
+    def __init__(self, doc: pymupdf.Document, meter: WorkMeter | None = None) -> None:
         import pymupdf
         from pymupdf import mupdf
 
         self.doc = doc
+        self.meter = meter or WorkMeter(doc.name or "<pdf>", PdfBudget())
         self.mupdf = mupdf
         self.pdf = pymupdf._as_pdf_document(doc)
         # form xref -> draws relative to the form's own space (before its /Matrix)
@@ -118,9 +125,11 @@ class PageWalker:
     def _stream_bytes(self, obj: Any) -> bytes:
         m = self.mupdf
         try:
-            return bytes(m.fz_buffer_extract(m.pdf_load_stream(obj)))
+            data = bytes(m.fz_buffer_extract(m.pdf_load_stream(obj)))
         except mupdf_errors():
             return b""
+        self.meter.charge("bytes", len(data))
+        return data
 
     def _lookup(self, resources: Any, category: str, name: bytes) -> Any:
         if resources is None or not self.mupdf.pdf_is_dict(resources):
@@ -135,6 +144,7 @@ class PageWalker:
     # -- public -----------------------------------------------------------------------------
     def page_draws(self, page_index: int) -> list[Draw]:
         m = self.mupdf
+        self.meter.start_page(page_index + 1)
         page_obj = m.pdf_lookup_page_obj(self.pdf, page_index)
         resources = m.pdf_dict_get_inheritable(page_obj, m.pdf_new_name("Resources"))
         contents = self._get(page_obj, "Contents")
@@ -159,10 +169,16 @@ class PageWalker:
         stack: list[Matrix] = []
         pos = 0
         scan = _SCAN.search
+        scanned = 0
         while True:
             match = scan(data, pos)
             if match is None:
+                self.meter.charge("operators", scanned)
                 return
+            scanned += 1
+            if scanned == _CHARGE_EVERY:
+                self.meter.charge("operators", scanned)
+                scanned = 0
             pos = match.end()
             op = match.group("op")
             if op == b"q":
@@ -173,6 +189,7 @@ class PageWalker:
             elif op == b"BI":
                 image, pos = _read_inline(data, pos)
                 if image is not None:
+                    self.meter.charge("draws", 1)
                     yield Draw(
                         None,
                         InlineImage(image[0], image[1], resources),
@@ -206,6 +223,7 @@ class PageWalker:
             if subtype == "Image":
                 xref = m.pdf_to_num(obj)
                 if xref:
+                    self.meter.charge("draws", 1)
                     yield Draw(xref, None, ctm, ("x", xref), smask)
             elif subtype == "Form":
                 yield from self._form(obj, ctm, depth, smask, resources)
@@ -261,6 +279,7 @@ class PageWalker:
                 self._form_cache[key] = local
         matrix = self._matrix(self._get(obj, "Matrix")) if apply_matrix else IDENTITY
         outer = multiply(matrix, ctm)
+        self.meter.charge("draws", len(local))  # before any of them is made
         for draw in local:
             yield Draw(draw.xref, draw.inline, multiply(draw.ctm, outer), draw.key, draw.in_smask)
 

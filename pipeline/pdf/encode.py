@@ -12,15 +12,16 @@ beside the image. An image MuPDF cannot decode is written raw and flagged "undec
 
 from __future__ import annotations
 
-import hashlib
 import zlib
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING
 
 from pipeline.pdf.errors import mupdf_errors
+from pipeline.pdf.png import PngRows, rows_per_block
+from pipeline.pdf.writer import FileWriter
 
 if TYPE_CHECKING:
     import numpy as np
@@ -58,6 +59,24 @@ class ImageFacts:
         """CMYK (Adobe-inverted) JPEGs, palettes in JPX, Decode-inverted images and JBIG2
         (which nothing else reads) also get a PNG as the page shows them."""
         return self.encoding != "jbig2" and self.plain_color and not self.decode_inverted
+
+    @property
+    def decoded_bytes(self) -> int:
+        """Bytes of the image decoded to gray or RGB: what holding its pixels costs.
+        Other spaces are counted at four bytes a pixel."""
+        if self.stencil or self.components in (1, 3):  # gray or RGB, ICC-tagged or not
+            per_pixel = 1 if self.stencil else self.components
+        else:  # CMYK, palettes and inks (converted to RGB), colours inside a JPX file
+            per_pixel = 4
+        return self.width * self.height * per_pixel
+
+    @property
+    def written_without_decoding(self) -> bool:
+        """Whether the file is written without holding the decoded image: the encoded
+        original kept as it is, or Flate samples inflated and written block by block."""
+        if self.smask:
+            return False
+        return (self.keeps_original and self.original_looks_right) or self.inflate_only
 
 
 @dataclass
@@ -139,46 +158,6 @@ def image_facts(doc: pymupdf.Document, xref: int) -> ImageFacts:
     )
 
 
-# What a file is written from: encoded bytes, pixels to write as PNG, or a function
-# (run on the worker thread) that returns the bytes.
-Payload: TypeAlias = "bytes | np.ndarray | Callable[[], bytes]"
-
-
-class FileWriter:
-    """Compress and write files on worker threads while MuPDF decodes the next image.
-
-    MuPDF calls stay on the calling thread (a document is not thread-safe); PNG encoding,
-    hashing and disk writes release the GIL, so two cores both work.
-    """
-
-    def __init__(self, workers: int = 2) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pdf-images")
-
-    def write(self, path: Path, payload: Payload, bilevel: bool = False) -> Future[str]:
-        """Write bytes, or a pixel array as PNG; the future gives the file's sha256."""
-        return self._pool.submit(_write_file, path, payload, bilevel)
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=True)
-
-    def __enter__(self) -> FileWriter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-def _write_file(path: Path, payload: Payload, bilevel: bool) -> str:
-    if isinstance(payload, bytes):
-        data = payload
-    elif callable(payload):
-        data = payload()
-    else:
-        data = png_bytes(payload, bilevel=bilevel)
-    path.write_bytes(data)
-    return hashlib.sha256(data).hexdigest()
-
-
 def write_image(
     doc: pymupdf.Document, xref: int, facts: ImageFacts, stem: Path, writer: FileWriter
 ) -> Written:
@@ -186,9 +165,9 @@ def write_image(
 
     DCT/JPX/JBIG2 keep their encoded bytes (.jpg/.jp2/.jb2e); when those would not look
     as the page shows them, `file` is a PNG rendition and the original is `original_file`.
+    Decoded pixels are held only once `writer.room` allows (see FileWriter).
     """
     flags: list[str] = []
-    pixels = None
     original: Path | None = None
     if facts.keeps_original:
         data = _original_bytes(doc, xref)
@@ -204,14 +183,17 @@ def write_image(
     if facts.inflate_only and not facts.smask and original is None:
         path = stem.with_name(f"{stem.name}.png")
         raw = doc.xref_stream_raw(xref) or b""
-        # Inflating and PNG-encoding both run on the writer's thread, beside MuPDF's work.
-        written = Written(path, writer.write(path, lambda: _inflate_png(raw, facts)), flags)
-        return written
+        # Inflating and PNG-encoding both run on the writer's thread, beside MuPDF's work,
+        # a block of rows at a time: the image is never whole in memory.
+        rows = _inflated_rows(raw, facts)
+        return Written(path, writer.write(path, rows, cost=len(raw)), flags)
+    writer.room(facts.decoded_bytes)
     if facts.colorspace == "cmyk" and not facts.smask:
         deferred = _deferred_cmyk(doc, xref)
         if deferred is not None:
             path = stem.with_name(f"{stem.name}.png")
-            return Written(path, writer.write(path, deferred), flags, original_file=original)
+            future = writer.write(path, deferred, cost=facts.decoded_bytes)
+            return Written(path, future, flags, original_file=original)
     try:
         pixels = decoded_pixels(doc, xref)
     except mupdf_errors():
@@ -223,13 +205,14 @@ def write_image(
         return Written(path, writer.write(path, doc.xref_stream_raw(xref) or b""), flags)
     path = stem.with_name(f"{stem.name}.png")
     bilevel = facts.bpc == 1 and pixels.ndim == 2
-    written = Written(path, writer.write(path, pixels, bilevel), flags, original_file=original)
+    future = writer.write(path, pixels, bilevel, cost=pixels.nbytes)
+    written = Written(path, future, flags, original_file=original)
     if facts.smask:
         _write_rgba(doc, xref, facts, stem, writer, written, pixels)
     return written
 
 
-def _deferred_cmyk(doc: pymupdf.Document, xref: int) -> Callable[[], bytes] | None:
+def _deferred_cmyk(doc: pymupdf.Document, xref: int) -> Callable[[], PngRows] | None:
     """MuPDF decodes here; the colour conversion and PNG run on the writer's thread."""
     import pymupdf
 
@@ -239,24 +222,42 @@ def _deferred_cmyk(doc: pymupdf.Document, xref: int) -> Callable[[], bytes] | No
         return None
     if pix.alpha or pix.colorspace is None or pix.colorspace.n != 4:
         return None
-    samples, width, height = pix.samples, pix.width, pix.height
-    return lambda: png_bytes(_cmyk_to_bgr(samples, width, height))
+    samples, width, height = pixmap_samples(pix), pix.width, pix.height
+    return lambda: _cmyk_rows(samples, width, height)
 
 
-def _inflate_png(raw: bytes, facts: ImageFacts) -> bytes:
+def _inflated_rows(raw: bytes, facts: ImageFacts) -> PngRows:
+    """The Flate samples as PNG rows, inflated a block at a time.
+
+    Short or broken data is padded with black, as a renderer shows the missing rows.
+    """
     import numpy as np
 
-    size = facts.width * facts.height * facts.components
-    try:
-        data = zlib.decompressobj().decompress(raw, size)
-    except zlib.error:
-        data = b""
-    # Short or broken data: pad with black, as a renderer shows the missing rows.
-    pixels = np.zeros(size, dtype=np.uint8)
-    pixels[: len(data)] = np.frombuffer(data[:size], dtype=np.uint8)
-    if facts.components == 1:
-        return png_bytes(pixels.reshape(facts.height, facts.width))
-    return png_bytes(pixels.reshape(facts.height, facts.width, 3)[:, :, ::-1])
+    row_bytes = facts.width * facts.components
+    step = rows_per_block(row_bytes)
+
+    def blocks() -> Iterator[np.ndarray]:
+        inflater = zlib.decompressobj()
+        pending = raw
+        for top in range(0, facts.height, step):
+            count = min(step, facts.height - top)
+            want = count * row_bytes
+            data = b""
+            try:
+                while len(data) < want and (pending or not inflater.eof):
+                    piece = inflater.decompress(pending, want - len(data))
+                    pending = inflater.unconsumed_tail
+                    if not piece:
+                        break
+                    data += piece
+            except zlib.error:
+                pending = b""
+            block = np.zeros(want, dtype=np.uint8)
+            block[: len(data)] = np.frombuffer(data, dtype=np.uint8)
+            yield block.reshape(count, row_bytes)
+
+    # The samples are gray or RGB, in the order PNG wants them.
+    return PngRows.eight_bit(facts.width, facts.height, facts.components, blocks)
 
 
 def _write_rgba(
@@ -274,7 +275,8 @@ def _write_rgba(
     except mupdf_errors():
         return
     written.rgba_file = stem.with_name(f"{stem.name}-rgba.png")
-    writer.write(written.rgba_file, lambda: png_bytes(_rgba(base, mask)))
+    cost = 0 if pixels is not None else base.nbytes
+    writer.write(written.rgba_file, lambda: _rgba_rows(base, mask), cost=cost + mask.nbytes)
     written.flags.append("smask")
 
 
@@ -312,12 +314,11 @@ def decoded_pixels(doc: pymupdf.Document, xref: int) -> np.ndarray:
     Stencil masks come out black where they paint, on white; CMYK, Lab, DeviceN and
     other spaces are converted to RGB by MuPDF.
     """
-    import numpy as np
     import pymupdf
 
     pix = pymupdf.Pixmap(doc, xref)
     if pix.colorspace is None:  # a stencil mask: alpha only
-        alpha = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.width)
+        alpha = pixmap_samples(pix).reshape(pix.height, pix.width)
         return 255 - alpha
     if pix.alpha:
         pix = pymupdf.Pixmap(pix, 0)
@@ -326,46 +327,88 @@ def decoded_pixels(doc: pymupdf.Document, xref: int) -> np.ndarray:
     # an ICC transform per image costs more than everything else together. MuPDF leaves
     # palettes (Indexed) and inks (Separation, DeviceN) unexpanded: those are converted.
     if pix.n == 4 and name.startswith(("DeviceCMYK", "ICCBased(CMYK")):
-        return _cmyk_to_bgr(pix.samples, pix.width, pix.height)
+        return _cmyk_to_bgr(pixmap_samples(pix), pix.width, pix.height)
     if not name.startswith(("DeviceGray", "DeviceRGB", "ICCBased(Gray", "ICCBased(RGB")):
         pix = pymupdf.Pixmap(pymupdf.csRGB, pix)
-    pixels = np.frombuffer(pix.samples, dtype=np.uint8)
+    pixels = pixmap_samples(pix)
     if pix.n == 1:
         return pixels.reshape(pix.height, pix.width)
     return pixels.reshape(pix.height, pix.width, 3)[:, :, ::-1]
 
 
-def _cmyk_to_bgr(samples: bytes, width: int, height: int) -> np.ndarray:
-    """Naive CMYK -> RGB, as most viewers show it; 5-10x faster than an ICC transform."""
+def pixmap_samples(pix: pymupdf.Pixmap) -> np.ndarray:
+    """The pixmap's samples as a flat read-only uint8 array, without copying them.
+
+    `pix.samples` copies (a 432 MB image would be held twice); this array views MuPDF's
+    own buffer and keeps the pixmap alive for as long as the array lives.
+    """
+    import ctypes
+
     import numpy as np
 
-    cmyk = np.frombuffer(samples, dtype=np.uint8).reshape(height, width, 4)
-    white = 255 - cmyk.astype(np.uint16)
-    k = white[:, :, 3]
+    size = pix.stride * pix.height
+    if size == 0:
+        return np.zeros(0, dtype=np.uint8)
+    buffer = (ctypes.c_ubyte * size).from_address(pix.samples_ptr)
+    buffer._pixmap = pix  # type: ignore[attr-defined]  # the owner of the memory
+    view = np.frombuffer(buffer, dtype=np.uint8)
+    view.flags.writeable = False
+    return view
+
+
+def _cmyk_blocks(samples: np.ndarray, width: int, height: int) -> Iterator[tuple[int, np.ndarray]]:
+    """Naive CMYK -> RGB, as most viewers show it; 5-10x faster than an ICC transform.
+    (top row, RGB block) a block of rows at a time, so the conversion holds one block."""
+    import numpy as np
+
+    cmyk = samples.reshape(height, width, 4)
+    step = rows_per_block(width * 4)
+    for top in range(0, height, step):
+        white = 255 - cmyk[top : top + step].astype(np.uint16)
+        k = white[:, :, 3]
+        rgb = np.empty((*white.shape[:2], 3), dtype=np.uint8)
+        for channel in range(3):  # R from C, G from M, B from Y
+            product = white[:, :, channel] * k + 128
+            rgb[:, :, channel] = (product + (product >> 8)) >> 8  # exact round(x * k / 255)
+        yield top, rgb
+
+
+def _cmyk_to_bgr(samples: np.ndarray, width: int, height: int) -> np.ndarray:
+    import numpy as np
+
     bgr = np.empty((height, width, 3), dtype=np.uint8)
-    for channel, source in ((0, 2), (1, 1), (2, 0)):  # B from Y, G from M, R from C
-        product = white[:, :, source] * k + 128
-        bgr[:, :, channel] = (product + (product >> 8)) >> 8  # exact round(x * k / 255)
+    for top, rgb in _cmyk_blocks(samples, width, height):
+        bgr[top : top + len(rgb)] = rgb[:, :, ::-1]
     return bgr
 
 
-def png_bytes(pixels: np.ndarray, *, bilevel: bool = False) -> bytes:
-    from pipeline.pdf.png import encode_bilevel_png, encode_png
+def _cmyk_rows(samples: np.ndarray, width: int, height: int) -> PngRows:
+    def blocks() -> Iterator[np.ndarray]:
+        for _top, rgb in _cmyk_blocks(samples, width, height):
+            yield rgb.reshape(len(rgb), -1)
 
-    return encode_bilevel_png(pixels) if bilevel else encode_png(pixels)
+    return PngRows.eight_bit(width, height, 3, blocks)
 
 
-def _rgba(base: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """BGRA pixels: the image with its soft mask as alpha (resized to the image if needed)."""
+def _rgba_rows(base: np.ndarray, mask: np.ndarray) -> PngRows:
+    """RGBA rows: the image with its soft mask as alpha (resized to the image if needed)."""
     import numpy as np
 
     if mask.ndim == 3:
         mask = mask[:, :, 1]
-    if mask.shape[:2] != base.shape[:2]:
+    height, width = base.shape[:2]
+    if mask.shape[:2] != (height, width):
         import cv2
 
-        mask = cv2.resize(mask, (base.shape[1], base.shape[0]), interpolation=cv2.INTER_LINEAR)
-    rgba = np.empty((*base.shape[:2], 4), dtype=np.uint8)
-    rgba[:, :, :3] = base if base.ndim == 3 else base[:, :, None]
-    rgba[:, :, 3] = mask
-    return rgba
+        mask = cv2.resize(mask, (width, height), interpolation=cv2.INTER_LINEAR)
+    step = rows_per_block(width * 4)
+
+    def blocks() -> Iterator[np.ndarray]:
+        for top in range(0, height, step):
+            part = base[top : top + step]
+            rgba = np.empty((len(part), width, 4), dtype=np.uint8)
+            rgba[:, :, :3] = part[:, :, ::-1] if part.ndim == 3 else part[:, :, None]
+            rgba[:, :, 3] = mask[top : top + step]
+            yield rgba.reshape(len(part), -1)
+
+    return PngRows.eight_bit(width, height, 4, blocks)

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline.config import ExtractionSettings
+from pipeline.budgets import PdfBudget
 from pipeline.pdf.open import open_pdf
 from pipeline.pdf.record import PdfImage
 
@@ -29,23 +30,28 @@ _STEM_MAX = 80
 
 class PixelSource:
     """Decoded pixels (gray or BGR) of an image: from MuPDF while the document is open,
-    else from the written file."""
+    else from the written file. None for an image over the memory budget."""
 
-    def __init__(self, doc: pymupdf.Document, xrefs: dict[int, int]) -> None:
+    def __init__(self, doc: pymupdf.Document, xrefs: dict[int, int], max_bytes: int) -> None:
         self.doc = doc
         self.xrefs = xrefs
+        self.max_bytes = max_bytes
 
     def __call__(self, image: PdfImage) -> np.ndarray | None:
-        from pipeline.pdf.encode import decoded_pixels
+        from pipeline.pdf.encode import decoded_pixels, image_facts
         from pipeline.pdf.errors import mupdf_errors
 
         xref = self.xrefs.get(image.index)
         if xref is not None and not self.doc.is_closed:
             try:
+                if image_facts(self.doc, xref).decoded_bytes > self.max_bytes:
+                    return None
                 return decoded_pixels(self.doc, xref)
             except mupdf_errors():
                 return None
         if image.file is None or image.file.suffix not in (".png", ".jpg"):
+            return None
+        if image.width * image.height * 3 > self.max_bytes:
             return None
         import cv2
         import numpy as np
@@ -67,19 +73,47 @@ def safe_stem(pdf_path: Path) -> str:
     return stem[:_STEM_MAX]
 
 
+def distinct_stems(pdf_paths: list[Path]) -> dict[Path, str]:
+    """A file-name stem for each PDF, distinct when several write into one folder.
+
+    The first PDF with a name keeps it (`paper`); another file of that name gets the name
+    and a digest of its path (`paper-5d41402a`), so b/paper.pdf never overwrites the
+    images of a/paper.pdf.
+    """
+    import hashlib
+
+    stems: dict[Path, str] = {}
+    used: set[str] = set()
+    for path in pdf_paths:
+        where = path.resolve()
+        if where in stems:
+            continue
+        stem = safe_stem(path)
+        if stem in used:
+            digest = hashlib.sha256(str(where).encode()).hexdigest()
+            stem = f"{stem[: _STEM_MAX - 9]}-{digest[:8]}"
+        used.add(stem)
+        stems[where] = stem
+    return {path: stems[path.resolve()] for path in pdf_paths}
+
+
 def extract_pdf_images(
     pdf_path: Path,
     out_dir: Path,
     *,
-    max_megapixels: float = ExtractionSettings.max_megapixels,
+    max_megapixels: float | None = None,
+    budget: PdfBudget | None = None,
     derived: bool = True,
+    stem: str | None = None,
 ) -> list[PdfImage]:
     """Write each distinct image the PDF draws into `out_dir`; return them in draw order,
     followed by the figures stitched from tiles, which point back to their tiles. With
     `derived=False`, only the images the PDF draws (what pdfimages lists). Panels of
-    compound figures are cut later, for every kind of source (`pipeline.panels`).
+    compound figures are cut later, for every kind of source (`pipeline.panels`). Files
+    are named `<stem>-NNN.<ext>`, the stem by default the PDF's name (see `distinct_stems`).
 
-    Raises SourceError when the file is not a PDF MuPDF can read.
+    Raises SourceError when the file is not a PDF MuPDF can read, and WorkBudgetExceeded
+    (a SourceError) when walking it would cost more than `budget` allows.
     """
     import pymupdf
 
@@ -88,18 +122,22 @@ def extract_pdf_images(
     from pipeline.pdf.decorations import flag_decorations
     from pipeline.pdf.stitch import stitch_tiles
 
-    stem = safe_stem(pdf_path)
+    budget = budget or PdfBudget()
+    if max_megapixels is not None:
+        budget = replace(budget, max_megapixels=max_megapixels)
+    stem = stem or safe_stem(pdf_path)
     doc = open_pdf(pdf_path)
     # MuPDF prints errors about damaged objects to stderr; they become log records here.
     shown = pymupdf.TOOLS.mupdf_display_errors()
     pymupdf.TOOLS.mupdf_display_errors(False)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        images, sources = collect_drawn_images(doc, pdf_path, out_dir, stem, max_megapixels)
-        pixels = PixelSource(doc, sources)
+        images, sources = collect_drawn_images(doc, pdf_path, out_dir, stem, budget)
+        pixels = PixelSource(doc, sources, budget.max_image_bytes)
         # Enrichment is best effort: a bug or an odd page here must not lose the images.
         if derived:
-            stitched = _enrich("stitch", pdf_path, stitch_tiles, images, out_dir, stem, pixels)
+            stitched = _enrich("stitch", pdf_path, stitch_tiles, images, out_dir, stem, pixels,
+                               budget.max_image_bytes)  # fmt: skip
             images.extend(stitched or [])
         _enrich("decorations", pdf_path, flag_decorations, images, doc.page_count)
         _enrich("captions", pdf_path, attach_captions, doc, images)

@@ -29,6 +29,7 @@ class PdfImage:
     rgba_file: Path | None = None  # soft mask applied, beside `file`
     pages: list[int] = field(default_factory=list)  # every page that draws it
     original_file: Path | None = None  # encoded bytes, when `file` is a PNG rendition
+    skipped: str | None = None  # why no file was written (too large to decode, ...)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

@@ -29,8 +29,10 @@ def stitch_tiles(
     out_dir: Path,
     stem: str,
     pixels_of: Callable[[PdfImage], np.ndarray | None],
+    max_bytes: int,
 ) -> list[PdfImage]:
-    """New stitched images for groups of adjacent tiles (parts flagged "tile")."""
+    """New stitched images for groups of adjacent tiles (parts flagged "tile"); a figure
+    that would need more than `max_bytes` of pixels is left in its tiles."""
     candidates = [
         image
         for image in images
@@ -45,7 +47,7 @@ def stitch_tiles(
         if len(page_images) < 2:
             continue
         for group in _adjacent_groups(page_images):
-            image = _stitch(group, out_dir, stem, next_index, pixels_of)
+            image = _stitch(group, out_dir, stem, next_index, pixels_of, max_bytes)
             if image is None:
                 continue
             for part in group:
@@ -101,6 +103,7 @@ def _stitch(
     stem: str,
     index: int,
     pixels_of: Callable[[PdfImage], np.ndarray | None],
+    max_bytes: int,
 ) -> PdfImage | None:
     import numpy as np
 
@@ -112,6 +115,8 @@ def _stitch(
     y1 = max(im.bbox[3] for im in group)  # type: ignore[index]
     sx, sy = _scale(group[0])
     width, height = round((x1 - x0) * sx), round((y1 - y0) * sy)
+    if width * height * (1 if group[0].colorspace in ("gray", "-") else 3) > max_bytes:
+        return None
     canvas: np.ndarray | None = None
     for part in group:
         pixels = pixels_of(part)
