@@ -40,7 +40,7 @@ class ImageBudget:
         size = f"{width}x{height}"
         if width * height > self.max_megapixels * 1e6:
             return (
-                f"too large: {size} is over the {self.max_megapixels:g} megapixel cap "
+                f"too large: {size} is over the {self.max_megapixels:g} MP cap "
                 "([extraction] max_megapixels)"
             )
         if decoded_bytes is not None and decoded_bytes > self.max_image_bytes:
@@ -58,10 +58,11 @@ class PdfBudget(ImageBudget):
     operators are the q/Q/cm/Do/gs/scn/BI the walk scans; stream bytes are decoded
     content streams (page, form, pattern and appearance)."""
 
+    max_images_per_document: int = 2_000  # distinct images, each decoded and written
     max_draws_per_page: int = 100_000
     max_draws_per_document: int = 1_000_000
     max_operators_per_page: int = 5_000_000
-    max_operators_per_document: int = 50_000_000
+    max_operators_per_document: int = 20_000_000
     max_stream_mb_per_page: float = 256.0
     max_stream_mb_per_document: float = 1024.0
 
@@ -96,7 +97,7 @@ class WorkMeter:
         self.source = source
         self.budget = budget
         self.page = 0  # 1-based page being walked
-        self._page = {"draws": 0, "operators": 0, "bytes": 0}
+        self._page = {"draws": 0, "operators": 0, "bytes": 0, "images": 0}
         self._document = dict(self._page)
         per_page = budget.max_stream_mb_per_page * MB
         per_document = budget.max_stream_mb_per_document * MB
@@ -104,6 +105,7 @@ class WorkMeter:
             "draws": (budget.max_draws_per_page, budget.max_draws_per_document),
             "operators": (budget.max_operators_per_page, budget.max_operators_per_document),
             "bytes": (per_page, per_document),
+            "images": (budget.max_images_per_document, budget.max_images_per_document),
         }
 
     def start_page(self, page: int) -> None:
@@ -111,11 +113,12 @@ class WorkMeter:
         self._page = dict.fromkeys(self._page, 0)
 
     def charge(self, what: str, amount: int) -> None:
-        """Add `amount` of `what` ("draws", "operators" or "bytes"); raise when over."""
+        """Add `amount` of `what` ("draws", "operators", "bytes" or "images"); raise when
+        over its limit per page or per document."""
         self._page[what] += amount
         self._document[what] += amount
         per_page, per_document = self._limits[what]
-        if self._page[what] > per_page:
+        if self._page[what] > per_page and what != "images":
             raise self._exceeded(what, per_page, f"on page {self.page}", "per_page")
         if self._document[what] > per_document:
             raise self._exceeded(what, per_document, "in the document", "per_document")
@@ -124,7 +127,7 @@ class WorkMeter:
         if what == "bytes":
             shown, key = f"{limit / MB:g} MB of content streams", f"max_stream_mb_{scope}"
         else:
-            noun = "image draws" if what == "draws" else "operators"
+            noun = {"draws": "image draws", "images": "distinct images"}.get(what, what)
             shown, key = f"{int(limit):,} {noun}", f"max_{what}_{scope}"
         return WorkBudgetExceeded(
             self.source,

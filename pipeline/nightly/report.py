@@ -156,18 +156,14 @@ def render_markdown(report: RunReport) -> str:
 
 def thumbnail_data_uri(path: Path, size: int = THUMBNAIL_SIZE) -> str | None:
     """A small JPEG of the image as a data: URI, so the page needs no other file."""
-    import cv2
+    from pipeline.errors import ImageReadError
+    from pipeline.thumbnails import thumbnail_jpeg
 
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
+    try:
+        data = thumbnail_jpeg(path, size, quality=70)
+    except ImageReadError:
         return None
-    height, width = image.shape[:2]
-    scale = size / max(height, width)
-    if scale < 1:
-        image = cv2.resize(image, (max(1, int(width * scale)), max(1, int(height * scale))),
-                           interpolation=cv2.INTER_AREA)  # fmt: skip
-    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 70])
-    return "data:image/jpeg;base64," + base64.b64encode(data.tobytes()).decode() if ok else None
+    return "data:image/jpeg;base64," + base64.b64encode(data).decode()
 
 
 def _candidate_cards(report: RunReport, store: Store) -> list[str]:

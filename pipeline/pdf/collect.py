@@ -86,6 +86,7 @@ class _Collector:
             self.images.append(image)
 
     def _new_image(self, draw: Draw, writer: FileWriter) -> PdfImage | None:
+        self.walker.meter.charge("images", 1)
         index = len(self.images)
         xref = draw.xref
         try:

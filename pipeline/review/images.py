@@ -24,16 +24,13 @@ def image_path(config: Config, image_file: str) -> Path:
 
 
 def _decode(path: Path):  # -> np.ndarray
-    import cv2
-    import numpy as np
+    from pipeline.classify.decode import load_image
+    from pipeline.errors import ImageReadError
 
-    data = np.fromfile(path, dtype=np.uint8)
-    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
-    if image is None:
-        raise ImageUnavailable(f"{path.name}: cannot be decoded")
-    if image.dtype != np.uint8:
-        image = cv2.normalize(image, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
-    return image
+    try:
+        return load_image(path)
+    except ImageReadError as exc:
+        raise ImageUnavailable(f"{path.name}: {exc.reason}") from exc
 
 
 def browser_image(path: Path) -> tuple[bytes | Path, str]:
@@ -74,22 +71,12 @@ class Thumbnails:
 
     @staticmethod
     def _make(path: Path) -> bytes:
-        import cv2
+        from pipeline.errors import ImageReadError
+        from pipeline.thumbnails import thumbnail_jpeg
 
         if not path.is_file():
             raise ImageUnavailable(f"{path.name}: file is missing")
-        image = _decode(path)
-        if image.ndim == 3 and image.shape[2] == 4:
-            image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
-        height, width = image.shape[:2]
-        scale = THUMB_SIZE / max(height, width)
-        if scale < 1:
-            image = cv2.resize(
-                image,
-                (max(1, round(width * scale)), max(1, round(height * scale))),
-                interpolation=cv2.INTER_AREA,
-            )
-        ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])
-        if not ok:
-            raise ImageUnavailable(f"{path.name}: cannot make a thumbnail")
-        return encoded.tobytes()
+        try:
+            return thumbnail_jpeg(path, THUMB_SIZE)
+        except ImageReadError as exc:
+            raise ImageUnavailable(f"{path.name}: {exc.reason}") from exc

@@ -165,23 +165,19 @@ def _download_one(
 
 
 def _refuse_too_large(result: Downloaded, max_megapixels: float) -> None:
-    """Drop a file whose header declares more pixels than the cap (decompression bombs)."""
-    import warnings
-
-    from PIL import Image
+    """Drop a file whose header declares more pixels than the cap (decompression bombs),
+    naming the size it declares."""
+    from pipeline.budgets import ImageBudget
+    from pipeline.classify.decode import declared_size
 
     assert result.file is not None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(result.file) as picture:
-                width, height = picture.size
-    except Image.DecompressionBombError:
-        width = height = 10**6  # over any sensible cap
-    except OSError:
+    declared = declared_size(result.file.read_bytes())
+    if declared is None:
         return  # unreadable here: the classifier says why
-    if width * height > max_megapixels * 1e6:
-        result.error = f"too large: {width}x{height} is over the {max_megapixels:g} MP cap"
+    width, height, _per_pixel = declared
+    reason = ImageBudget(max_megapixels=max_megapixels).refusal(width, height, None)
+    if reason is not None:
+        result.error = reason
         result.file.unlink(missing_ok=True)
         result.file = None
     else:

@@ -1,0 +1,28 @@
+"""Small JPEGs of image files for pages (the review grids, the nightly report).
+
+Decoding goes through the classifier's loader, so a huge or hostile file costs no more
+memory than the image budget allows and fails with a named reason (ImageReadError).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def thumbnail_jpeg(path: Path, side: int, quality: int = 85) -> bytes:
+    """A JPEG whose long side is at most `side`; ImageReadError when the file cannot be."""
+    import cv2
+
+    from pipeline.classify.decode import load_image
+    from pipeline.errors import ImageReadError
+
+    image = load_image(path)
+    height, width = image.shape[:2]
+    scale = side / max(height, width)
+    if scale < 1:
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise ImageReadError(str(path), "cannot be encoded as a thumbnail")
+    return encoded.tobytes()
