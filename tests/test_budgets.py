@@ -127,8 +127,8 @@ def peak_kb():
 small, big, out, derived = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4]
 extract_pdf_images(small, out / "small")  # imports and MuPDF warmed up: the baseline
 before = peak_kb()
-images = extract_pdf_images(big, out / "big", derived=derived == "1")
-print(json.dumps({"before_kb": before, "after_kb": peak_kb(), "files": [str(i.file) for i in images]}))
+files = [str(i.file) for i in extract_pdf_images(big, out / "big", derived=derived == "1")]
+print(json.dumps({"before_kb": before, "after_kb": peak_kb(), "files": files}))
 """
 
 
