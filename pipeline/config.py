@@ -100,6 +100,10 @@ class HttpSettings:
     cache_expire_days: float = 30.0
     # Loopback and private addresses are refused unless listed here.
     allowed_private_hosts: tuple[str, ...] = ()
+    # Total seconds for one fetch (connecting, retries, redirects, the whole body), and for
+    # all the fetches of one source: a server that drips bytes or never answers is given up.
+    fetch_deadline: float = 180.0
+    source_deadline: float = 900.0
 
     @property
     def max_download_bytes(self) -> int:

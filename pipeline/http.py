@@ -6,7 +6,13 @@ Built from libraries, configured from `[http]` in configs/pipeline.toml:
 - a per-host concurrency limit: urllib3's connection pool per host, blocking when full;
 - a response cache so a rerun does not fetch again: requests-cache, SQLite file.
 Redirects are followed here, one hop at a time, so every hop is checked: only http(s), no
-loopback or private address unless its host is in `allowed_private_hosts`.
+loopback or private address unless its host is in `allowed_private_hosts` (checked on the
+address each connection is made to: see netguard.py).
+
+Every fetch has a total deadline (`fetch_deadline`, retries and body included; inside
+`source_deadline(...)` also the source's), and every body a size cap. Only validated
+bodies are kept: a response enters the cache only after the caller's `validate` accepted
+it, and a download takes its final name only once complete and accepted by `complete`.
 """
 
 from __future__ import annotations
@@ -14,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import logging
-import socket
 from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
@@ -26,8 +31,9 @@ from pyrate_limiter import Duration, Limiter, Rate
 from requests.adapters import HTTPAdapter
 from requests_cache import CacheMixin
 from requests_ratelimiter import HostBucketFactory, LimiterMixin, LimiterSession
-from urllib3.util.retry import Retry
 
+from pipeline import netguard
+from pipeline.bodies import parse_json
 from pipeline.errors import SourceError
 from pipeline.files import atomic_path
 
@@ -39,6 +45,10 @@ log = logging.getLogger(__name__)
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 CHUNK = 64 * 1024
+# A response's body is refused (and never cached) when this returns a reason.
+Validator = Callable[[requests.Response], "str | None"]
+
+
 class FetchError(SourceError):
     """A URL could not be fetched: `source` is the URL, `status` the HTTP status if any."""
 
@@ -49,6 +59,29 @@ class FetchError(SourceError):
 
 class _CachedLimiterSession(CacheMixin, LimiterMixin, requests.Session):
     """Cache first, so a cache hit spends nothing of the host's rate limit."""
+
+
+class _GuardedAdapter(HTTPAdapter):
+    """An adapter whose connections check the address they connect to (netguard.py)."""
+
+    def __init__(self, allowed_hosts: frozenset[str], **kwargs: Any) -> None:
+        self._pool_classes = netguard.guarded_pool_classes(allowed_hosts)
+        super().__init__(**kwargs)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = self._pool_classes
+
+
+class _StaleCachedBody(Exception):
+    """A cached body its validator now refuses: dropped from the cache, fetched again."""
+
+
+@contextlib.contextmanager
+def source_deadline(config: Config) -> Iterator[None]:
+    """Every fetch inside ends within [http] source_deadline seconds of entering."""
+    with netguard.source_deadline(config.http.source_deadline):
+        yield
 
 
 class HttpClient:
@@ -71,8 +104,9 @@ class HttpClient:
         self.max_redirects = settings.max_redirects
         self.max_bytes = settings.max_download_bytes
         self.max_page_bytes = settings.max_page_bytes
+        self.fetch_deadline = settings.fetch_deadline
         self.allowed_private_hosts = allowed_private_hosts(config)
-        retry = Retry(
+        retry = netguard.DeadlineRetry(
             total=settings.retries,
             backoff_factor=settings.backoff_factor,
             status_forcelist=RETRY_STATUSES,
@@ -83,7 +117,12 @@ class HttpClient:
         )
         # pool_block: at most `max_concurrent_per_host` connections to a host at once.
         concurrent = settings.max_concurrent_per_host
-        adapter = HTTPAdapter(max_retries=retry, pool_maxsize=concurrent, pool_block=True)
+        adapter = _GuardedAdapter(
+            frozenset(self.allowed_private_hosts),
+            max_retries=retry,
+            pool_maxsize=concurrent,
+            pool_block=True,
+        )
 
         self._limiter = Limiter(
             HostBucketFactory(_rates(settings.requests_per_second, min_interval)),
@@ -137,33 +176,63 @@ class HttpClient:
         params: dict | None = None,
         headers: dict | None = None,
         max_bytes: int | None = None,
+        validate: Validator | None = None,
+        cache: bool = True,
     ) -> requests.Response:
         """The final response after redirects; FetchError on any failure or 4xx/5xx.
 
         The body is read into memory, so it is capped (`max_page_mb`, or `max_bytes`): on the
         declared Content-Length before reading, and on the decoded bytes while reading.
+        `validate(response)` returns why the body is refused (or raises): a refused body is
+        a FetchError and never enters the cache. The whole fetch ends within the deadline.
         """
         limit = self.max_page_bytes if max_bytes is None else max_bytes
-        return self._request(
-            self._cached,
+        session = self._cached if cache else self._plain
+        hook = partial(_read_capped, limit=limit, validate=validate, forget=self._forget)
+        with netguard.watched(self.fetch_deadline) as watch:
+            for _attempt in range(2):  # a second time only after dropping a stale cached body
+                try:
+                    return self._request(
+                        session, url, params=params, headers=headers, stream=False,
+                        hooks={"response": hook}, watch=watch,
+                    )  # fmt: skip
+                except _StaleCachedBody:
+                    log.info("%s: cached body no longer valid, fetching again", url)
+            raise FetchError(url, "cached body refused twice")
+
+    def get_json(
+        self,
+        url: str,
+        *,
+        params: dict | None = None,
+        headers: dict | None = None,
+        expect: Callable[[Any], str | None] | None = None,
+        cache: bool = True,
+    ) -> Any:
+        """Parsed JSON; FetchError when it is malformed or `expect(data)` gives a reason.
+        Only JSON that parses and has the expected shape is cached."""
+        parsed: list[Any] = []
+
+        def validate(response: requests.Response) -> str | None:
+            data, problem = parse_json(response.content)
+            problem = problem or (expect(data) if expect else None)
+            if problem is None:
+                parsed.append(data)
+            return problem
+
+        self.get(
             url,
             params=params,
-            headers=headers,
-            stream=False,
-            hooks={"response": partial(_read_capped, limit=limit)},
+            headers={"Accept": "application/json", **(headers or {})},
+            validate=validate,
+            cache=cache,
         )
+        return parsed[-1]
 
-    def get_json(self, url: str, *, params: dict | None = None) -> Any:
-        response = self.get(url, params=params, headers={"Accept": "application/json"})
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise FetchError(
-                response.url, f"malformed JSON ({exc})", status=response.status_code
-            ) from exc
-
-    def get_text(self, url: str, *, params: dict | None = None) -> str:
-        return self.get(url, params=params).text
+    def get_text(
+        self, url: str, *, params: dict | None = None, validate: Validator | None = None
+    ) -> str:
+        return self.get(url, params=params, validate=validate).text
 
     def download(
         self,
@@ -172,25 +241,44 @@ class HttpClient:
         *,
         max_bytes: int | None = None,
         check: Callable[[bytes], str | None] | None = None,
+        complete: Callable[[Path], str | None] | None = None,
     ) -> Path:
         """Stream `url` into `dest`; `dest` appears only once the whole body is written.
 
-        `check(first_bytes)` returns a reason to refuse the body (or None to accept it).
-        Downloads bypass the response cache: the file written is their cache.
+        `check(first_bytes)` returns a reason to refuse the body early (or None to accept
+        it); `complete(path)` looks at the whole file before it takes `dest`'s name. A
+        partial, refused or late body never takes the name. Downloads bypass the response
+        cache: the file written is their cache.
         """
         limit = self.max_bytes if max_bytes is None else max_bytes
-        response = self._request(self._plain, url, params=None, headers=None, stream=True)
-        final_url = response.url
-        with contextlib.closing(response):
-            declared = response.headers.get("Content-Length", "")
-            if declared.isdigit() and int(declared) > limit:
-                raise FetchError(final_url, f"{_mb(int(declared))} is over the {_mb(limit)} cap")
-            with atomic_path(dest) as temporary, open(temporary, "wb") as stream:
-                self._copy_body(response, stream, limit, check)
+        with netguard.watched(self.fetch_deadline) as watch:
+            response = self._request(
+                self._plain, url, params=None, headers=None, stream=True, watch=watch
+            )
+            final_url = response.url
+            with contextlib.closing(response):
+                declared = response.headers.get("Content-Length", "")
+                if declared.isdigit() and int(declared) > limit:
+                    raise FetchError(
+                        final_url, f"{_mb(int(declared))} is over the {_mb(limit)} cap"
+                    )
+                with atomic_path(dest) as temporary:
+                    with open(temporary, "wb") as stream:
+                        self._copy_body(response, stream, limit, check, watch)
+                    reason = complete(temporary) if complete else None
+                    if reason:
+                        raise FetchError(final_url, reason, status=response.status_code)
         log.info("downloaded %s to %s", final_url, dest)
         return dest
 
     # -- internals -----------------------------------------------------------------------
+
+    def _forget(self, response: requests.Response) -> None:
+        """Drop a cached response from the cache."""
+        key = getattr(response, "cache_key", None)
+        cache = getattr(self._cached, "cache", None)
+        if key and cache is not None:
+            cache.delete(key)
 
     def _copy_body(
         self,
@@ -198,6 +286,7 @@ class HttpClient:
         stream: Any,
         limit: int,
         check: Callable[[bytes], str | None] | None,
+        watch: netguard.Watch,
     ) -> None:
         written = 0
         head = b""
@@ -217,7 +306,11 @@ class HttpClient:
                     continue
                 stream.write(chunk)
         except requests.RequestException as exc:
+            if watch.expired:
+                raise FetchError(response.url, watch.reason()) from exc
             raise FetchError(response.url, f"download interrupted: {_describe(exc)}") from exc
+        if watch.expired:  # a socket shut down mid-body ends a body of unknown length early
+            raise FetchError(response.url, watch.reason())
         if not checked:
             self._run_check(response.url, check, head)
             stream.write(head)
@@ -236,11 +329,14 @@ class HttpClient:
         params: dict | None,
         headers: dict | None,
         stream: bool,
+        watch: netguard.Watch,
         hooks: dict[str, Any] | None = None,
     ) -> requests.Response:
         current = url
         for _hop in range(self.max_redirects + 1):
             self.check_url(current)
+            if watch.expired:
+                raise FetchError(current, watch.reason())
             try:
                 response = session.get(
                     current,
@@ -251,8 +347,17 @@ class HttpClient:
                     stream=stream,
                     hooks=hooks,
                 )
+            except netguard.AddressRefused as exc:
+                raise FetchError(current, exc.reason) from exc
+            except netguard.DeadlinePassed as exc:
+                raise FetchError(current, watch.reason()) from exc
             except requests.RequestException as exc:
+                if watch.expired:
+                    raise FetchError(current, watch.reason()) from exc
                 raise FetchError(current, _describe(exc)) from exc
+            if watch.expired:
+                response.close()
+                raise FetchError(current, watch.reason())
             log.debug(
                 "GET %s -> %s%s",
                 response.url,
@@ -279,17 +384,34 @@ class HttpClient:
         check_url(url, self.allowed_private_hosts)
 
 
-def _read_capped(response: requests.Response, *_args: Any, limit: int, **_kwargs: Any) -> None:
-    """A response hook that reads the body itself, refusing more than `limit` bytes.
+def _read_capped(
+    response: requests.Response,
+    *_args: Any,
+    limit: int,
+    validate: Validator | None,
+    forget: Callable[[requests.Response], None],
+    **_kwargs: Any,
+) -> None:
+    """A response hook that reads the body itself, refusing more than `limit` bytes, then
+    has `validate` look at it.
 
     requests runs response hooks before it reads a non-streamed body, and requests-cache
     stores the response only after that, so a refused body raises before anything is cached.
     Even with `stream=True` requests-cache would read the whole body to store it, hence a hook.
-    Cached responses arrive with their body already read: only their size is checked.
+    Cached responses arrive with their body already read: their size and body are checked
+    again, and one refused now is dropped from the cache and fetched again.
     """
+    if response.status_code >= 300:
+        validate = None  # redirects and errors are the caller's: only their size is capped
     if response._content_consumed:
         if len(response.content) > limit:
             raise FetchError(response.url, f"body is over the {_mb(limit)} cap")
+        if getattr(response, "from_cache", False):
+            if _refusal(response, validate):
+                forget(response)
+                raise _StaleCachedBody()
+            return
+        _validated(response, validate)
         return
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > limit:
@@ -303,6 +425,21 @@ def _read_capped(response: requests.Response, *_args: Any, limit: int, **_kwargs
             raise FetchError(response.url, f"body is over the {_mb(limit)} cap")
     response._content = bytes(body)
     response._content_consumed = True
+    _validated(response, validate)
+
+
+def _refusal(response: requests.Response, validate: Validator | None) -> str | None:
+    return validate(response) if validate else None
+
+
+def _validated(response: requests.Response, validate: Validator | None) -> None:
+    """Run `validate` once per response (requests-cache dispatches hooks twice)."""
+    if getattr(response, "_pipeline_validated", False):
+        return
+    reason = _refusal(response, validate)
+    if reason:
+        raise FetchError(response.url, reason, status=response.status_code)
+    response._pipeline_validated = True  # type: ignore[attr-defined]
 
 
 def _rates(per_second: float, min_interval: float | None) -> list[Rate]:
@@ -322,7 +459,8 @@ def allowed_private_hosts(config: Config) -> set[str]:
 
 
 def check_url(url: str, allowed_hosts: set[str] | frozenset[str] = frozenset()) -> None:
-    """FetchError unless `url` is http(s) to a public address or to a host in `allowed_hosts`."""
+    """FetchError unless `url` is http(s) with a host, and not a literal loopback or private
+    address (unless allowed). Names are checked where they are connected to: netguard.py."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         raise FetchError(url, f"refused scheme {parts.scheme or '(none)'!r}: only http(s)")
@@ -331,30 +469,10 @@ def check_url(url: str, allowed_hosts: set[str] | frozenset[str] = frozenset()) 
         raise FetchError(url, "no host in URL")
     if host in allowed_hosts:
         return
-    for address in _addresses(host, parts.port or (443 if parts.scheme == "https" else 80)):
-        if _is_private(address):
-            raise FetchError(
-                url,
-                f"refused: {host} is a loopback or private address ({address}); "
-                "list it in [http] allowed_private_hosts to allow it",
-            )
-
-
-def _addresses(host: str, port: int) -> list[str]:
     with contextlib.suppress(ValueError):
-        return [str(ipaddress.ip_address(host.strip("[]")))]
-    try:
-        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
-    except OSError:
-        return []  # unresolvable: let the request fail (or the cache answer)
-    return sorted({str(info[4][0]) for info in infos})
-
-
-def _is_private(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%")[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return not ip.is_global or ip.is_multicast
+        address = str(ipaddress.ip_address(host.strip("[]")))
+        if netguard.is_private(address):
+            raise FetchError(url, netguard.refusal(host, address))
 
 
 def _describe(exc: requests.RequestException) -> str:

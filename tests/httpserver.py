@@ -4,6 +4,10 @@ Register routes by path (and optionally query string); each route answers a sequ
 responses in turn, the last one repeating, so "429 then 200" is two entries. Every
 request is logged so tests can assert what the client asked for.
 
+Faults: `delay` before the headers (a hang), `pieces` sent one by one with `pause` between
+them (a drip, or a chunked body with `chunked=True`), `cut_after` bytes of the body then
+the connection closed (a partial body).
+
     with LocalServer() as server:
         server.add("/works/10.1/x", Reply.json(body))
         server.add("/paper.pdf", Reply(429, headers={"Retry-After": "1"}), Reply.file(pdf))
@@ -14,8 +18,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import socket
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -29,6 +35,16 @@ class Reply:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds to wait before answering (timeouts)
+    pieces: Callable[[], Iterable[bytes]] | None = None  # the body, sent piece by piece
+    pause: float = 0.0  # seconds between pieces
+    chunked: bool = False  # Transfer-Encoding: chunked (no Content-Length)
+    declare_length: bool = True  # False: no Content-Length, the body ends when the server closes
+    cut_after: int | None = None  # close the connection after this many body bytes
+
+    @classmethod
+    def drip(cls, body: bytes, pause: float, **headers: str) -> Reply:
+        """The body one byte at a time, `pause` seconds apart (its length declared)."""
+        return cls(200, body, headers, pieces=lambda: (bytes([b]) for b in body), pause=pause)
 
     @classmethod
     def json(cls, obj: Any, status: int = 200, **headers: str) -> Reply:
@@ -127,11 +143,35 @@ class LocalServer:
                 self.send_response(reply.status)
                 for name, value in reply.headers.items():
                     self.send_header(name, value)
-                self.send_header("Content-Length", str(len(reply.body)))
+                if reply.chunked:
+                    self.send_header("Transfer-Encoding", "chunked")
+                elif reply.declare_length:
+                    self.send_header("Content-Length", str(len(reply.body)))
+                else:
+                    self.close_connection = True
                 self.end_headers()
                 if send_body:
-                    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                        self.wfile.write(reply.body)
+                    with contextlib.suppress(BrokenPipeError, ConnectionResetError, OSError):
+                        self._send_body(reply)
+
+            def _send_body(self, reply: Reply) -> None:
+                pieces = reply.pieces() if reply.pieces else [reply.body]
+                sent = 0
+                for piece in pieces:
+                    if reply.cut_after is not None and sent + len(piece) > reply.cut_after:
+                        self.wfile.write(piece[: reply.cut_after - sent])
+                        self.wfile.flush()
+                        self.close_connection = True
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                        return
+                    framed = b"%x\r\n%s\r\n" % (len(piece), piece) if reply.chunked else piece
+                    self.wfile.write(framed)
+                    self.wfile.flush()
+                    sent += len(piece)
+                    if reply.pause:
+                        time.sleep(reply.pause)
+                if reply.chunked:
+                    self.wfile.write(b"0\r\n\r\n")
 
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
                 return

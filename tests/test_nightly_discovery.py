@@ -58,6 +58,8 @@ def test_crossref_pages_with_a_cursor_from_the_last_run(
             Reply.json(crossref_page(["10.1/e"], "c3", 5)),
         )
         monkeypatch.setenv("PIPELINE_CROSSREF_URL", server.base_url)
+        monkeypatch.setenv("PIPELINE_HTTP_ALLOWED_PRIVATE_HOSTS", "127.0.0.1")
+        monkeypatch.setenv("PIPELINE_HTTP_RETRIES", "0")
         from pipeline.config import load_config
 
         result = crossref_sources(load_config(), settings, SINCE)
@@ -77,6 +79,8 @@ def test_a_failing_crossref_query_is_reported_not_raised(
     with LocalServer() as server:
         server.add("/works", Reply.json({"status": "error", "message": "down"}, status=500))
         monkeypatch.setenv("PIPELINE_CROSSREF_URL", server.base_url)
+        monkeypatch.setenv("PIPELINE_HTTP_ALLOWED_PRIVATE_HOSTS", "127.0.0.1")
+        monkeypatch.setenv("PIPELINE_HTTP_RETRIES", "0")
         from pipeline.config import load_config
 
         result = crossref_sources(load_config(), settings, SINCE)

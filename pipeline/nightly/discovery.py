@@ -8,17 +8,22 @@ the next run looks back to the same date).
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from pipeline.config import Config
 from pipeline.nightly.settings import NightlySettings
 from pipeline.sources.ids import doi_source_id, normalise_doi, url_source_id
 from pipeline.store import Store
+
+if TYPE_CHECKING:
+    from pipeline.http import HttpClient
 
 KINDS = ("doi", "url", "pdf-url")  # url: a case page; pdf-url: a direct link to a PDF
 _DOI = re.compile(r"^(doi:\s*|https?://(dx\.)?doi\.org/)?10\.\d{4,9}/\S+$", re.IGNORECASE)
@@ -69,35 +74,34 @@ def crossref_filter(settings: NightlySettings, since: datetime) -> dict[str, str
 
 
 def crossref_sources(
-    config: Config, settings: NightlySettings, since: datetime, *, timeout: float = 30.0
+    config: Config, settings: NightlySettings, since: datetime, *, client: HttpClient | None = None
 ) -> RouteResult:
-    """DOIs of the works each configured query finds, indexed since `since` (cursor paging)."""
-    from habanero import Crossref
+    """DOIs of the works each configured query finds, indexed since `since` (cursor paging).
+
+    Through the shared client: every page is size-capped and held to the fetch deadline."""
+    from pipeline.http import FetchError, HttpClient
+    from pipeline.sources.crossref import works_pages
 
     result = RouteResult("crossref")
-    crossref = Crossref(base_url=config.url("crossref"), mailto=config.contact_email,
-                        timeout=timeout)  # fmt: skip
     seen: set[str] = set()
-    for query in settings.crossref_queries:
-        try:
-            pages = crossref.works(
-                query=query,
-                filter=crossref_filter(settings, since),
-                select=["DOI"],
-                cursor="*",
-                cursor_max=settings.crossref_max_results,
-                limit=settings.crossref_rows,
-            )
-        except Exception as exc:  # noqa: BLE001 - habanero raises many kinds; report them all
-            result.problems.append(f"crossref query {query!r}: {type(exc).__name__}: {exc}")
-            result.incomplete = True
-            continue
-        for page in pages if isinstance(pages, list) else [pages]:
-            for item in (page or {}).get("message", {}).get("items", []):
-                doi = item.get("DOI")
-                if doi and normalise_doi(doi) not in seen:
-                    seen.add(normalise_doi(doi))
-                    result.refs.append(make_ref("doi", doi, "crossref", config))
+    with contextlib.ExitStack() as stack:
+        client = client or stack.enter_context(HttpClient(config, cache=False))
+        for query in settings.crossref_queries:
+            pages = works_pages(
+                client, config, query=query, filters=crossref_filter(settings, since),
+                select=["DOI"], rows=settings.crossref_rows,
+                max_results=settings.crossref_max_results,
+            )  # fmt: skip
+            try:
+                for page in pages:
+                    for item in page.get("items", []):
+                        doi = item.get("DOI") if isinstance(item, dict) else None
+                        if doi and normalise_doi(doi) not in seen:
+                            seen.add(normalise_doi(doi))
+                            result.refs.append(make_ref("doi", doi, "crossref", config))
+            except FetchError as exc:
+                result.problems.append(f"crossref query {query!r}: {exc.reason}")
+                result.incomplete = True
     return result
 
 

@@ -1,19 +1,20 @@
-"""Resolve a DOI through Crossref (habanero): title, authors, journal, year, licence, links.
+"""Resolve a DOI through Crossref: title, authors, journal, year, licence, links.
 
-habanero talks to Crossref with its own HTTP library (httpx2), so the shared client's
-retries and cache do not apply: this module backs off on 429/5xx itself and keeps each
-work's JSON in the cache folder so a rerun does not ask Crossref again.
+Requests go through the shared client (pipeline/http.py), so Crossref answers get what
+every body gets: retries that honour Retry-After, the per-host rate and concurrency limits
+(Crossref's polite pool: 10 a second, 3 at once), a size cap, a total deadline and the
+address checks. habanero 2.9 calls `httpx2.get` itself and takes no client or transport,
+which left its bodies uncapped and its reads without a deadline; its conventions are kept:
+the polite-pool User-Agent with the contact address (`make_ua`) and its filter syntax
+(`filter_handler`). Each work's JSON is kept in the cache folder once it has been checked,
+so a rerun does not ask Crossref again.
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import json
 import logging
 import re
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,17 +23,16 @@ from urllib.parse import quote
 
 from pipeline.errors import SourceError
 from pipeline.files import write_atomic
-from pipeline.http import FetchError, allowed_private_hosts, check_url
+from pipeline.http import FetchError, HttpClient
 from pipeline.records import DocumentFacts
 from pipeline.sources.ids import doi_source_id, normalise_doi
 from pipeline.sources.licenses import crossref_license
 
 if TYPE_CHECKING:
-    from pipeline.config import Config, HttpSettings
+    from pipeline.config import Config
 
 log = logging.getLogger(__name__)
 
-RETRY_STATUSES = {429, 500, 502, 503, 504}
 MAX_CREDITED_AUTHORS = 6
 _DOI = re.compile(r"^10\.\d{4,9}/\S+$")
 _TAGS = re.compile(r"<[^>]+>")
@@ -63,18 +63,25 @@ def resolve_doi(doi: str, config: Config, *, cache_dir: Path | None = None) -> D
     return fetch_work(doi, config, cache_dir=cache_dir).facts
 
 
-def fetch_work(doi: str, config: Config, *, cache_dir: Path | None = None) -> CrossrefWork:
+def fetch_work(
+    doi: str, config: Config, *, cache_dir: Path | None = None, client: HttpClient | None = None
+) -> CrossrefWork:
     """The Crossref work for `doi`; SourceError naming the DOI and the reason on failure."""
     doi = checked_doi(doi)
     cached = _cache_file(doi, config, cache_dir)
     if cached and cached.exists():
         try:
             message = json.loads(cached.read_text())
-            log.info("Crossref: %s from cache %s", doi, cached)
-            return work_from_message(doi, message)
+            if isinstance(message, dict):
+                log.info("Crossref: %s from cache %s", doi, cached)
+                return work_from_message(doi, message)
         except (OSError, ValueError) as exc:
             log.warning("Crossref cache %s unreadable (%s): asking Crossref again", cached, exc)
-    message = _ask_crossref(doi, config)
+    if client is None:
+        with HttpClient(config, cache=False) as own:
+            message = _ask_crossref(doi, config, own)
+    else:
+        message = _ask_crossref(doi, config, client)
     if cached:
         write_atomic(cached, json.dumps(message))
     return work_from_message(doi, message)
@@ -120,95 +127,94 @@ def credit_line(authors: list[str], facts: DocumentFacts) -> str | None:
 # -- talking to Crossref -------------------------------------------------------------------
 
 
-def _ask_crossref(doi: str, config: Config) -> dict[str, Any]:
-    import httpx2
-    from habanero import Crossref
-    from habanero.exceptions import RequestError
-
-    settings = config.http
+def _ask_crossref(doi: str, config: Config, client: HttpClient) -> dict[str, Any]:
+    """The work record ('message') of `doi`, checked before anyone keeps it."""
     base = config.url("crossref")
+    log.info("Crossref: resolving %s at %s", doi, base)
     try:
-        check_url(base, allowed_private_hosts(config))
+        result = client.get_json(
+            f"{base}/works/{doi_path(doi)}",
+            headers=crossref_headers(config),
+            expect=_work_record,
+            cache=False,  # the checked record is kept in the cache folder instead
+        )
     except FetchError as exc:
-        raise SourceError(doi, f"Crossref base URL {exc.reason}") from exc
-    read_timeout = settings.read_timeout
-    crossref = Crossref(
-        base_url=base,
-        mailto=config.contact_email or None,
-        ua_string=config.user_agent,
-        timeout=httpx2.Timeout(read_timeout, connect=settings.connect_timeout),
-    )
-    retries = settings.retries
-    for attempt in range(retries + 1):
-        try:
-            log.info("Crossref: resolving %s at %s", doi, base)
-            with _polite_pool():
-                result = crossref.works(ids=doi_path(doi))
-        except httpx2.HTTPStatusError as exc:
-            status = exc.response.status_code
-            if status in RETRY_STATUSES and attempt < retries:
-                _back_off(exc.response.headers.get("Retry-After"), attempt, settings, status)
-                continue
-            if status == 404:
-                raise SourceError(doi, "not found in Crossref (HTTP 404): check the DOI") from exc
-            raise SourceError(doi, f"Crossref answered HTTP {status}") from exc
-        except (httpx2.ConnectError, httpx2.TimeoutException) as exc:
-            if attempt < retries:
-                _back_off(None, attempt, settings, type(exc).__name__)
-                continue
-            if isinstance(exc, httpx2.TimeoutException):
-                reason = f"Crossref did not answer within {read_timeout:g} s"
-            else:
-                reason = f"could not connect to Crossref at {base} ({exc})"
-            raise SourceError(doi, reason) from exc
-        except httpx2.HTTPError as exc:
-            raise SourceError(doi, f"Crossref request failed: {exc}") from exc
-        except RequestError as exc:
-            if exc.status_code in RETRY_STATUSES and attempt < retries:
-                _back_off(None, attempt, settings, exc.status_code)
-                continue
-            reason = f"Crossref answered HTTP {exc.status_code} with a body that is not JSON"
-            raise SourceError(doi, f"{reason}: {str(exc.error)[:120]}") from exc
-        except ValueError as exc:  # json.JSONDecodeError from r.json()
-            raise SourceError(doi, f"Crossref returned malformed JSON ({exc})") from exc
-        return _message(doi, result)
-    raise AssertionError("unreachable: the loop returns or raises")
+        raise SourceError(doi, _crossref_reason(exc, config)) from exc
+    return result["message"]
+
+
+def crossref_headers(config: Config) -> dict[str, str]:
+    """The User-Agent Crossref's polite pool expects (habanero's, with the contact)."""
+    from habanero.habanero_utils import make_ua
+
+    return make_ua(config.contact_email or None, config.user_agent)
+
+
+def works_pages(
+    client: HttpClient,
+    config: Config,
+    *,
+    query: str,
+    filters: dict[str, str],
+    select: list[str],
+    rows: int,
+    max_results: int,
+) -> Iterator[dict[str, Any]]:
+    """The `message` of each page of a works query, cursor-paged up to `max_results` items.
+    FetchError when a page cannot be had (each page is capped and held to the deadline)."""
+    from habanero.filterhandler import filter_handler
+
+    params = {"query": query, "filter": filter_handler(dict(filters)), "select": ",".join(select),
+              "rows": str(rows), "cursor": "*"}  # fmt: skip
+    seen = 0
+    while True:
+        page = client.get_json(
+            f"{config.url('crossref')}/works",
+            params=params,
+            headers=crossref_headers(config),
+            expect=_work_list,
+            cache=False,  # "indexed since" queries: every night asks anew
+        )["message"]
+        yield page
+        items = page.get("items") or []
+        seen += len(items)
+        cursor = page.get("next-cursor")
+        total = page.get("total-results")
+        total = total if isinstance(total, int) else max_results
+        if not items or not cursor or seen >= min(max_results, total):
+            return
+        params = {**params, "cursor": str(cursor)}
+
+
+def _work_record(data: Any) -> str | None:
+    if not isinstance(data, dict) or not isinstance(data.get("message"), dict):
+        return "Crossref returned JSON without a work record ('message')"
+    return None
+
+
+def _work_list(data: Any) -> str | None:
+    message = data.get("message") if isinstance(data, dict) else None
+    if not isinstance(message, dict) or not isinstance(message.get("items", []), list):
+        return "Crossref returned JSON without a list of works ('message.items')"
+    return None
+
+
+def _crossref_reason(exc: FetchError, config: Config) -> str:
+    """Crossref's failure in a curator's words."""
+    if exc.status == 404:
+        return "not found in Crossref (HTTP 404): check the DOI"
+    if exc.status is not None and exc.status >= 400:
+        return f"Crossref answered HTTP {exc.status}"
+    if exc.reason == "timed out":
+        return f"Crossref did not answer within {config.http.read_timeout:g} s"
+    if exc.reason.startswith("connection failed"):
+        return f"could not connect to Crossref at {config.url('crossref')} ({exc.reason})"
+    return f"Crossref: {exc.reason}"
 
 
 def doi_path(doi: str) -> str:
     """The DOI as a URL path: `#`, `?`, `%`, spaces and `<>` escaped, `/` and `()` kept."""
     return quote(doi, safe="/;:()[]@!$&'*+,=")
-
-
-@contextlib.contextmanager
-def _polite_pool() -> Iterator[None]:
-    """Stay within Crossref's polite pool across threads: 3 at once, 10 a second."""
-    slots, limiter = _crossref_gate()
-    with slots:
-        limiter.try_acquire("crossref")
-        yield
-
-
-@functools.cache
-def _crossref_gate() -> tuple[threading.BoundedSemaphore, Any]:
-    from pyrate_limiter import Duration, Limiter, Rate
-
-    return threading.BoundedSemaphore(3), Limiter(Rate(10, Duration.SECOND))
-
-
-def _back_off(retry_after: str | None, attempt: int, settings: HttpSettings, why: Any) -> None:
-    wait = settings.backoff_factor * (2**attempt)
-    if retry_after and retry_after.strip().isdigit():
-        wait = float(retry_after)
-    wait = min(wait, settings.max_retry_after)
-    log.warning("Crossref: %s, retrying in %.1f s", why, wait)
-    time.sleep(wait)
-
-
-def _message(doi: str, result: Any) -> dict[str, Any]:
-    if not isinstance(result, dict) or not isinstance(result.get("message"), dict):
-        raise SourceError(doi, "Crossref returned JSON without a work record ('message')")
-    return result["message"]
 
 
 def _cache_file(doi: str, config: Config, cache_dir: Path | None) -> Path | None:

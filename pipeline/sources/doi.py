@@ -2,13 +2,15 @@
 
 Routes, in order: Crossref `link` entries with content-type application/pdf; Unpaywall's
 best location then its other locations; the landing page's `citation_pdf_url`; PubMed
-Central when a PMCID is known. A download counts only if its bytes start with `%PDF-`:
-an HTML page (paywall, cookie wall) in place of a PDF moves on to the next route. Every
-attempt is logged and written to `fetch.json` beside the PDF.
+Central when a PMCID is known. A download counts only if it is a whole PDF that opens
+(bodies.complete_pdf): an HTML page (paywall, cookie wall) or half a PDF in its place moves
+on to the next route and never takes the name `source.pdf`. Every attempt is logged and
+written to `fetch.json` beside the PDF. All of a DOI's fetches share [http] source_deadline.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -18,17 +20,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
+from pipeline.bodies import complete_pdf, pdf_head
 from pipeline.errors import SourceError
 from pipeline.files import write_json_atomic
-from pipeline.http import FetchError, HttpClient
+from pipeline.http import FetchError, HttpClient, source_deadline
 from pipeline.records import DocumentFacts
 from pipeline.sources.base import Fetching, StepRunner, run_directly
 from pipeline.sources.crossref import CrossrefWork, checked_doi, fetch_work, resolve_doi
 from pipeline.sources.ids import doi_source_id
-from pipeline.sources.pdf import pdf_check, pdf_document
+from pipeline.sources.pdf import pdf_document
 from pipeline.sources.unpaywall import UnpaywallRecord, fetch_unpaywall
 
 if TYPE_CHECKING:
+    import requests
+
     from pipeline.config import Config
     from pipeline.document import Document
 
@@ -38,6 +43,7 @@ log = logging.getLogger(__name__)
 
 PDF_NAME = "source.pdf"
 RECORD_NAME = "fetch.json"
+_CITATION_PDF_URL = re.compile(r"^citation_pdf_url$", re.I)
 
 
 @dataclass
@@ -68,25 +74,26 @@ def fetch_doi_document(
 ) -> tuple[DocumentFacts, Path]:
     """The DOI's facts and its PDF downloaded to `dest_dir/source.pdf`.
 
-    A complete PDF already there (from an earlier run) is reused without asking anyone.
-    SourceError, naming the DOI, when Crossref cannot resolve it or no route gives a PDF.
+    A complete PDF already there (from an earlier run) is reused without asking anyone; one
+    that is not (a partial or damaged file) is fetched again. SourceError, naming the DOI,
+    when Crossref cannot resolve it or no route gives a PDF.
     """
     doi = checked_doi(doi)
-    work = fetch_work(doi, config)
-    facts = work.facts
-    dest = dest_dir / PDF_NAME
-    if _is_pdf_file(dest):
-        log.info("PDF for %s: reusing %s", doi, dest)
-        facts.license = facts.license or _recorded_license(dest_dir)
-        return facts, dest
-    own_client = client is None
-    client = client or HttpClient(config)
-    try:
+    with contextlib.ExitStack() as stack, source_deadline(config):
+        client = client or stack.enter_context(HttpClient(config))
+        work = fetch_work(doi, config, client=client)
+        facts = work.facts
+        dest = dest_dir / PDF_NAME
+        if dest.exists():
+            problem = complete_pdf(dest)
+            if problem is None:
+                log.info("PDF for %s: reusing %s", doi, dest)
+                facts.license = facts.license or _recorded_license(dest_dir)
+                return facts, dest
+            log.warning("PDF for %s: %s is not usable (%s): fetching again", doi, dest, problem)
+            dest.unlink(missing_ok=True)
         search = _Search(work, config, client)
         found = _first_pdf(search, dest)
-    finally:
-        if own_client:
-            client.close()
     if not facts.license and search.unpaywall and search.unpaywall.license:
         facts.license = search.unpaywall.license
     _write_record(dest_dir, doi, facts, search.attempts, found)
@@ -101,7 +108,7 @@ def _first_pdf(search: _Search, dest: Path) -> PdfAttempt | None:
             continue
         search.tried.add(url)
         try:
-            search.client.download(url, dest, check=pdf_check)
+            search.client.download(url, dest, check=pdf_head, complete=complete_pdf)
         except FetchError as exc:
             search.note(route, url, exc.reason)
             continue
@@ -144,17 +151,23 @@ def _candidate_urls(search: _Search) -> Iterator[tuple[str, str]]:
 def _citation_pdf_urls(search: _Search, landing_page: str) -> Iterator[tuple[str, str]]:
     from bs4 import BeautifulSoup
 
+    found: list[str] = []
+
+    def pdf_links(response: requests.Response) -> str | None:
+        """A landing page is kept (cached) only when it names the PDF: a cookie wall or a
+        bot check in its place would otherwise be replayed on every rerun."""
+        soup = BeautifulSoup(response.text, "html.parser")
+        tags = soup.find_all("meta", attrs={"name": _CITATION_PDF_URL})
+        found[:] = [str(tag.get("content")).strip() for tag in tags if tag.get("content")]
+        return None if found else "no citation_pdf_url meta tag"
+
     try:
-        response = search.client.get(landing_page)
+        response = search.client.get(landing_page, validate=pdf_links)
     except FetchError as exc:
-        search.note("citation_pdf_url", landing_page, f"landing page: {exc.reason}")
+        reason = exc.reason if exc.status == 200 else f"landing page: {exc.reason}"
+        search.note("citation_pdf_url", landing_page, reason)
         return
-    soup = BeautifulSoup(response.text, "html.parser")
-    tags = soup.find_all("meta", attrs={"name": re.compile(r"^citation_pdf_url$", re.I)})
-    urls = [str(tag.get("content")).strip() for tag in tags if tag.get("content")]
-    if not urls:
-        search.note("citation_pdf_url", landing_page, "no citation_pdf_url meta tag")
-    for url in urls:
+    for url in found:
         yield "citation_pdf_url", urljoin(response.url, url)
 
 
@@ -167,14 +180,6 @@ def _nothing_found(doi: str, attempts: list[PdfAttempt]) -> str:
         f"no open-access PDF found (tried {tried}). Download the PDF by hand and run "
         f"`make extract PDF=file.pdf DOI={doi}` to attach this DOI's metadata to it"
     )
-
-
-def _is_pdf_file(path: Path) -> bool:
-    try:
-        with open(path, "rb") as handle:
-            return pdf_check(handle.read(1024)) is None
-    except OSError:
-        return False
 
 
 def _recorded_license(dest_dir: Path) -> str | None:

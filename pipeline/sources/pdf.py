@@ -6,7 +6,6 @@ its caption, as the document's images.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -23,38 +22,26 @@ if TYPE_CHECKING:
     from pipeline.http import HttpClient
     from pipeline.pdf.record import PdfImage
 
-_HTML_START = re.compile(rb"^\s*(<!doctype|<html|<head|<body|<\?xml|<)", re.IGNORECASE)
-
-
-def pdf_check(first_bytes: bytes) -> str | None:
-    """Why a body starting with these bytes is not a PDF, or None when it may be one."""
-    if first_bytes.lstrip(b"\xef\xbb\xbf\r\n\t ").startswith(b"%PDF-"):
-        return None
-    if _HTML_START.match(first_bytes):
-        return (
-            "HTML where a PDF was expected (paywall, cookie wall or landing page; "
-            f"starts with {first_bytes[:16]!r})"
-        )
-    if not first_bytes:
-        return "empty body where a PDF was expected"
-    return f"not a PDF (starts with {first_bytes[:8]!r})"
-
-
 def download_pdf(url: str, config: Config, client: HttpClient) -> Path:
-    """Fetch a PDF link into extracted/downloads/ (a file from an earlier run is reused).
+    """Fetch a PDF link into extracted/downloads/ (a whole PDF from an earlier run is reused).
 
     The client writes to a temporary file and moves it into place only when the whole body
-    has arrived, so a run killed mid-download leaves no PDF behind, only a temporary file,
-    removed here before trying again.
+    has arrived and opens as a PDF, so a run killed mid-download, or a server that sent half
+    a PDF, leaves no PDF behind: only a temporary file, removed here before trying again. A
+    file there that is not a whole PDF (left by an older release) is fetched again.
     """
+    from pipeline.bodies import complete_pdf, pdf_head
+
     folder = config.path("extracted") / "downloads"
     name = safe_name(url, max_length=100)
     target = folder / (name if name.lower().endswith(".pdf") else f"{name}.pdf")
     if target.exists():
-        return target
+        if complete_pdf(target) is None:
+            return target
+        target.unlink(missing_ok=True)
     for leftover in leftovers(target):
         leftover.unlink(missing_ok=True)
-    return client.download(url, target, check=pdf_check)
+    return client.download(url, target, check=pdf_head, complete=complete_pdf)
 
 
 def document_image(image: PdfImage) -> DocumentImage:

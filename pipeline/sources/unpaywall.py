@@ -54,9 +54,16 @@ def unpaywall_url(doi: str, config: Config) -> str:
 
 
 def fetch_unpaywall(doi: str, config: Config, client: HttpClient) -> UnpaywallRecord:
-    """The open-access locations of `doi`; FetchError when Unpaywall cannot be asked."""
-    data = client.get_json(unpaywall_url(doi, config), params={"email": config.contact_email})
-    return parse_unpaywall(doi, data if isinstance(data, dict) else {})
+    """The open-access locations of `doi`; FetchError when Unpaywall cannot be asked or
+    answers something other than a record (which is then not cached either)."""
+    from pipeline.bodies import json_object
+
+    data = client.get_json(
+        unpaywall_url(doi, config),
+        params={"email": config.contact_email},
+        expect=json_object("doi"),
+    )
+    return parse_unpaywall(doi, data)
 
 
 def parse_unpaywall(doi: str, data: dict[str, Any]) -> UnpaywallRecord:

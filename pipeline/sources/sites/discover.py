@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from pipeline.sources.sites import case_site
-from pipeline.sources.sites.base import looks_like_captcha
+from pipeline.sources.sites.base import LayoutChanged, ListingPage, looks_like_captcha
 from pipeline.sources.sites.fetcher import SiteFetcher
 
 if TYPE_CHECKING:
@@ -39,10 +40,7 @@ def discover_cases(
         seen: set[str] = set()
         while url and url not in visited and len(visited) < max_pages:
             visited.add(url)
-            text = fetcher.text(site, url)
-            listing = module.parse_listing(text, url)
-            if not listing.cases and looks_like_captcha(text):
-                raise fetcher.block(site, url, "the site answered with a captcha page")
+            listing = fetcher.parse(site, url, partial(_listing, site, module.parse_listing))
             for case in listing.cases:
                 if case["url"] in seen:
                     continue
@@ -54,3 +52,14 @@ def discover_cases(
     finally:
         if own:
             fetcher.close()
+
+
+def _listing(
+    site: str, parse: Callable[[str, str], ListingPage], text: str, url: str
+) -> ListingPage:
+    """A listing page; an empty one that looks like a captcha is not a listing (the fetcher
+    then stops the site, and the page is not cached)."""
+    listing = parse(text, url)
+    if not listing.cases and looks_like_captcha(text):
+        raise LayoutChanged(site, url, "no case links")
+    return listing

@@ -1,9 +1,13 @@
 """Polite access to the case sites over the shared HTTP client.
 
 On top of `pipeline.http.HttpClient` (retries, Retry-After, per-host rate limit, size cap,
-private-address refusal) this adds what is particular to crawling web sites: robots.txt,
-its Crawl-delay, and stopping a site for the rest of the run once it answers 403, keeps
-answering 429, or shows a captcha. One SiteFetcher is one run.
+deadline, private-address refusal) this adds what is particular to crawling web sites:
+robots.txt, its Crawl-delay, and stopping a site for the rest of the run once it answers
+403, keeps answering 429, or shows a captcha. One SiteFetcher is one run.
+
+A page is read by its parser before anyone keeps it: the client caches only a page its
+parser accepted, so a captcha or a half-rendered page is never replayed on a later run
+(the nightly shares one caching client), and an image takes its final name only whole.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from pipeline.sources.sites.base import LayoutChanged, SiteBlocked, looks_like_c
 from pipeline.sources.sites.robots import RobotsRules
 
 if TYPE_CHECKING:
+    import requests
+
     from pipeline.config import Config
     from pipeline.http import FetchError, HttpClient
 
@@ -67,24 +73,30 @@ class SiteFetcher:
 
     # -- requests ------------------------------------------------------------------------
 
-    def text(self, site: str, url: str) -> str:
+    def parse(self, site: str, url: str, parser: Callable[[str, str], T]) -> T:
+        """Fetch a page and parse it; the page enters the response cache only if `parser`
+        accepts it. A parser raises LayoutChanged for a page of the wrong shape; a captcha
+        there stops the site."""
         from pipeline.http import FetchError
+
+        parsed: list[T] = []
+
+        def accept(response: requests.Response) -> str | None:
+            text = response.text
+            try:
+                parsed.append(parser(text, url))
+            except LayoutChanged:
+                if looks_like_captcha(text):
+                    raise self.block(site, url, "the site answered with a captcha page") from None
+                raise
+            return None
 
         self._before(site, url)
         try:
-            return self.client.get_text(url)
+            self.client.get(url, validate=accept)
         except FetchError as exc:
             raise self._after_error(site, url, exc) from exc
-
-    def parse(self, site: str, url: str, parser: Callable[[str, str], T]) -> T:
-        """Fetch and parse a page; a captcha where the page should be stops the site."""
-        text = self.text(site, url)
-        try:
-            return parser(text, url)
-        except LayoutChanged:
-            if looks_like_captcha(text):
-                raise self.block(site, url, "the site answered with a captcha page") from None
-            raise
+        return parsed[-1]
 
     def download(
         self,
@@ -97,11 +109,12 @@ class SiteFetcher:
     ) -> Path:
         """Download an image. `may_block=False` for a guessed address (the full-size file
         behind a resized one), whose 403 says nothing about the site's view of us."""
+        from pipeline.bodies import complete_image
         from pipeline.http import FetchError
 
         self._before(site, url)
         try:
-            return self.client.download(url, dest, check=check)
+            return self.client.download(url, dest, check=check, complete=complete_image)
         except FetchError as exc:
             raise (self._after_error(site, url, exc) if may_block else exc) from exc
 

@@ -133,9 +133,14 @@ def download_images(
 
 
 def _existing(out_dir: Path, name: str) -> Path | None:
+    """The image an earlier run downloaded, if it is whole (a partial one is removed)."""
+    from pipeline.bodies import complete_image
+
     for path in sorted(out_dir.glob(f"{name}.*")) if out_dir.exists() else []:
         if path.suffix.lstrip(".") in {kind for _m, _o, kind in MAGIC} and path.stat().st_size:
-            return path
+            if complete_image(path) is None:
+                return path
+            path.unlink(missing_ok=True)
     return None
 
 

@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -17,7 +18,6 @@ from pipeline.sources.sites.base import (
     LayoutChanged,
     iso_date,
     link_text,
-    looks_like_captcha,
     one_line,
     require,
     select_first,
@@ -263,22 +263,20 @@ def _study_images(study: Study, page_url: str, fetcher: SiteFetcher) -> list[Cas
     last: Exception | None = None
     for json_url in stacks_urls(study, page_url):
         try:
-            text = fetcher.text(SITE, json_url)
+            return fetcher.parse(SITE, json_url, partial(_stacks_answer, study))
         except SourceError as exc:  # only "not found" moves on to the next form
             if getattr(exc, "status", None) not in (404, 410):
                 raise
             last = exc
-            continue
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            if looks_like_captcha(text):
-                raise fetcher.block(
-                    SITE, json_url, "the site answered with a captcha page"
-                ) from exc
-            raise LayoutChanged(SITE, json_url, f"stacks answer is not JSON ({exc})") from exc
-        return parse_stacks(data, study, json_url)
     raise LayoutChanged(SITE, page_url, f"no stacks JSON for study {study.id} ({last})")
+
+
+def _stacks_answer(study: Study, text: str, json_url: str) -> list[CaseImage]:
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise LayoutChanged(SITE, json_url, f"stacks answer is not JSON ({exc})") from exc
+    return parse_stacks(data, study, json_url)
 
 
 CASE_SITE = CaseSite(

@@ -10,6 +10,8 @@ from protego import Protego
 from pipeline.sources.sites.base import RobotsDisallowed, SiteBlocked, looks_like_captcha
 
 if TYPE_CHECKING:
+    import requests
+
     from pipeline.http import HttpClient
 
 
@@ -37,17 +39,17 @@ class RobotsRules:
         where = robots_url(url)
         if where in self._rules:
             return self._rules[where]
-        try:
-            text = self.client.get_text(where)
+        try:  # a captcha in place of robots.txt is refused, so never cached
+            text = self.client.get_text(where, validate=_not_a_captcha)
         except FetchError as exc:
             if exc.status in (401, 403):
                 raise SiteBlocked(site, where, f"robots.txt answered HTTP {exc.status}") from exc
             if exc.status is not None and 400 <= exc.status < 500:
                 self._rules[where] = None
                 return None
+            if exc.status is not None and exc.status < 300:  # refused by _not_a_captcha
+                raise SiteBlocked(site, where, exc.reason) from exc
             raise SiteBlocked(site, where, f"robots.txt could not be read ({exc.reason})") from exc
-        if looks_like_captcha(text):
-            raise SiteBlocked(site, where, "robots.txt answered with a captcha page")
         self._rules[where] = Protego.parse(text)
         return self._rules[where]
 
@@ -60,3 +62,7 @@ class RobotsRules:
         rules = self.rules(site, url)
         delay = rules.crawl_delay(self.agent) if rules is not None else None
         return float(delay) if delay else None
+
+
+def _not_a_captcha(response: requests.Response) -> str | None:
+    return "robots.txt answered with a captcha page" if looks_like_captcha(response.text) else None
