@@ -9,9 +9,17 @@ STAMP := $(VENV)/.installed
 PREFECT_ENV := DO_NOT_TRACK=1 PREFECT_SERVER_ANALYTICS_ENABLED=false \
 	PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS=90 PREFECT_HOME=$(CURDIR)/.prefect
 # Use a local Prefect server (make server) when one answers; else a temporary one per run.
+# A PREFECT_API_URL of the caller's reaches the run through the environment, as it came.
 PREFECT_LOCAL := http://127.0.0.1:4200/api
-PREFECT_API := $(or $(PREFECT_API_URL),$(shell curl -sf -m 1 $(PREFECT_LOCAL)/health >/dev/null 2>&1 && echo $(PREFECT_LOCAL)))
+PREFECT_API := $(if $(PREFECT_API_URL),,$(shell curl -sf -m 1 $(PREFECT_LOCAL)/health >/dev/null 2>&1 && echo $(PREFECT_LOCAL)))
 RUN := $(PREFECT_ENV) $(if $(PREFECT_API),PREFECT_API_URL=$(PREFECT_API)) $(PY)
+# Values from the command line (file names, DOIs, URLs) reach recipes only through the
+# environment, quoted as "$$NAME": never written into a shell line, where backticks, $(...)
+# or quotes in them would run (make extract PDF='x`touch y`.pdf'). Taken as written, so
+# make does not expand a $(...) in them either.
+ARGUMENTS := PDF DOI URL MAX WATCHLIST
+$(foreach name,$(ARGUMENTS),$(eval override $(name) := $$(value $(name))))
+export $(ARGUMENTS) PREFECT_API_URL
 
 .PHONY: setup system-deps extract test lint bench eval server review staged export help \
 	nightly serve demo
@@ -53,7 +61,7 @@ extract: setup
 ifeq ($(strip $(PDF)$(DOI)$(URL)),)
 	@echo "usage: make extract PDF=path/to/paper.pdf [DOI=...] | DOI=10.x/y | URL=case-page-url" >&2; exit 2
 endif
-	$(RUN) -m flows.extract $(if $(PDF),--pdf "$(PDF)") $(if $(DOI),--doi "$(DOI)") $(if $(URL),--url "$(URL)")
+	$(RUN) -m flows.extract $(if $(PDF),--pdf "$$PDF") $(if $(DOI),--doi "$$DOI") $(if $(URL),--url "$$URL")
 
 test: setup
 	$(PREFECT_ENV) $(PY) -m pytest -q
@@ -62,7 +70,7 @@ lint: setup
 	$(VENV)/bin/ruff check .
 
 nightly: setup
-	$(RUN) -m flows.nightly $(if $(MAX),--max-sources $(MAX)) $(if $(WATCHLIST),--watchlist "$(WATCHLIST)")
+	$(RUN) -m flows.nightly $(if $(MAX),--max-sources "$$MAX") $(if $(WATCHLIST),--watchlist "$$WATCHLIST")
 
 serve: setup
 	$(RUN) -m flows.deploy

@@ -249,3 +249,34 @@ def test_page_margin_or_black_frame_is_cut_before_measuring(margin: int):
     assert classify_image(framed).modality == "xray"
     ct = cv2.copyMakeBorder(phantoms.ct_axial(512), 30, 30, 30, 30, cv2.BORDER_CONSTANT, value=255)
     assert classify_image(ct).modality == "ct"
+
+
+def _png_header_claiming(width: int, height: int, color: int = 2) -> bytes:
+    """A PNG that declares a size its few bytes of data do not hold (a decompression bomb)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, color, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(b"\0" * 1000)) + chunk(b"IEND", b""))  # fmt: skip
+
+
+def test_bombs_are_refused_with_their_declared_size_and_the_batch_goes_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(_png_header_claiming(40000, 40000))  # 1.6 GP: Pillow's bomb error before
+    big = tmp_path / "big.png"
+    big.write_bytes(_png_header_claiming(12000, 12000, color=6))  # 144 MP RGBA: 576 MB decoded
+    good = _write(tmp_path / "good.png", phantoms.chest_xray_frontal(256))
+    code = _run_cli(["classify", str(bomb), str(big), str(good), "--json"])
+    out, err = capsys.readouterr()
+    assert code == 1 and [json.loads(line)["path"] for line in out.splitlines()] == [str(good)]
+    lines = err.strip().splitlines()
+    assert lines[0] == f"classify: {bomb}: too large: 40000x40000 is over the 150 MP cap " \
+                       "([extraction] max_megapixels)"  # fmt: skip
+    assert f"{big}: too large to decode: 12000x12000 needs 549 MB" in lines[1]

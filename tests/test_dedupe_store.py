@@ -119,7 +119,7 @@ def test_import_dataset_is_idempotent_and_reports_missing_images(
     again = import_dataset(store, csv_path, images)
     assert again.summary() | {"missing": 0} == {
         "added": 0, "updated": 0, "unchanged": 2, "missing": 0, "unreadable": 0,
-        "duplicate-row": 0,
+        "refused": 0, "duplicate-row": 0,
     }  # fmt: skip
     with store.engine.connect() as conn:
         rows = conn.execute(select(dataset_images).order_by(dataset_images.c.id)).all()
@@ -131,6 +131,31 @@ def test_import_dataset_is_idempotent_and_reports_missing_images(
     assert known_image(store, file_sha256(images / "p12-ct.png"))
     assert not known_image(store, "0" * 64)
     assert len(load_index(store)) == 2
+
+
+def test_import_reads_no_file_outside_the_images_folder(store: Store, tmp_path: Path) -> None:
+    folder = tmp_path / "dataset"
+    images = folder / "images"
+    write_image(images / "p7-film.jpg", phantoms.chest_xray_frontal(seed=7))
+    secret = tmp_path / "secret.png"
+    write_image(secret, phantoms.ct_axial(seed=3))
+    (images / "link.png").symlink_to(secret)
+    rows = [
+        {"patientid": "1", "filename": str(secret)},  # absolute
+        {"patientid": "2", "filename": "../../secret.png"},
+        {"patientid": "3", "filename": "link.png"},  # a symlink leaving the folder
+        {"patientid": "4", "filename": "secret.png", "folder": ".."},
+        {"patientid": "7", "filename": "p7-film.jpg"},
+    ]
+    result = import_dataset(store, write_dataset(folder, rows), images)
+
+    statuses = [(row.filename, row.status) for row in result.rows]
+    assert statuses[:4] == [(str(secret), "refused"), ("../../secret.png", "refused"),
+                            ("link.png", "refused"), ("secret.png", "missing")]  # fmt: skip
+    assert "not a plain name" in result.rows[0].reason and "symbolic link" in result.rows[2].reason
+    assert statuses[4] == ("p7-film.jpg", "added")
+    assert not known_image(store, file_sha256(secret))  # never read, never fingerprinted
+    assert len(load_index(store)) == 1
 
 
 def test_volume_beside_images_folder_is_hashed_not_fingerprinted(

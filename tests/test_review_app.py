@@ -315,3 +315,19 @@ def test_the_queue_pages_through_every_candidate(
     shown = {cid for cid in staging.ids.values() if f"/candidate/{cid}?" in first + second}
     assert shown == set(staging.ids.values())
     assert "showing 5&ndash;6" in client.get("/?status=all&page=99").get_data(as_text=True)
+
+
+def test_ids_beyond_what_the_store_holds_are_not_found(client: Any, staging: Staging) -> None:
+    token = csrf(client)
+    for huge in (2**63, 10**40):
+        for path in (f"/candidate/{huge}", f"/image/{huge}", f"/thumb/{huge}"):
+            assert client.get(path).status_code == 404, path
+        for path in (f"/candidate/{huge}", f"/candidate/{huge}/patient"):
+            assert client.post(path, data={"csrf_token": token}).status_code == 404, path
+    assert client.get(f"/candidate/{2**63 - 1}").status_code == 404  # in range, no such row
+    cid = staging.ids["alpha_a"]
+    data = {"csrf_token": token, "action": "approved", "version": str(2**64)}
+    assert client.post(f"/candidate/{cid}", data=data).status_code == 400
+    bulk = {"csrf_token": token, "source_id": CASE, "action": "approved", f"v_{10**30}": "1"}
+    assert client.post("/source", data=bulk).status_code == 400
+    assert staging.store.candidate(cid)["status"] == "pending"

@@ -400,3 +400,20 @@ def test_a_composite_on_a_case_page_is_staged_as_its_panels(
     xrays = [row for row in report.candidates if row.fields["modality"] == "X-ray"]
     assert [row.panel for row in xrays] == ["A", "B"]
     assert all(row.fields["age"] == "72" and row.fields["license"] is None for row in xrays)
+def test_a_refused_image_is_reported_with_its_declared_size(
+    servers: dict[str, LocalServer], site_config: Config, site_store: Store, fetcher: SiteFetcher
+) -> None:
+    from tests.fixtures.sites.serve import EURORAD_FIGURES
+    from tests.test_classify import _png_header_claiming
+
+    server = servers["eurorad"]
+    url = serve_eurorad(server)
+    bomb = _png_header_claiming(40000, 40000)
+    server.add(f"{EURORAD_FIGURES}/000001.png", Reply(200, bomb, {"Content-Type": "image/png"}))
+    report = extract_case_page(url, site_config, site_store, fetcher=fetcher)
+    manifest = json.loads((report.out_dir / "manifest.json").read_text())
+    errors = [entry["download"]["error"] for entry in manifest["images"] if "download" in entry]
+    assert errors[0] == (
+        "too large: 40000x40000 is over the 150 MP cap ([extraction] max_megapixels)"
+    )
+    assert report.images == 1  # the other radiograph is taken

@@ -93,3 +93,20 @@ def test_to_json_is_flat_with_every_field():
     data = extract_fields("Nothing relevant here.").to_json()
     assert set(data) == {*FIELDS, "evidence"}
     assert data["evidence"] == {} and all(data[k] is None for k in FIELDS)
+
+
+def test_a_line_that_is_not_utf8_is_named_and_read_with_replacement(tmp_path, monkeypatch, capsys):
+    path = tmp_path / "notes.jsonl"
+    lines = [json.dumps({"id": "a", "text": "A 54-year-old man."}).encode(),
+             b'{"id": "b", "text": "caf\xe9: a 30-year-old woman"}',
+             json.dumps({"id": "c", "text": "A 7 year old girl."}).encode()]  # fmt: skip
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    code, out, err = run_cli(["text-meta", "--jsonl", str(path), "--json"], None, monkeypatch,
+                             capsys)  # fmt: skip
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and [row["id"] for row in rows] == ["a", "b", "c"]
+    assert rows[1]["age"] == 30 and rows[1]["sex"] == "F"
+    column = lines[1].index(b"\xe9") + 1
+    assert err.strip() == (
+        f"{path}:2: not UTF-8: byte 0xe9 at column {column}; read with replacement characters"
+    )

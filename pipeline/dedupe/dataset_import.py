@@ -3,6 +3,11 @@
 Every row is kept (export writes imported rows first), keyed on its file name: importing
 again updates changed rows and re-fingerprints only images whose bytes changed. A row whose
 image is missing or unreadable is still imported, without hashes, and reported.
+
+Files are read only inside IMAGES_DIR (or the sibling folder a row's `folder` names, as the
+collection keeps CT volumes in volumes/ beside images/): a file name that is absolute, holds
+`..`, or reaches through a symlink to somewhere else is refused, so a CSV cannot make the
+import read (and fingerprint) any file on the machine.
 """
 
 from __future__ import annotations
@@ -26,10 +31,15 @@ class DatasetImportError(PipelineError):
     pass
 
 
+# Rows imported without an image fingerprint (or skipped), reported as problems.
+PROBLEMS = ("missing", "unreadable", "refused", "duplicate-row")
+
+
 @dataclass
 class RowOutcome:
     filename: str
-    status: str  # "added", "updated", "unchanged", "missing", "unreadable", "duplicate-row"
+    # "added", "updated", "unchanged", "missing", "unreadable", "refused", "duplicate-row"
+    status: str
     reason: str | None = None
     sha256: str | None = None
     phash: str | None = None
@@ -48,10 +58,10 @@ class ImportResult:
     @property
     def problems(self) -> list[RowOutcome]:
         """Rows imported without an image fingerprint, or skipped."""
-        return [r for r in self.rows if r.status in ("missing", "unreadable", "duplicate-row")]
+        return [r for r in self.rows if r.status in PROBLEMS]
 
     def summary(self) -> dict[str, int]:
-        statuses = ("added", "updated", "unchanged", "missing", "unreadable", "duplicate-row")
+        statuses = ("added", "updated", "unchanged", *PROBLEMS)
         return {status: self.count(status) for status in statuses}
 
 
@@ -93,29 +103,39 @@ def import_dataset(store: Store, metadata_csv: Path, images_dir: Path) -> Import
     return result
 
 
-def _image_path(images_dir: Path, row: dict[str, str | None]) -> Path:
+def _image_path(images_dir: Path, row: dict[str, str | None]) -> Path | str:
     """The row's file in IMAGES_DIR, or in its `folder` beside it (the collection keeps CT
-    volumes in volumes/ next to images/)."""
-    path = images_dir / str(row["filename"])
+    volumes in volumes/ next to images/); a string says why the name is refused."""
+    name = str(row["filename"])
+    parts = Path(name).parts
+    if Path(name).is_absolute() or ".." in parts or "\\" in name or len(parts) != 1:
+        return f"file name {name!r} is not a plain name inside {images_dir}"
+    places = [images_dir]
     folder = row.get("folder")
-    if not path.exists() and folder and folder != images_dir.name:
-        beside = images_dir.parent / folder / str(row["filename"])
-        if beside.exists():
-            return beside
-    return path
+    if folder and folder not in (images_dir.name, ".", "..") and len(Path(folder).parts) == 1:
+        places.append(images_dir.parent / folder)
+    for place in places:
+        path = place / name
+        if path.exists():
+            if not path.resolve().is_relative_to(place.resolve()):
+                return f"{path} leads outside {place} (a symbolic link)"
+            return path
+    return images_dir / name
 
 
 def _import_row(
     store: Store,
     row: dict[str, str | None],
-    image_path: Path,
+    image_path: Path | str,
     fingerprinted: dict[str, str | None],
 ) -> RowOutcome:
     filename = str(row["filename"])
     outcome = RowOutcome(filename, "added")
     fingerprint = None
     sha256: str | None = None
-    if not image_path.is_file():
+    if isinstance(image_path, str):
+        outcome.status, outcome.reason = "refused", image_path
+    elif not image_path.is_file():
         outcome.status, outcome.reason = "missing", f"image file is missing: {image_path}"
     else:
         sha256 = file_sha256(image_path)
@@ -124,7 +144,7 @@ def _import_row(
                 fingerprint = fingerprint_file(image_path)
             except ImageReadError as exc:
                 outcome.status, outcome.reason = "unreadable", f"{image_path}: {exc.reason}"
-    no_image = outcome.status in ("missing", "unreadable")
+    no_image = outcome.status in ("missing", "unreadable", "refused")
     saved = store.dataset.save(
         filename,
         row,

@@ -43,6 +43,7 @@ from pipeline.store import (
     current_user,
 )
 
+ROW_INT_MAX = 2**63 - 1  # the largest id or version the store's integer columns hold
 # The fields a reviewer checks on every image, in the order of the form; the rest fold away.
 MAIN_FIELDS = (
     "sex", "age", "finding", "view", "modality", "offset", "survival", "intubated",
@@ -111,14 +112,26 @@ def _view() -> queries.QueueFilter:
     return queries.QueueFilter.from_args(source)
 
 
+def row_int(text: str) -> int:
+    """An integer from a form that the store can hold; ValueError otherwise."""
+    number = int(text)
+    if not 0 <= number <= ROW_INT_MAX:
+        raise ValueError(f"{text!r} is out of range")
+    return number
+
+
 def _version() -> int:
     try:
-        return int(request.form["version"])
+        return row_int(request.form["version"])
     except (KeyError, ValueError):
         abort(400, description="the form did not say which version of the row it edits")
 
 
 def _candidate_or_404(candidate_id: int) -> Candidate:
+    """Every route that names a candidate finds it here: an id beyond what the store's
+    64-bit integers hold is not found, rather than a database overflow (500)."""
+    if not 0 <= candidate_id <= ROW_INT_MAX:
+        abort(404, description=f"no candidate {candidate_id}")
     try:
         return _ctx().store.candidate(candidate_id)
     except UnknownCandidateError:
@@ -377,7 +390,7 @@ def create_app(store: Store, config: Config, *, token: str | None = None) -> Fla
         status = request.form.get("action", "")
         try:
             versions = {
-                int(key[2:]): int(value)
+                row_int(key[2:]): row_int(value)
                 for key, value in request.form.items()
                 if key.startswith("v_")
             }
