@@ -1,4 +1,4 @@
-"""The one HTTP client every source uses (habanero's own Crossref calls excepted).
+"""The one HTTP client every source uses (Crossref included: see sources/crossref.py).
 
 Built from libraries, configured from `[http]` in configs/pipeline.toml:
 - retries with exponential backoff that honour Retry-After on 429 and 503: urllib3 `Retry`;
