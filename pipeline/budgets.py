@@ -3,87 +3,37 @@
 A hostile or broken PDF can make a faithful walk of its content streams do without end
 (ten nested forms each drawing the next ten times are 10^9 draws in 6 KB), and one image
 can need gigabytes once decoded. Every such input is stopped by a budget here, never by
-the machine running out of memory. The numbers live in configs/pipeline.toml
-[extraction]; the defaults below are the one place they are written in code, and
-`pdf_budget` the one place they are read.
+the machine running out of memory. The numbers are `ExtractionSettings` (configs/
+pipeline.toml [extraction]); the classifier, which has no settings of its own, uses their
+defaults.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, TypeVar
-
+from pipeline.config import ExtractionSettings
 from pipeline.errors import SourceError
 
-if TYPE_CHECKING:
-    from pipeline.config import Config
-
 MB = 1024 * 1024
-B = TypeVar("B", bound="ImageBudget")
+DEFAULT_LIMITS = ExtractionSettings()
 
 
-@dataclass(frozen=True)
-class ImageBudget:
-    """Limits for one image: its pixels, and the bytes of it decoded and held at once
-    (150 MP is the cap on any image; 450 MB holds an RGB image at that cap)."""
-
-    max_megapixels: float = 150.0
-    max_image_mb: float = 450.0
-
-    @property
-    def max_image_bytes(self) -> int:
-        return int(self.max_image_mb * MB)
-
-    def refusal(self, width: int, height: int, decoded_bytes: int | None) -> str | None:
-        """Why an image of this true size is not decoded, or None. `decoded_bytes` is what
-        decoding it would hold (None when it is not decoded whole)."""
-        size = f"{width}x{height}"
-        if width * height > self.max_megapixels * 1e6:
-            return (
-                f"too large: {size} is over the {self.max_megapixels:g} MP cap "
-                "([extraction] max_megapixels)"
-            )
-        if decoded_bytes is not None and decoded_bytes > self.max_image_bytes:
-            return (
-                f"too large to decode: {size} needs {decoded_bytes / MB:.0f} MB, over the "
-                f"{self.max_image_mb:g} MB budget ([extraction] max_image_mb)"
-            )
-        return None
-
-
-@dataclass(frozen=True)
-class PdfBudget(ImageBudget):
-    """Limits for extracting one PDF: its images', and the work of walking its content
-    streams. Draws are image paints after forms, patterns and soft masks are expanded;
-    operators are the q/Q/cm/Do/gs/scn/BI the walk scans; stream bytes are decoded
-    content streams (page, form, pattern and appearance)."""
-
-    max_images_per_document: int = 2_000  # distinct images, each decoded and written
-    max_draws_per_page: int = 100_000
-    max_draws_per_document: int = 1_000_000
-    max_operators_per_page: int = 5_000_000
-    max_operators_per_document: int = 20_000_000
-    max_stream_mb_per_page: float = 256.0
-    max_stream_mb_per_document: float = 1024.0
-
-
-def pdf_budget(config: Config) -> PdfBudget:
-    """The budget [extraction] in configs/pipeline.toml sets (defaults for missing keys)."""
-    return _from_section(PdfBudget, config)
-
-
-def image_budget(config: Config) -> ImageBudget:
-    """The image limits [extraction] in configs/pipeline.toml sets."""
-    return _from_section(ImageBudget, config)
-
-
-def _from_section(kind: type[B], config: Config) -> B:
-    section = config.section("extraction")
-    values = {}
-    for spec in fields(kind):
-        if spec.name in section:
-            values[spec.name] = (int if spec.type == "int" else float)(section[spec.name])
-    return kind(**values)
+def image_refusal(
+    limits: ExtractionSettings, width: int, height: int, decoded_bytes: int | None
+) -> str | None:
+    """Why an image of this true size is not decoded, or None. `decoded_bytes` is what
+    decoding it would hold (None when it is not decoded whole)."""
+    size = f"{width}x{height}"
+    if width * height > limits.max_megapixels * 1e6:
+        return (
+            f"too large: {size} is over the {limits.max_megapixels:g} MP cap "
+            "([extraction] max_megapixels)"
+        )
+    if decoded_bytes is not None and decoded_bytes > limits.max_image_bytes:
+        return (
+            f"too large to decode: {size} needs {decoded_bytes / MB:.0f} MB, over the "
+            f"{limits.max_image_mb:g} MB budget ([extraction] max_image_mb)"
+        )
+    return None
 
 
 class WorkBudgetExceeded(SourceError):
@@ -91,21 +41,20 @@ class WorkBudgetExceeded(SourceError):
 
 
 class WorkMeter:
-    """Counts the work one PDF's walk does, per page and per document, against a budget."""
+    """Counts the work one PDF's walk does, per page and per document, against its limits."""
 
-    def __init__(self, source: str, budget: PdfBudget) -> None:
+    def __init__(self, source: str, limits: ExtractionSettings) -> None:
         self.source = source
-        self.budget = budget
         self.page = 0  # 1-based page being walked
         self._page = {"draws": 0, "operators": 0, "bytes": 0, "images": 0}
         self._document = dict(self._page)
-        per_page = budget.max_stream_mb_per_page * MB
-        per_document = budget.max_stream_mb_per_document * MB
+        per_page = limits.max_stream_mb_per_page * MB
+        per_document = limits.max_stream_mb_per_document * MB
         self._limits = {
-            "draws": (budget.max_draws_per_page, budget.max_draws_per_document),
-            "operators": (budget.max_operators_per_page, budget.max_operators_per_document),
+            "draws": (limits.max_draws_per_page, limits.max_draws_per_document),
+            "operators": (limits.max_operators_per_page, limits.max_operators_per_document),
             "bytes": (per_page, per_document),
-            "images": (budget.max_images_per_document, budget.max_images_per_document),
+            "images": (limits.max_images_per_document, limits.max_images_per_document),
         }
 
     def start_page(self, page: int) -> None:

@@ -47,8 +47,28 @@ class PathSettings:
 
 @dataclass(frozen=True)
 class ExtractionSettings:
+    """Budgets: an input that needs more is refused with a reason naming the key
+    (pipeline/budgets.py applies them)."""
+
     # Images over this many megapixels are not decoded (decompression bombs).
     max_megapixels: float = 150.0
+    # Decoded bytes of one image held in memory at once (450 MB: RGB at the megapixel cap).
+    # Over it an image is not decoded (flagged too-large), unless it can be written without
+    # decoding (an original JPEG kept as it is, Flate samples streamed).
+    max_image_mb: float = 450.0
+    # Walking a PDF's content streams, forms, patterns and soft masks expanded: a PDF that
+    # draws, scans or decodes more is refused whole, as hostile or broken.
+    max_images_per_document: int = 2_000  # distinct images, each decoded and written
+    max_draws_per_page: int = 100_000
+    max_draws_per_document: int = 1_000_000
+    max_operators_per_page: int = 5_000_000  # the q Q cm Do gs scn BI the walk scans
+    max_operators_per_document: int = 20_000_000
+    max_stream_mb_per_page: float = 256.0  # decoded content streams
+    max_stream_mb_per_document: float = 1024.0
+
+    @property
+    def max_image_bytes(self) -> int:
+        return int(self.max_image_mb * 1024 * 1024)
 
 
 @dataclass(frozen=True)

@@ -175,7 +175,9 @@ def extract(
     document: Document | None = None
     try:
         document = source.resolve(fetching, step)
-        images = step("panels", split_panels, document.images, document.out_dir)
+        images = step(
+            "panels", split_panels, document.images, document.out_dir, config.extraction
+        )
         classes = step("classify", classify_images, images)
         low = config.classify.low_confidence
         step("write-manifest", write_manifest, document, images, classes, low_confidence=low)

@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipeline.budgets import DEFAULT_LIMITS
 from pipeline.document import NOT_STAGED_FLAGS, SEVERAL_PAGES, DocumentImage
 from pipeline.files import write_atomic
 from pipeline.pdf.panels import MIN_SIDE, PanelCut, plan_panels
@@ -21,12 +22,18 @@ from pipeline.pdf.panels import MIN_SIDE, PanelCut, plan_panels
 if TYPE_CHECKING:
     import numpy as np
 
+    from pipeline.config import ExtractionSettings
+
 log = logging.getLogger(__name__)
 
-def _figure_pixels(image: DocumentImage) -> np.ndarray | None:
-    """The image at full size (gray or BGR), or None when OpenCV cannot read the file."""
+def _figure_pixels(image: DocumentImage, limits: ExtractionSettings) -> np.ndarray | None:
+    """The image at full size (gray or BGR), or None when OpenCV cannot read the file or
+    decoding it whole would hold more than the memory budget (then it is not cut)."""
     import cv2
     import numpy as np
+
+    from pipeline.budgets import image_refusal
+    from pipeline.classify.decode import declared_size
 
     assert image.file is not None
     try:
@@ -34,6 +41,14 @@ def _figure_pixels(image: DocumentImage) -> np.ndarray | None:
     except OSError as exc:
         log.warning("%s: cannot read for panels: %s", image.file, exc)
         return None
+    declared = declared_size(data.tobytes()) if data.size else None
+    if declared is not None:
+        width, height, _per_pixel = declared
+        # Decoded to BGR, which OpenCV holds about twice while decoding.
+        reason = image_refusal(limits, width, height, 2 * width * height * 3)
+        if reason is not None:
+            log.warning("%s: not cut into panels: %s", image.file, reason)
+            return None
     return cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
 
 
@@ -45,14 +60,17 @@ def _cuttable(image: DocumentImage) -> bool:
     return min(image.width or 0, image.height or 0) >= MIN_SIDE
 
 
-def split_panels(images: list[DocumentImage], out_dir: Path) -> list[DocumentImage]:
-    """The images, then a new image for each panel of each compound figure."""
+def split_panels(
+    images: list[DocumentImage], out_dir: Path, limits: ExtractionSettings = DEFAULT_LIMITS
+) -> list[DocumentImage]:
+    """The images, then a new image for each panel of each compound figure (a figure too
+    large to decode within `limits` is left whole)."""
     panels: list[DocumentImage] = []
     next_index = max((image.index for image in images), default=-1) + 1
     for figure in images:
         if not _cuttable(figure):
             continue
-        pixels = _figure_pixels(figure)
+        pixels = _figure_pixels(figure, limits)
         if pixels is None:
             continue
         for cut in plan_panels(pixels, figure.caption):

@@ -12,11 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.budgets import PdfBudget, WorkBudgetExceeded, pdf_budget
-from pipeline.config import Config, load_config
+from pipeline.budgets import WorkBudgetExceeded
+from pipeline.config import Config, ExtractionSettings, load_config
 from pipeline.errors import SourceError
-from pipeline.extract import extract_pdf
+from pipeline.extract import extract
 from pipeline.pdf.images import extract_pdf_images
+from pipeline.sources.pdf import LocalPdf
 from pipeline.store import Store
 from tests.test_pdf_raw import RawPdf, gradient
 
@@ -50,15 +51,15 @@ def test_a_budget_failure_is_recorded_against_the_source(
 ) -> None:
     pdf = nested_forms_pdf(tmp_path / "forms.pdf")
     with pytest.raises(SourceError, match="work budget exceeded"):
-        extract_pdf(pdf, config, store)
+        extract(LocalPdf(pdf), config, store)
     [row] = store.sources()
-    assert row["status"] == "failed" and "image draws on page 1" in row["error"]
+    assert row.status == "failed" and row.error and "image draws on page 1" in row.error
 
 
-def limited(monkeypatch: pytest.MonkeyPatch, **values: float) -> PdfBudget:
+def limited(monkeypatch: pytest.MonkeyPatch, **values: float) -> ExtractionSettings:
     for key, value in values.items():
         monkeypatch.setenv(f"PIPELINE_EXTRACTION_{key.upper()}", str(value))
-    return pdf_budget(load_config())
+    return load_config().extraction
 
 
 def test_every_budget_is_read_from_the_config_and_named_when_exceeded(
@@ -81,7 +82,7 @@ def test_every_budget_is_read_from_the_config_and_named_when_exceeded(
     for key, (limit, says) in cases.items():
         budget = limited(monkeypatch, **{key: limit})
         with pytest.raises(WorkBudgetExceeded, match=f"{says} \\(\\[extraction\\] {key}\\)"):
-            extract_pdf_images(path, tmp_path / key, budget=budget, derived=False)
+            extract_pdf_images(path, tmp_path / key, limits=budget, derived=False)
         monkeypatch.delenv(f"PIPELINE_EXTRACTION_{key.upper()}")
     assert len(extract_pdf_images(path, tmp_path / "whole", derived=False)) == 1
 
@@ -93,7 +94,7 @@ def test_distinct_images_are_budgeted(tmp_path: Path, monkeypatch: pytest.Monkey
     path = pdf.save(tmp_path / "inline.pdf")
     budget = limited(monkeypatch, max_images_per_document=10)
     with pytest.raises(WorkBudgetExceeded, match="more than 10 distinct images in the document"):
-        extract_pdf_images(path, tmp_path / "out", budget=budget)
+        extract_pdf_images(path, tmp_path / "out", limits=budget)
 
 
 def test_images_over_the_caps_are_listed_with_their_true_size(tmp_path: Path) -> None:

@@ -11,9 +11,8 @@ import pytest
 
 from pipeline.config import Config, load_config
 from pipeline.http import HttpClient
-from pipeline.ingest import download_pdf
-from pipeline.sources.casepage import extract_case_page
 from pipeline.sources.doi import fetch_doi_document
+from pipeline.sources.pdf import download_pdf
 from pipeline.sources.sites.base import SiteBlocked
 from pipeline.sources.sites.fetcher import SiteFetcher
 from pipeline.store import Store
@@ -21,6 +20,7 @@ from tests.fixtures.sites.serve import RADIOPAEDIA_CASE, quick_server, serve_rad
 from tests.httpserver import LocalServer, Reply
 from tests.pdfs import case_report_pdf
 from tests.test_doi import PONE, SREP, route, serve_unpaywall, serve_work, unpaywall_record
+from tests.test_sites_extract import extract_case_page
 
 CAPTCHA = ('<html><head><title>Just a moment...</title></head><body>'
            '<div class="cf-turnstile" data-sitekey="x"></div></body></html>')  # fmt: skip

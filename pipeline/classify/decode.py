@@ -6,7 +6,7 @@ of the speed of the classifier. 16-bit images are windowed to 8 bits, palettes e
 alpha composited over white (a transparent figure sits on a white page), CMYK converted.
 
 Before decoding, the size the header declares is read: an image over the pixel cap or
-the memory budget (budgets.ImageBudget) is refused with its true size named, and one
+the memory budget ([extraction] in the settings) is refused with its true size named, and one
 whose full decode would hold more than half the budget is decoded reduced.
 """
 
@@ -18,10 +18,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from pipeline.budgets import ImageBudget
+from pipeline.budgets import DEFAULT_LIMITS, image_refusal
+from pipeline.config import ExtractionSettings
 from pipeline.errors import ImageReadError
 
-DEFAULT_BUDGET = ImageBudget()
 # Pillow's reader for each sniffed format, to read the declared size without decoding.
 _PIL_FORMAT = {"jpeg": "JPEG", "png": "PNG", "gif": "GIF", "bmp": "BMP", "tiff": "TIFF",
                "jp2": "JPEG2000", "j2k": "JPEG2000", "pnm": "PPM", "webp": "WEBP"}  # fmt: skip
@@ -153,14 +153,17 @@ def _composite_on_white(bgra: np.ndarray) -> np.ndarray:
     return out.astype(bgra.dtype)
 
 
-def _decode_with_pillow(data: bytes, name: str, budget: ImageBudget) -> np.ndarray | None:
+def _decode_with_pillow(
+    data: bytes, name: str, budget: ExtractionSettings
+) -> np.ndarray | None:
     """Fallback for formats this OpenCV build cannot read (GIF, some TIFF/JPEG 2000)."""
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(io.BytesIO(data)) as im:
             width, height = im.size
-            _refuse(name, budget.refusal(width, height, width * height * len(im.getbands())))
+            held = width * height * len(im.getbands())
+            _refuse(name, image_refusal(budget, width, height, held))
             im.seek(0)
             if im.mode in ("I;16", "I;16B", "I;16L", "I"):
                 return np.asarray(im.convert("I")).astype(np.uint32)
@@ -184,7 +187,7 @@ def _quiet_opencv() -> None:
 
 
 def decode_bytes(
-    data: bytes, name: str = "<bytes>", budget: ImageBudget = DEFAULT_BUDGET
+    data: bytes, name: str = "<bytes>", budget: ExtractionSettings = DEFAULT_LIMITS
 ) -> np.ndarray:
     """Decode image bytes to gray or BGR uint8, reduced for large JPEGs.
 
@@ -214,7 +217,7 @@ def decode_bytes(
         raise ImageReadError(name, str(err)) from err
 
 
-def _decode_flag(data: bytes, fmt: str, name: str, budget: ImageBudget) -> int:
+def _decode_flag(data: bytes, fmt: str, name: str, budget: ExtractionSettings) -> int:
     """The OpenCV decode flag for these bytes; ImageReadError when over the budget."""
     declared = declared_size(data)
     if fmt == "jpeg":
@@ -224,13 +227,13 @@ def _decode_flag(data: bytes, fmt: str, name: str, budget: ImageBudget) -> int:
             scale = {cv2.IMREAD_REDUCED_COLOR_8: 8, cv2.IMREAD_REDUCED_COLOR_4: 4,
                      cv2.IMREAD_REDUCED_COLOR_2: 2}.get(flag, 1)  # fmt: skip
             held = (size[0] // scale) * (size[1] // scale) * 3
-            _refuse(name, budget.refusal(size[0], size[1], held))
+            _refuse(name, image_refusal(budget, size[0], size[1], held))
         return flag
     if declared is None:
         return cv2.IMREAD_UNCHANGED  # the decoder says what is wrong with it
     width, height, per_pixel = declared
     held = width * height * per_pixel
-    _refuse(name, budget.refusal(width, height, held))
+    _refuse(name, image_refusal(budget, width, height, held))
     if 2 * held <= budget.max_image_bytes:
         return cv2.IMREAD_UNCHANGED  # keep 16-bit depth and alpha for to_uint8
     # OpenCV holds about twice the image while decoding it whole: decode it reduced.
@@ -243,7 +246,7 @@ def _refuse(name: str, reason: str | None) -> None:
         raise ImageReadError(name, reason)
 
 
-def load_image(path: Path, budget: ImageBudget = DEFAULT_BUDGET) -> np.ndarray:
+def load_image(path: Path, budget: ExtractionSettings = DEFAULT_LIMITS) -> np.ndarray:
     """Read and decode an image file; ImageReadError(path, reason) when that fails."""
     try:
         data = Path(path).read_bytes()

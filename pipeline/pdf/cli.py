@@ -7,9 +7,13 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline.config import ExtractionSettings
 from pipeline.pdf.errors import mupdf_errors
+
+if TYPE_CHECKING:
+    from pipeline.config import ExtractionSettings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -37,7 +41,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Write every image each PDF draws (like pdfimages -all) and list them."""
-    from pipeline.budgets import pdf_budget
     from pipeline.config import load_config
     from pipeline.errors import SourceError
     from pipeline.pdf.images import distinct_stems, extract_pdf_images
@@ -46,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     # object) are in the JSON flags, and on stderr only with --verbose.
     logging.getLogger("pipeline.pdf").setLevel(logging.INFO if args.verbose else logging.ERROR)
     failed = 0
-    budget = pdf_budget(load_config())
+    limits = load_config().extraction
     stems = distinct_stems(args.pdfs)  # two inputs named paper.pdf must not share files
     for pdf in args.pdfs:
         try:
@@ -54,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
                 pdf,
                 args.out,
                 max_megapixels=args.max_megapixels,
-                budget=budget,
+                limits=limits,
                 derived=args.derived,
                 stem=stems[pdf],
             )
@@ -73,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
             continue
         rows = [image.to_json() for image in images if args.derived or not image.parts]
         if args.derived:
-            rows += _panel_rows(images, args.out)
+            rows += _panel_rows(images, args.out, limits)
         for row in rows:
             if args.json:
                 print(json.dumps(row))
@@ -88,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _panel_rows(images: list, out: Path) -> list[dict]:
+def _panel_rows(images: list, out: Path, limits: ExtractionSettings) -> list[dict]:
     """The panels of compound figures (as the pipeline cuts them), in the listing's shape."""
     from pipeline.panels import split_panels
     from pipeline.sources.pdf import document_image
@@ -113,5 +116,5 @@ def _panel_rows(images: list, out: Path) -> list[dict]:
             "panel_caption": panel.panel_caption,
             "flags": panel.flags,
         }
-        for panel in split_panels(drawn, out)[len(drawn) :]
+        for panel in split_panels(drawn, out, limits)[len(drawn) :]
     ]

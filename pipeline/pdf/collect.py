@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline.budgets import PdfBudget, WorkMeter
+from pipeline.budgets import WorkMeter, image_refusal
 from pipeline.pdf.content_stream import Draw, PageWalker, multiply, transform_rect
 from pipeline.pdf.encode import ImageFacts, image_facts, write_image
 from pipeline.pdf.errors import mupdf_errors
@@ -20,19 +20,25 @@ from pipeline.pdf.writer import FileWriter
 if TYPE_CHECKING:
     import pymupdf
 
+    from pipeline.config import ExtractionSettings
+
 log = logging.getLogger(__name__)
 
 
 def collect_drawn_images(
-    doc: pymupdf.Document, pdf_path: Path, out_dir: Path, stem: str, budget: PdfBudget
+    doc: pymupdf.Document,
+    pdf_path: Path,
+    out_dir: Path,
+    stem: str,
+    limits: ExtractionSettings,
 ) -> tuple[list[PdfImage], dict[int, int]]:
     """Each distinct image in order of first draw, its file written and hashed; and for
     each index the object MuPDF decodes it from (inline images get one in memory).
 
-    WorkBudgetExceeded (a SourceError) when the walk needs more work than `budget` allows.
+    WorkBudgetExceeded (a SourceError) when the walk needs more work than `limits` allow.
     """
-    collector = _Collector(doc, pdf_path, out_dir, stem, budget)
-    with FileWriter(max_pending_bytes=budget.max_image_bytes) as writer:
+    collector = _Collector(doc, pdf_path, out_dir, stem, limits)
+    with FileWriter(max_pending_bytes=limits.max_image_bytes) as writer:
         for page_index in range(doc.page_count):
             try:
                 collector.page(page_index, writer)
@@ -51,14 +57,19 @@ def collect_drawn_images(
 
 class _Collector:
     def __init__(
-        self, doc: pymupdf.Document, pdf_path: Path, out_dir: Path, stem: str, budget: PdfBudget
+        self,
+        doc: pymupdf.Document,
+        pdf_path: Path,
+        out_dir: Path,
+        stem: str,
+        limits: ExtractionSettings,
     ) -> None:
         self.doc = doc
         self.pdf_path = pdf_path
         self.out_dir = out_dir
         self.stem = stem
-        self.budget = budget
-        self.walker = PageWalker(doc, WorkMeter(str(pdf_path), budget))
+        self.limits = limits
+        self.walker = PageWalker(doc, WorkMeter(str(pdf_path), limits))
         self.images: list[PdfImage] = []
         self.by_key: dict[tuple[Any, ...], PdfImage] = {}
         self.pending: dict[int, Future[str]] = {}
@@ -114,7 +125,7 @@ class _Collector:
         )
         if draw.in_smask:
             image.flags.append("in-smask")
-        reason = too_large(facts, self.budget)
+        reason = too_large(facts, self.limits)
         if reason is not None:
             log.warning("%s: image %d skipped: %s", self.pdf_path, index, reason)
             image.flags.append("too-large")
@@ -136,9 +147,9 @@ def _bbox(draw: Draw, to_page: tuple[float, ...]) -> tuple[float, float, float, 
     return (x0, y0, x1, y1)
 
 
-def too_large(facts: ImageFacts, budget: PdfBudget) -> str | None:
+def too_large(facts: ImageFacts, limits: ExtractionSettings) -> str | None:
     """Why the image is not decoded (over the pixel cap or the memory budget), or None.
     An image written without decoding (an encoded original kept as it is, Flate samples
     streamed) is held to the pixel cap only."""
     decoded = None if facts.written_without_decoding else facts.decoded_bytes
-    return budget.refusal(facts.width, facts.height, decoded)
+    return image_refusal(limits, facts.width, facts.height, decoded)

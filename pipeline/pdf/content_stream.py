@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pipeline.budgets import PdfBudget, WorkMeter
+from pipeline.budgets import DEFAULT_LIMITS, WorkMeter
 from pipeline.pdf.content_stream_syntax import DELIM, END, NUM, STRING, TEXT_OBJECT
 from pipeline.pdf.errors import mupdf_errors
 
@@ -95,7 +95,7 @@ class PageWalker:
         from pymupdf import mupdf
 
         self.doc = doc
-        self.meter = meter or WorkMeter(doc.name or "<pdf>", PdfBudget())
+        self.meter = meter or WorkMeter(doc.name or "<pdf>", DEFAULT_LIMITS)
         self.mupdf = mupdf
         self.pdf = pymupdf._as_pdf_document(doc)
         # form xref -> draws relative to the form's own space (before its /Matrix)

@@ -14,13 +14,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline.budgets import PdfBudget
+from pipeline.budgets import DEFAULT_LIMITS
 from pipeline.pdf.open import open_pdf
 from pipeline.pdf.record import PdfImage
 
 if TYPE_CHECKING:
     import numpy as np
     import pymupdf
+
+    from pipeline.config import ExtractionSettings
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +104,7 @@ def extract_pdf_images(
     out_dir: Path,
     *,
     max_megapixels: float | None = None,
-    budget: PdfBudget | None = None,
+    limits: ExtractionSettings | None = None,
     derived: bool = True,
     stem: str | None = None,
 ) -> list[PdfImage]:
@@ -113,7 +115,7 @@ def extract_pdf_images(
     are named `<stem>-NNN.<ext>`, the stem by default the PDF's name (see `distinct_stems`).
 
     Raises SourceError when the file is not a PDF MuPDF can read, and WorkBudgetExceeded
-    (a SourceError) when walking it would cost more than `budget` allows.
+    (a SourceError) when walking it would cost more than `limits` (the budgets) allow.
     """
     import pymupdf
 
@@ -122,9 +124,9 @@ def extract_pdf_images(
     from pipeline.pdf.decorations import flag_decorations
     from pipeline.pdf.stitch import stitch_tiles
 
-    budget = budget or PdfBudget()
+    limits = limits or DEFAULT_LIMITS
     if max_megapixels is not None:
-        budget = replace(budget, max_megapixels=max_megapixels)
+        limits = replace(limits, max_megapixels=max_megapixels)
     stem = stem or safe_stem(pdf_path)
     doc = open_pdf(pdf_path)
     # MuPDF prints errors about damaged objects to stderr; they become log records here.
@@ -132,12 +134,12 @@ def extract_pdf_images(
     pymupdf.TOOLS.mupdf_display_errors(False)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        images, sources = collect_drawn_images(doc, pdf_path, out_dir, stem, budget)
-        pixels = PixelSource(doc, sources, budget.max_image_bytes)
+        images, sources = collect_drawn_images(doc, pdf_path, out_dir, stem, limits)
+        pixels = PixelSource(doc, sources, limits.max_image_bytes)
         # Enrichment is best effort: a bug or an odd page here must not lose the images.
         if derived:
             stitched = _enrich("stitch", pdf_path, stitch_tiles, images, out_dir, stem, pixels,
-                               budget.max_image_bytes)  # fmt: skip
+                               limits.max_image_bytes)  # fmt: skip
             images.extend(stitched or [])
         _enrich("decorations", pdf_path, flag_decorations, images, doc.page_count)
         _enrich("captions", pdf_path, attach_captions, doc, images)

@@ -73,7 +73,7 @@ def find_panels(pixels: np.ndarray) -> list[tuple[int, int, int, int]]:
     height, width = pixels.shape[:2]
     scale = min(1.0, _WORK_SIDE / max(height, width))
     if scale < 1.0:  # shrink first: converting the full-size image costs more than all else
-        pixels = _shrink(pixels, scale)
+        pixels = cv2.resize(pixels, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     small = pixels if pixels.ndim == 2 else cv2.cvtColor(pixels, cv2.COLOR_BGR2GRAY)
     h, w = small.shape
     # Slivers (a row of panel letters, a scale bar, a legend) are not panels.
@@ -89,18 +89,6 @@ def find_panels(pixels: np.ndarray) -> list[tuple[int, int, int, int]]:
          min(height, round(y1 / scale)))
         for x0, y0, x1, y1 in boxes
     ]  # fmt: skip
-
-
-def _shrink(pixels: np.ndarray, scale: float) -> np.ndarray:
-    """`pixels` resized by `scale`. MuPDF's RGB samples arrive as a BGR view with reversed
-    channel strides, which OpenCV would first copy whole: the RGB buffer is resized
-    instead (each channel on its own, so the same result) and the small copy reversed."""
-    import cv2
-
-    rgb = pixels[:, :, ::-1] if pixels.ndim == 3 else pixels
-    if pixels.ndim == 3 and rgb.flags.c_contiguous and not pixels.flags.c_contiguous:
-        return cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)[:, :, ::-1]
-    return cv2.resize(pixels, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
 
 
 def _background(gray: np.ndarray) -> float:

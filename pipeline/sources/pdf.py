@@ -74,7 +74,7 @@ def document_image(image: PdfImage) -> DocumentImage:
 def extract_images(pdf_path: Path, out_dir: Path, config: Config) -> list[DocumentImage]:
     from pipeline.pdf.images import extract_pdf_images
 
-    drawn = extract_pdf_images(pdf_path, out_dir, max_megapixels=config.extraction.max_megapixels)
+    drawn = extract_pdf_images(pdf_path, out_dir, limits=config.extraction)
     return [document_image(image) for image in drawn]
 
 

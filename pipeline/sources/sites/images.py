@@ -172,7 +172,9 @@ def _download_one(
 def _refuse_too_large(result: Downloaded, max_megapixels: float) -> None:
     """Drop a file whose header declares more pixels than the cap (decompression bombs),
     naming the size it declares."""
-    from pipeline.budgets import ImageBudget
+    from dataclasses import replace
+
+    from pipeline.budgets import DEFAULT_LIMITS, image_refusal
     from pipeline.classify.decode import declared_size
 
     assert result.file is not None
@@ -180,7 +182,8 @@ def _refuse_too_large(result: Downloaded, max_megapixels: float) -> None:
     if declared is None:
         return  # unreadable here: the classifier says why
     width, height, _per_pixel = declared
-    reason = ImageBudget(max_megapixels=max_megapixels).refusal(width, height, None)
+    limits = replace(DEFAULT_LIMITS, max_megapixels=max_megapixels)
+    reason = image_refusal(limits, width, height, None)
     if reason is not None:
         result.error = reason
         result.file.unlink(missing_ok=True)
