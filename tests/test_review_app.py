@@ -330,4 +330,4 @@ def test_ids_beyond_what_the_store_holds_are_not_found(client: Any, staging: Sta
     assert client.post(f"/candidate/{cid}", data=data).status_code == 400
     bulk = {"csrf_token": token, "source_id": CASE, "action": "approved", f"v_{10**30}": "1"}
     assert client.post("/source", data=bulk).status_code == 400
-    assert staging.store.candidate(cid)["status"] == "pending"
+    assert staging.store.candidate(cid).status == "pending"

@@ -412,8 +412,6 @@ def test_a_refused_image_is_reported_with_its_declared_size(
     server.add(f"{EURORAD_FIGURES}/000001.png", Reply(200, bomb, {"Content-Type": "image/png"}))
     report = extract_case_page(url, site_config, site_store, fetcher=fetcher)
     manifest = json.loads((report.out_dir / "manifest.json").read_text())
-    errors = [entry["download"]["error"] for entry in manifest["images"] if "download" in entry]
-    assert errors[0] == (
-        "too large: 40000x40000 is over the 150 MP cap ([extraction] max_megapixels)"
-    )
+    errors = [entry.get("error") for entry in manifest["images"]]
+    assert "too large: 40000x40000 is over the 150 MP cap ([extraction] max_megapixels)" in errors
     assert report.images == 1  # the other radiograph is taken
