@@ -7,13 +7,9 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from pipeline.config import ExtractionSettings
 from pipeline.pdf.errors import mupdf_errors
-
-if TYPE_CHECKING:
-    from pipeline.config import ExtractionSettings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
