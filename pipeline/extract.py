@@ -173,8 +173,11 @@ def extract(
     fetching = fetching or Fetching(config)
     step = StepTracker(run_step)
     document: Document | None = None
+    from pipeline.http import source_deadline
+
     try:
-        document = source.resolve(fetching, step)
+        with source_deadline(config):  # every fetch of the source ends by [http] source_deadline
+            document = source.resolve(fetching, step)
         images = step(
             "panels", split_panels, document.images, document.out_dir, config.extraction
         )

@@ -31,7 +31,10 @@ from urllib3.util import connection as urllib3_connection
 from urllib3.util.retry import Retry
 
 _FETCH: contextvars.ContextVar[Watch | None] = contextvars.ContextVar("fetch", default=None)
-_SOURCE_END: contextvars.ContextVar[float | None] = contextvars.ContextVar("source", default=None)
+# The source's deadline (monotonic time) and the seconds it was given.
+_SOURCE: contextvars.ContextVar[tuple[float, float] | None] = contextvars.ContextVar(
+    "source", default=None
+)
 
 
 class AddressRefused(Exception):
@@ -140,7 +143,7 @@ class Watch:
 
     def __init__(self, deadline: float, seconds: float, why: str) -> None:
         self.deadline = deadline
-        self.seconds = seconds  # the allowance that set the deadline, for messages
+        self.seconds = seconds  # the allowance (fetch's or source's) that set the deadline
         self.why = why  # the setting that set it
         self.expired = False
         self._sockets: list[socket.socket] = []
@@ -184,11 +187,11 @@ def _shut(sock: socket.socket) -> None:
 @contextlib.contextmanager
 def watched(seconds: float) -> Iterator[Watch]:
     """Watch one fetch: it has `seconds`, or what is left of the source's deadline."""
-    now = time.monotonic()
-    deadline, why, allowance = now + seconds, "[http] fetch_deadline", seconds
-    source_end = _SOURCE_END.get()
-    if source_end is not None and source_end < deadline:
-        deadline, why, allowance = source_end, "[http] source_deadline", max(0.0, source_end - now)
+    deadline, why, allowance = time.monotonic() + seconds, "[http] fetch_deadline", seconds
+    source = _SOURCE.get()
+    if source is not None and source[0] < deadline:
+        deadline, allowance = source
+        why = "[http] source_deadline"
     outer = _FETCH.get()
     if outer is not None and outer.deadline <= deadline:  # a fetch inside a fetch
         yield outer
@@ -206,12 +209,12 @@ def watched(seconds: float) -> Iterator[Watch]:
 def source_deadline(seconds: float) -> Iterator[None]:
     """Every fetch inside ends by `seconds` from now (or an enclosing source's deadline)."""
     end = time.monotonic() + seconds
-    outer = _SOURCE_END.get()
-    token = _SOURCE_END.set(min(end, outer) if outer is not None else end)
+    outer = _SOURCE.get()
+    token = _SOURCE.set(outer if outer is not None and outer[0] <= end else (end, seconds))
     try:
         yield
     finally:
-        _SOURCE_END.reset(token)
+        _SOURCE.reset(token)
 
 
 class DeadlineRetry(Retry):

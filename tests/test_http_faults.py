@@ -302,3 +302,24 @@ def test_tls_names_the_host_while_connecting_to_the_checked_address(
     finally:
         httpd.shutdown()
     assert seen["sni"] == host and seen["host"].startswith(host)
+
+
+def test_a_source_is_given_up_at_its_deadline_and_the_reason_recorded(
+    server: LocalServer, fast_config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline.errors import SourceError
+    from pipeline.extract import extract
+    from pipeline.sources import open_source
+    from pipeline.store import Store
+
+    monkeypatch.setenv("PIPELINE_HTTP_FETCH_DEADLINE", "30")
+    monkeypatch.setenv("PIPELINE_HTTP_SOURCE_DEADLINE", "1")
+    config = load_config()
+    store = Store.open(config.path("staging_db"))
+    server.add("/paper.pdf", Reply.drip(b"%PDF-1.4\n" + b"x" * 200, pause=0.1))
+    started = time.monotonic()
+    with pytest.raises(SourceError, match=r"gave up after 1 s \(\[http\] source_deadline\)"):
+        extract(open_source("pdf-url", server.url("/paper.pdf")), config, store)
+    assert time.monotonic() - started < 3.0
+    [record] = store.sources()
+    assert record.status == "failed" and "source_deadline" in (record.error or "")

@@ -97,13 +97,10 @@ def extract_source(
     final_attempt: bool = True,
 ) -> SourceOutcome:
     """Extract one source; the outcome says how it ended, and the store remembers it."""
-    from pipeline.http import source_deadline
-
     started, clock = now(), time.monotonic()
     outcome = SourceOutcome(ref.source_id, ref.kind, ref.location, ref.route, ref.site, "ok")
     try:
-        # No source holds a slot past [http] source_deadline (every fetch inside ends by it).
-        with Fetching(config, client=client) as fetching, source_deadline(config):
+        with Fetching(config, client=client) as fetching:
             report = extract(open_source(ref.kind, ref.location), config, store, fetching=fetching)
     except Exception as exc:  # noqa: BLE001 - any failure belongs to this source only
         if not final_attempt and is_transient(exc):

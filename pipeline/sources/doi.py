@@ -5,7 +5,7 @@ best location then its other locations; the landing page's `citation_pdf_url`; P
 Central when a PMCID is known. A download counts only if it is a whole PDF that opens
 (bodies.complete_pdf): an HTML page (paywall, cookie wall) or half a PDF in its place moves
 on to the next route and never takes the name `source.pdf`. Every attempt is logged and
-written to `fetch.json` beside the PDF. All of a DOI's fetches share [http] source_deadline.
+written to `fetch.json` beside the PDF.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from urllib.parse import urljoin
 from pipeline.bodies import complete_pdf, pdf_head
 from pipeline.errors import SourceError
 from pipeline.files import write_json_atomic
-from pipeline.http import FetchError, HttpClient, source_deadline
+from pipeline.http import FetchError, HttpClient
 from pipeline.records import DocumentFacts
 from pipeline.sources.base import Fetching, StepRunner, run_directly
 from pipeline.sources.crossref import CrossrefWork, checked_doi, fetch_work, resolve_doi
@@ -79,7 +79,7 @@ def fetch_doi_document(
     when Crossref cannot resolve it or no route gives a PDF.
     """
     doi = checked_doi(doi)
-    with contextlib.ExitStack() as stack, source_deadline(config):
+    with contextlib.ExitStack() as stack:
         client = client or stack.enter_context(HttpClient(config))
         work = fetch_work(doi, config, client=client)
         facts = work.facts
