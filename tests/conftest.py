@@ -8,6 +8,7 @@ import pytest
 
 from pipeline.config import Config, load_config
 from pipeline.store import Store
+from tests.httpserver import LocalServer
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("PIPELINE_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -50,3 +51,18 @@ def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         patch.setenv("PREFECT_HOME", str(tmp_path_factory.mktemp("prefect-home")))
         with prefect_test_harness(server_startup_timeout=90):
             yield
+
+
+@pytest.fixture(scope="module")
+def module_server() -> Iterator[LocalServer]:
+    """One local HTTP server per test module: shutting a server down takes 0.5 s."""
+    with LocalServer() as local:
+        yield local
+
+
+@pytest.fixture
+def server(module_server: LocalServer) -> LocalServer:
+    """The module's server with no routes and no logged requests (modules may override)."""
+    module_server.routes.clear()
+    module_server.requests.clear()
+    return module_server

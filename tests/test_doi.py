@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -78,19 +77,6 @@ def serve_unpaywall(server: LocalServer, doi: str, record: dict[str, Any]) -> di
                 location[key] = local(server, location[key])
     server.add(f"/unpaywall/v2/{doi}", Reply.json(record))
     return record
-
-
-@pytest.fixture(scope="module")
-def module_server() -> Iterator[LocalServer]:
-    with LocalServer() as server:
-        yield server
-
-
-@pytest.fixture
-def server(module_server: LocalServer) -> LocalServer:
-    module_server.routes.clear()
-    module_server.requests.clear()
-    return module_server
 
 
 @pytest.fixture

@@ -19,19 +19,6 @@ def pdf_only(first: bytes) -> str | None:
     return None if first.startswith(b"%PDF-") else "HTML where a PDF was expected"
 
 
-@pytest.fixture(scope="module")
-def module_server() -> Iterator[LocalServer]:
-    with LocalServer() as local:  # one per module: shutting a server down takes 0.5 s
-        yield local
-
-
-@pytest.fixture
-def server(module_server: LocalServer) -> LocalServer:
-    module_server.routes.clear()
-    module_server.requests.clear()
-    return module_server
-
-
 @pytest.fixture
 def http_config(pipeline_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Config:
     monkeypatch.setenv("PIPELINE_HTTP_ALLOWED_PRIVATE_HOSTS", "127.0.0.1")

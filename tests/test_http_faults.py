@@ -25,19 +25,6 @@ from tests.httpserver import LocalServer, Reply
 from tests.pdfs import case_report_pdf
 
 
-@pytest.fixture(scope="module")
-def module_server() -> Iterator[LocalServer]:
-    with LocalServer() as local:
-        yield local
-
-
-@pytest.fixture
-def server(module_server: LocalServer) -> LocalServer:
-    module_server.routes.clear()
-    module_server.requests.clear()
-    return module_server
-
-
 @pytest.fixture
 def fast_config(pipeline_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Config:
     """One-second deadlines, generous per-read timeouts: only the deadline can end a drip."""
