@@ -125,16 +125,15 @@ from pathlib import Path
 from pipeline.pdf.images import extract_pdf_images
 def peak_kb():
     return int(re.search(r"VmHWM:\\s+(\\d+)", Path("/proc/self/status").read_text()).group(1))
-small, big, out, derived = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4]
+small, big, out = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
 extract_pdf_images(small, out / "small")  # imports and MuPDF warmed up: the baseline
 before = peak_kb()
-files = [str(i.file) for i in extract_pdf_images(big, out / "big", derived=derived == "1")]
+files = [str(i.file) for i in extract_pdf_images(big, out / "big", derived=False)]
 print(json.dumps({"before_kb": before, "after_kb": peak_kb(), "files": files}))
 """
 
 
-@pytest.mark.parametrize("derived", [False, True])
-def test_a_large_image_is_written_in_bounded_memory(tmp_path: Path, derived: bool) -> None:
+def test_a_large_image_is_written_in_bounded_memory(tmp_path: Path) -> None:
     """6000 x 6000 RGB (108 MB decoded): writing it used to hold about five copies."""
     side = 6000
     ramp = np.linspace(0, 255, side).astype(np.uint8)
@@ -152,14 +151,14 @@ def test_a_large_image_is_written_in_bounded_memory(tmp_path: Path, derived: boo
     del pixels
 
     result = subprocess.run(
-        [sys.executable, "-c", _MEASURE, str(small_pdf), str(big), str(tmp_path / "out"),
-         "1" if derived else "0"],
+        [sys.executable, "-c", _MEASURE, str(small_pdf), str(big), str(tmp_path / "out")],
         capture_output=True, text=True, cwd=REPO, check=True,
     )  # fmt: skip
     measured = json.loads(result.stdout)
     grown = measured["after_kb"] - measured["before_kb"]
-    # Written in row blocks: a small fraction of the image. Panels (derived) decode it once.
-    assert grown < (1.3 * decoded_kb if derived else 0.5 * decoded_kb), measured
+    # Written in row blocks: a small fraction of the image (bench_memory.py measures the
+    # commands whole, on 144 MP images).
+    assert grown < 0.5 * decoded_kb, measured
     import cv2
 
     written = cv2.imread(measured["files"][0], cv2.IMREAD_UNCHANGED)
