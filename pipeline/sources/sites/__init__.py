@@ -32,10 +32,14 @@ def _host(netloc: str) -> str:
 
 
 def site_for_url(url: str, config: Config) -> str | None:
-    """The site whose configured base URL the address is on, or None."""
+    """The site whose configured base URL the address is on (or on one of the site's mirror
+    subdomains, like archivio.sirm.org), or None."""
     parts = urlsplit(url.strip())
+    host = _host(parts.netloc)
     for name in SITE_NAMES:
         base = urlsplit(config.url(name))
-        if _host(parts.netloc) == _host(base.netloc) and parts.path.startswith(base.path):
+        hosts = {_host(base.netloc)}
+        hosts.update(f"{sub}.{_host(base.netloc)}" for sub in case_site(name).mirror_subdomains)
+        if host in hosts and parts.path.startswith(base.path):
             return name
     return None
