@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from pipeline.sources.sites.base import (
     CaseImage,
@@ -146,7 +146,7 @@ def _title(soup: Tag, reading: Reading) -> tuple[str, Tag | None]:
     title = TITLE_NOISE.sub("", one_line(page_title.get_text())) if page_title else ""
     if not title:
         reading.missing("case title", WAYS["title"] + (Way("2019", "title"),))
-    reading.matched["title"] = "2019"
+    reading.note("title", "2019")
     return title, None
 
 
@@ -165,7 +165,7 @@ def parse_case(html: str, url: str) -> CasePage:
         name, text = match.value
         sections.setdefault(name, text)
     if any(name in sections for name in TEACHING_HEADINGS):
-        reading.matched["sections"] = "teaching-case"
+        reading.matched["sections"] = "teaching-case"  # the row form, the teaching headings
     figures = reading.every("figures", soup, WAYS["figures"], required=True)
     images = [image for match in figures for image in _figure_images(match.node, url, reading)]
     if not images:
@@ -220,7 +220,7 @@ def _figure_images(figure: Tag, page_url: str, reading: Reading) -> list[CaseIma
         shown = image_address(img, page_url)
         if shown is None or is_foreign_image(img, page_url):
             continue
-        url = full_size(full.value if full else shown)
+        url = full_size(urljoin(page_url, full.value) if full else shown)
         images.append(
             CaseImage(
                 url=url,

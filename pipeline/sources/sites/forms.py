@@ -81,6 +81,14 @@ def all_matches(root: Tag, ways: Iterable[Way]) -> list[Match]:
     return []
 
 
+def note_form(matched: dict[str, str], name: str, form: str) -> None:
+    """Record the form `name` was read by; a field read several times (one per study or
+    figure) by different forms lists them all: "2024, 2025"."""
+    forms = matched[name].split(", ") if name in matched else []
+    if form not in forms:
+        matched[name] = ", ".join([*forms, form])
+
+
 def tried(ways: Iterable[Way]) -> str:
     return ", ".join(way.describe() for way in ways)
 
@@ -99,7 +107,7 @@ class Reading:
         """The first match of `name`'s ways (None, or LayoutChanged when `required`)."""
         found = first_match(root, ways)
         if found is not None:
-            self.matched[name] = found.form
+            self.note(name, found.form)
         elif required:
             self.missing(name, ways)
         return found
@@ -109,13 +117,13 @@ class Reading:
     ) -> list[Match]:
         found = all_matches(root, ways)
         if found:
-            self.matched[name] = found[0].form
+            self.note(name, found[0].form)
         elif required:
             self.missing(name, ways)
         return found
 
     def note(self, name: str, form: str) -> None:
-        self.matched.setdefault(name, form)
+        note_form(self.matched, name, form)
 
     def missing(self, name: str, ways: tuple[Way, ...] | str) -> None:
         how = ways if isinstance(ways, str) else tried(ways)

@@ -27,7 +27,7 @@ from pipeline.sources.sites.base import (
     soup_of,
     text_of,
 )
-from pipeline.sources.sites.forms import Reading, Way
+from pipeline.sources.sites.forms import Reading, Way, note_form
 from pipeline.sources.sites.scope import container_of, prune_other_cases, strip_chrome
 from pipeline.sources.sites.vocab import age_years, finding_name, modality_name, sex_name, view_name
 
@@ -203,10 +203,10 @@ def parse_case(html: str, url: str) -> tuple[CasePage, list[Study]]:
     reading = Reading(SITE, url)
     title_node = reading.find("title", soup, WAYS["title"], required=True).node
     patient_rows = reading.every("patient data", soup, WAYS["patient data"], required=True)
+    anchors = [title_node, *(m.node for m in patient_rows)]
+    prune_other_cases(soup.body or soup, url, _is_other_case(url), keep=anchors)
     study_matches = reading.every("studies", soup, WAYS["studies"], required=True)
-    anchors = [title_node, *(m.node for m in patient_rows), *(m.node for m in study_matches)]
-    case = container_of(anchors) or soup
-    prune_other_cases(case, url, _is_other_case(url), keep=anchors)
+    case = container_of([*anchors, *(m.node for m in study_matches)]) or soup
     title = text_of(title_node)
     facts = _labelled(patient_rows)
     head = _labelled(reading.every("header", soup, WAYS["header"]))
@@ -371,7 +371,7 @@ def fetch_case(url: str, fetcher: SiteFetcher) -> CasePage:
     for study in studies:
         images, form = _study_images(study, url, fetcher)
         page.images.extend(images)
-        page.matched.setdefault("stacks", form)
+        note_form(page.matched, "stacks", form)
     return page
 
 
