@@ -6,7 +6,8 @@ No class names. Three rules, from the HTML's own semantics and the page's links:
    article's own) are removed.
 2. The case's container is the lowest common ancestor of what the site's selectors found of
    the case (title, patient data, sections, studies).
-3. Inside it, a block about other pages is removed: the largest block around a link to another
+3. A block about other pages is removed: a language switcher (a short block around an
+   `hreflang` link), and the largest block around a link to another
    case of the site whose text is mostly such links, or whose every image links elsewhere (a
    "related posts" list, a "case of the week" teaser, a sidebar of thumbnails), and a list of
    two or more items that each link to another case. Blocks holding what the site's
@@ -35,6 +36,7 @@ IMAGE_ADDRESS_ATTRIBUTES = ("data-src", "data-lazy-src", "data-original", "data-
 SRCSET_ATTRIBUTES = ("srcset", "data-srcset", "data-lazy-srcset")
 MOSTLY = 0.5  # share of a block's text in links to other cases that makes it about them
 CAPTION_MAX = 600  # an image's item with more text than this is a section, not a caption
+TOGGLE_MAX = 120  # a language switcher is a short line; longer text around a link is prose
 
 IsOtherCase = Callable[[str], bool]
 
@@ -53,6 +55,22 @@ def strip_chrome(root: Tag) -> None:
     for node in root.find_all(["header", "footer"]):
         if not node.decomposed and node.find_parent(SECTIONING) is None:
             node.decompose()
+
+
+def drop_language_toggles(root: Tag, keep: Iterable[Tag | None] = ()) -> None:
+    """Remove language switchers: the short block around a link to a translation (`hreflang`,
+    as WPML and Polylang write them)."""
+    kept = [node for node in keep if node is not None]
+    for link in root.find_all("a", hreflang=True):
+        if link.decomposed:
+            continue
+        block = link
+        for parent in link.parents:
+            too_long = len(_words(parent.get_text(" "))) > TOGGLE_MAX
+            if parent is root or too_long or _holds(parent, kept):
+                break
+            block = parent
+        block.decompose()
 
 
 def container_of(anchors: Iterable[Tag | None]) -> Tag | None:
@@ -127,6 +145,7 @@ def prune_other_cases(
 
     Returns how many blocks were removed."""
     kept = [node for node in keep if node is not None]
+    drop_language_toggles(container, kept)
     removed = 0
     for link in _other_case_links(container, page_url, is_other_case):
         if link.decomposed or _holds(link, kept):

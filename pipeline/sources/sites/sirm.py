@@ -60,7 +60,8 @@ WAYS: dict[str, tuple[Way, ...]] = {
     "date": (Way("2020", "time[datetime]", attr="datetime"),),
 }
 SELECTORS = {
-    "listing_link": "a[href]",
+    # a listing's entries are posts (WordPress's <article>); bare links only when there are none
+    "listing_link": ("article a[href]", ".post a[href]", "a[href]"),
     "listing_results": ("main", "#primary", "#content", ".site-content"),
     "next_page": ("a.next.page-numbers", "a[rel='next']", "link[rel='next']", ".nav-previous a"),
 }
