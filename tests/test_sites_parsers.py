@@ -216,3 +216,10 @@ def test_helpers() -> None:
     assert "HTML served as an image" in refuse_non_image(b"  <!DOCTYPE html><html>")
     assert looks_like_captcha('<div class="g-recaptcha" data-sitekey="x"></div>')
     assert not looks_like_captcha(rp_page())
+
+
+def test_radiopaedia_rid_linked_to_its_permalink_is_kept() -> None:
+    html = rp_page().replace("<strong>rID:</strong> 74867",
+                             '<strong>rID:</strong> <a href="/cases/74867">74867</a>')  # fmt: skip
+    case, _studies = radiopaedia.parse_case(html, RP_CASE)
+    assert case.credit == "Case courtesy of Dr Fabio Macori, Radiopaedia.org, rID: 74867"

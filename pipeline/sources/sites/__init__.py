@@ -1,9 +1,11 @@
 """Radiology case sites: Radiopaedia, Eurorad and SIRM.
 
-One module per site (`radiopaedia`, `eurorad`, `sirm`), each with its selectors declared
-in one `SELECTORS` table and its page parser, and one `CASE_SITE` declaration
-(`sites.base.CaseSite`: licence, language, canonical addresses, listing selectors) that the
-shared plumbing reads. A site is recognised by the base URL configured for it in `[urls]`,
+One module per site (`radiopaedia`, `eurorad`, `sirm`), each with its fields' ways declared
+in one `WAYS` table (several markup forms per field, in order: `sites.forms`), its page parser,
+and one `CASE_SITE` declaration (`sites.base.CaseSite`: licence, language, canonical
+addresses, listing selectors) that the shared plumbing reads. `sites.scope` keeps the case and
+drops the page around it (chrome, related cases, sidebars) by rules that name no class.
+A site is recognised by the base URL configured for it in `[urls]`,
 so a local server can stand in for it.
 """
 

@@ -73,6 +73,22 @@ class CaseImage:
     full_resolution: bool = True  # False when the site gave only a resized copy
 
 
+def legend_image(url: str, shown: str, legend: str | None) -> CaseImage:
+    """An image the page describes by its legend: modality and view read from its words.
+    `url` is the full-size file, `shown` the address the page shows (tried if `url` fails)."""
+    from pipeline.sources.sites.vocab import modality_from_text, view_name
+
+    modality = modality_from_text(legend)
+    return CaseImage(
+        url=url,
+        page_url=shown if shown != url else None,
+        modality=modality,
+        view=view_name(modality, legend),
+        view_text=legend,
+        legend=legend,
+    )
+
+
 @dataclass
 class CasePage:
     """What a case page says, as plain text."""

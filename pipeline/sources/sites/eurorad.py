@@ -7,6 +7,7 @@ layout, the 2025 gallery) that matches; the form that matched is recorded for th
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -15,6 +16,7 @@ from pipeline.sources.sites.base import (
     CasePage,
     CaseSite,
     iso_date,
+    legend_image,
     one_line,
     soup_of,
     text_of,
@@ -28,13 +30,7 @@ from pipeline.sources.sites.scope import (
     prune_other_cases,
     strip_chrome,
 )
-from pipeline.sources.sites.vocab import (
-    age_years,
-    finding_name,
-    modality_from_text,
-    sex_name,
-    view_name,
-)
+from pipeline.sources.sites.vocab import age_years, finding_name, sex_name
 
 if TYPE_CHECKING:
     from bs4 import Tag
@@ -133,7 +129,7 @@ def full_size(url: str) -> str:
     return urlunsplit(parts._replace(query=""))
 
 
-def _is_other_case(url: str):
+def _is_other_case(url: str) -> Callable[[str], bool]:
     own = case_number(url)
     return lambda address: case_number(address) not in (None, own)
 
@@ -212,25 +208,14 @@ def _joined(sections: dict[str, str], headings: tuple[str, ...]) -> str | None:
 def _figure_images(figure: Tag, page_url: str, reading: Reading) -> list[CaseImage]:
     legend_match = reading.find("figure legend", figure, WAYS["figure legend"])
     legend = legend_match.value if legend_match else caption_of(figure)
-    modality = modality_from_text(legend)
     full = reading.find("full-size image", figure, WAYS["full-size image"])
     images = []
     for match in reading.every("figure image", figure, WAYS["figure image"]):
-        img = match.node
-        shown = image_address(img, page_url)
-        if shown is None or is_foreign_image(img, page_url):
+        shown = image_address(match.node, page_url)
+        if shown is None or is_foreign_image(match.node, page_url):
             continue
         url = full_size(urljoin(page_url, full.value) if full else shown)
-        images.append(
-            CaseImage(
-                url=url,
-                page_url=shown if url != shown else None,
-                modality=modality,
-                view=view_name(modality, legend),
-                view_text=legend,
-                legend=legend,
-            )
-        )
+        images.append(legend_image(url, shown, legend))
     return images
 
 

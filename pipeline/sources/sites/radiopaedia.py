@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
@@ -203,16 +203,17 @@ def parse_case(html: str, url: str) -> tuple[CasePage, list[Study]]:
     reading = Reading(SITE, url)
     title_node = reading.find("title", soup, WAYS["title"], required=True).node
     patient_rows = reading.every("patient data", soup, WAYS["patient data"], required=True)
+    # the header first: its permalink (/cases/<rID>) is this case under another address
+    head = _labelled(reading.every("header", soup, WAYS["header"]))
+    header_node = title_node.find_parent(id="content-header") or title_node.parent
+    rid = head.get("rid") or _first(r"rID:?\s*(\d+)", text_of(header_node))
+    author = reading.find("author", soup, WAYS["author"])
     anchors = [title_node, *(m.node for m in patient_rows)]
     prune_other_cases(soup.body or soup, url, _is_other_case(url), keep=anchors)
     study_matches = reading.every("studies", soup, WAYS["studies"], required=True)
     case = container_of([*anchors, *(m.node for m in study_matches)]) or soup
     title = text_of(title_node)
     facts = _labelled(patient_rows)
-    head = _labelled(reading.every("header", soup, WAYS["header"]))
-    header_node = title_node.find_parent(id="content-header") or title_node.parent
-    rid = head.get("rid") or _first(r"rID:?\s*(\d+)", text_of(header_node))
-    author = reading.find("author", soup, WAYS["author"])
     certainty = reading.find("certainty", case, WAYS["certainty"])
     history = "\n".join(m.value for m in reading.every("presentation", case, WAYS["presentation"]))
     studies = [_study(match.node, url, reading) for match in study_matches]
@@ -248,7 +249,7 @@ def parse_case(html: str, url: str) -> tuple[CasePage, list[Study]]:
     return page, studies
 
 
-def _is_other_case(url: str):
+def _is_other_case(url: str) -> Callable[[str], bool]:
     own = canonical_url(url)
     return lambda address: is_case_url(address) and canonical_url(address) != own
 

@@ -13,6 +13,13 @@ No class names. Three rules, from the HTML's own semantics and the page's links:
    two or more items that each link to another case. Blocks holding what the site's
    selectors found of the case are never removed.
 Images are read where lazy loading hides them (data-src, data-lazy-src, srcset, <noscript>).
+
+Why not a main-content library: trafilatura 2.3, readability-lxml 0.9 and justext 3.0 were
+measured on the labelled pages (issue 17). Each returns a rewritten copy of the text (justext:
+text only), without the classes, rows and data attributes the sites' field ways read; on the
+Eurorad and SIRM pages trafilatura kept 12 of 25 case images, readability 23 of 25 with
+decoys and a third of the noise, justext no case text with its defaults; readability picks its
+container by a class-name list. These rules keep the page's own tree and need no dependency.
 """
 
 from __future__ import annotations

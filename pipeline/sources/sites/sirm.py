@@ -10,6 +10,7 @@ without the captions, the credit line, and the post's chrome (date line, counter
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
@@ -18,6 +19,7 @@ from pipeline.sources.sites.base import (
     CasePage,
     CaseSite,
     iso_date,
+    legend_image,
     one_line,
     soup_of,
     text_of,
@@ -31,7 +33,7 @@ from pipeline.sources.sites.scope import (
     prune_other_cases,
     strip_chrome,
 )
-from pipeline.sources.sites.vocab import finding_name, modality_from_text, view_name
+from pipeline.sources.sites.vocab import finding_name
 
 if TYPE_CHECKING:
     from bs4 import Tag
@@ -196,7 +198,7 @@ def parse_case(html: str, url: str) -> CasePage:
     )
 
 
-def _is_other_case(url: str):
+def _is_other_case(url: str) -> Callable[[str], bool]:
     own = canonical_url(url)
     return lambda address: is_case_url(address) and canonical_url(address) != own
 
@@ -218,17 +220,7 @@ def _images(content: Tag, page_url: str) -> list[CaseImage]:
         seen.add(original)
         item = image_item(img, content, is_case_image)
         legend = _shared_caption(item, content, caption_of(item)) or _prose_before(img, content)
-        modality = modality_from_text(legend)
-        images.append(
-            CaseImage(
-                url=original,
-                page_url=address if address != original else None,
-                modality=modality,
-                view=view_name(modality, legend),
-                view_text=legend,
-                legend=legend,
-            )
-        )
+        images.append(legend_image(original, address, legend))
     return images
 
 
