@@ -38,6 +38,7 @@ class CaseFacts:
     date: str | None = None  # ISO date the case was published
     language: str | None = None  # "it" for Italian pages; None: detect
     evidence: dict[str, str] = field(default_factory=dict)  # field -> the page's words
+    matched: dict[str, str] = field(default_factory=dict)  # field -> markup form it was read by
 
     @property
     def case_text(self) -> str:

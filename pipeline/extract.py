@@ -46,6 +46,7 @@ class ExtractReport:
     candidates: list[Candidate] = field(default_factory=list)
     staged: list[int] = field(default_factory=list)
     already_staged: list[int] = field(default_factory=list)
+    forms: dict[str, str] = field(default_factory=dict)  # case page field -> markup form read
 
 
 def classify_images(images: list[DocumentImage]) -> Classes:
@@ -206,6 +207,7 @@ def extract(
         candidates=store.candidates(source_id=document.source_id),
         staged=result.staged,
         already_staged=result.existing,
+        forms=dict(document.case.matched) if document.case else {},
     )
 
 

@@ -9,6 +9,7 @@ import pytest
 from pipeline.config import Config, load_config
 from pipeline.store import Store
 from tests.httpserver import LocalServer
+from tests.paths import output_env
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("PIPELINE_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -17,13 +18,7 @@ SHARED_DATA = Path(os.environ.get("PIPELINE_SHARED_DATA", REPO.parent / "shared"
 @pytest.fixture
 def pipeline_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """Point every output path of the pipeline into a temporary folder."""
-    env = {
-        "PIPELINE_PATHS_EXTRACTED": str(tmp_path / "extracted"),
-        "PIPELINE_PATHS_METADATA": str(tmp_path / "metadata"),
-        "PIPELINE_PATHS_STAGING_DB": str(tmp_path / "metadata" / "staging.sqlite"),
-        "PIPELINE_PATHS_DATASET_CSV": str(tmp_path / "metadata" / "metadata.csv"),
-        "PIPELINE_PATHS_DATASET_IMAGES": str(tmp_path / "metadata" / "images"),
-    }
+    env = output_env(tmp_path)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return env

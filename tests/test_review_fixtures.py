@@ -14,6 +14,7 @@ from pipeline.config import Config, load_config
 from pipeline.records import CandidateDraft
 from pipeline.store import Store
 from tests import phantoms
+from tests.paths import output_env
 
 ALPHA = "doi:10.1000/alpha.2020"
 CASE = "https://radiopaedia.example/cases/covid-19-pneumonia-7"
@@ -56,14 +57,7 @@ def _draft(folder: Path, name: str, image, source_id: str, kind: str, **extra) -
 
 def make_staging(root: Path) -> Staging:
     """Three sources: a paper's compound figure, a case page, and a hostile PDF."""
-    env = {
-        "PIPELINE_PATHS_EXTRACTED": str(root / "extracted"),
-        "PIPELINE_PATHS_METADATA": str(root / "metadata"),
-        "PIPELINE_PATHS_STAGING_DB": str(root / "metadata" / "staging.sqlite"),
-        "PIPELINE_PATHS_DATASET_CSV": str(root / "metadata" / "metadata.csv"),
-        "PIPELINE_PATHS_DATASET_IMAGES": str(root / "metadata" / "images"),
-    }
-    config = load_config(env=env)
+    config = load_config(env=output_env(root))
     store = Store.open(config.path("staging_db"))
     images = config.path("extracted") / "img"
     images.mkdir(parents=True)

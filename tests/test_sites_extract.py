@@ -155,11 +155,11 @@ def test_layout_changed_stages_nothing_and_is_recorded(
     url = serve_radiopaedia(server)
     html = page("radiopaedia", "case.html", server.base_url)
     server.add(RADIOPAEDIA_CASE, Reply.html(html.replace("case-patient-data", "patient")))
-    with pytest.raises(LayoutChanged, match="radiopaedia layout changed: no #case-patient-data"):
+    with pytest.raises(LayoutChanged, match="radiopaedia layout changed: no patient data"):
         extract_case_page(url, site_config, site_store, fetcher=fetcher)
     assert site_store.candidates() == []
     [source] = site_store.sources()
-    assert source.status == "failed" and "no #case-patient-data" in source.error
+    assert source.status == "failed" and "no patient data" in source.error
 
 
 def test_not_found(

@@ -49,7 +49,7 @@ def test_flow_fails_loudly_on_a_changed_layout(prefect_harness: None, server: Lo
     url = serve_radiopaedia(server)
     html = page("radiopaedia", "case.html", server.base_url)
     server.add(RADIOPAEDIA_CASE, Reply.html(html.replace('class="header-title"', 'class="x"')))
-    with pytest.raises(LayoutChanged, match="no case title"):
+    with pytest.raises(LayoutChanged, match="radiopaedia layout changed: no title"):
         extract_flow(url=url)
     store = Store.open(load_config().path("staging_db"))
     assert store.candidates() == [] and store.sources()[0].status == "failed"

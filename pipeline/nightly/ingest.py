@@ -56,6 +56,7 @@ class SourceOutcome:
     staged: list[int] = field(default_factory=list)
     already_staged: int = 0
     seconds: float = 0.0
+    forms: dict[str, str] = field(default_factory=dict)  # case page field -> markup form read
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -114,6 +115,7 @@ def extract_source(
     outcome.images = report.images
     outcome.staged = list(report.staged)
     outcome.already_staged = len(report.already_staged)
+    outcome.forms = dict(report.forms)
     if report.source_id != ref.source_id:
         # Named otherwise by the extractor (a canonical address, a PDF's content): remember
         # the discovered name too, so the next run knows it is done.

@@ -105,6 +105,21 @@ def count_outcome(report: RunReport, outcome: SourceOutcome) -> None:
     counts.staged += len(outcome.staged)
 
 
+def form_lines(report: RunReport) -> list[str]:
+    """How the case pages were read: "radiopaedia header read by the 2023 form (3 cases)".
+
+    A site whose markup moves shows here first: a field read by a newer or a fallback form."""
+    counts: dict[tuple[str, str, str], int] = {}
+    for outcome in report.outcomes:
+        for name, form in outcome.forms.items():
+            key = (outcome.site or outcome.route, name, form)
+            counts[key] = counts.get(key, 0) + 1
+    return [
+        f"{site} {name} read by the {form} form ({count} case{'s' if count > 1 else ''})"
+        for (site, name, form), count in sorted(counts.items())
+    ]
+
+
 # -- Markdown ---------------------------------------------------------------------------------
 
 
@@ -141,6 +156,9 @@ def render_markdown(report: RunReport) -> str:
             f"| {_cell(o.location)} | {_cell(route_key(o))} | {_cell(o.error)} |"
             for o in report.failures
         ]
+    forms = form_lines(report)
+    if forms:
+        lines += ["", "## Case pages read", ""] + [f"- {_cell(line)}" for line in forms]
     lines += ["", "## Steps", "", "| step | seconds |", "|---|---:|"]
     lines += [f"| {name} | {seconds:.1f} |" for name, seconds in report.steps.items()]
     staged = report.staged_ids
@@ -201,6 +219,8 @@ def render_html(report: RunReport, store: Store) -> str:
         "</tr>"
         for o in report.failures
     )
+    forms = "".join(f"<li>{esc(line)}</li>" for line in form_lines(report))
+    forms = f"<h2>Case pages read</h2><ul>{forms}</ul>" if forms else ""
     problems = "".join(f"<li>{esc(problem)}</li>" for problem in report.problems)
     problems = f"<h2>Discovery problems</h2><ul>{problems}</ul>" if problems else ""
     if failures:
@@ -229,6 +249,7 @@ Found {total.found}, processed {total.processed}, failed {total.failed},
 <table><tr><th>route / site</th>{headers}</tr>{rows}</table>
 {problems}
 {failures}
+{forms}
 <h2>New candidates</h2>
 {"".join(cards) or "<p>None.</p>"}{f"<p>and {more} more</p>" if more > 0 else ""}
 <h2>Steps</h2><table><tr><th>step</th><th>seconds</th></tr>{steps}</table>

@@ -59,8 +59,9 @@ def case_facts(page: CasePage, language: str | None) -> CaseFacts:
         clinical_history=page.clinical_history,
         text=page.text,
         date=page.date,
-        language=language,
+        language=page.language or language,
         evidence=dict(page.evidence),
+        matched=dict(page.matched),
     )
 
 

@@ -1,9 +1,11 @@
 """Radiology case sites: Radiopaedia, Eurorad and SIRM.
 
-One module per site (`radiopaedia`, `eurorad`, `sirm`), each with its selectors declared
-in one `SELECTORS` table and its page parser, and one `CASE_SITE` declaration
-(`sites.base.CaseSite`: licence, language, canonical addresses, listing selectors) that the
-shared plumbing reads. A site is recognised by the base URL configured for it in `[urls]`,
+One module per site (`radiopaedia`, `eurorad`, `sirm`), each with its fields' ways declared
+in one `WAYS` table (several markup forms per field, in order: `sites.forms`), its page parser,
+and one `CASE_SITE` declaration (`sites.base.CaseSite`: licence, language, canonical
+addresses, listing selectors) that the shared plumbing reads. `sites.scope` keeps the case and
+drops the page around it (chrome, related cases, sidebars) by rules that name no class.
+A site is recognised by the base URL configured for it in `[urls]`,
 so a local server can stand in for it.
 """
 
@@ -32,10 +34,14 @@ def _host(netloc: str) -> str:
 
 
 def site_for_url(url: str, config: Config) -> str | None:
-    """The site whose configured base URL the address is on, or None."""
+    """The site whose configured base URL the address is on (or on one of the site's mirror
+    subdomains, like archivio.sirm.org), or None."""
     parts = urlsplit(url.strip())
+    host = _host(parts.netloc)
     for name in SITE_NAMES:
         base = urlsplit(config.url(name))
-        if _host(parts.netloc) == _host(base.netloc) and parts.path.startswith(base.path):
+        hosts = {_host(base.netloc)}
+        hosts.update(f"{sub}.{_host(base.netloc)}" for sub in case_site(name).mirror_subdomains)
+        if host in hosts and parts.path.startswith(base.path):
             return name
     return None

@@ -17,6 +17,7 @@ from urllib.parse import quote_plus, urljoin
 from bs4 import BeautifulSoup, Tag
 
 from pipeline.errors import SourceError
+from pipeline.sources.sites.scope import strip_chrome
 
 if TYPE_CHECKING:
     from pipeline.sources.sites.fetcher import SiteFetcher
@@ -72,6 +73,22 @@ class CaseImage:
     full_resolution: bool = True  # False when the site gave only a resized copy
 
 
+def legend_image(url: str, shown: str, legend: str | None) -> CaseImage:
+    """An image the page describes by its legend: modality and view read from its words.
+    `url` is the full-size file, `shown` the address the page shows (tried if `url` fails)."""
+    from pipeline.sources.sites.vocab import modality_from_text, view_name
+
+    modality = modality_from_text(legend)
+    return CaseImage(
+        url=url,
+        page_url=shown if shown != url else None,
+        modality=modality,
+        view=view_name(modality, legend),
+        view_text=legend,
+        legend=legend,
+    )
+
+
 @dataclass
 class CasePage:
     """What a case page says, as plain text."""
@@ -92,6 +109,8 @@ class CasePage:
     certainty: str | None = None  # Radiopaedia's diagnostic certainty
     text: str = ""  # all the case's text, for free-text field extraction
     evidence: dict[str, str] = field(default_factory=dict)  # field -> words it came from
+    language: str | None = None  # of the case text, when the page says (SIRM's English mirror)
+    matched: dict[str, str] = field(default_factory=dict)  # field -> markup form that matched
 
 
 @dataclass
@@ -109,8 +128,13 @@ _BLOCKS = ("p", "div", "li", "ul", "ol", "tr", "td", "th", "table", "section", "
 
 
 def soup_of(html: str) -> BeautifulSoup:
-    """The page parsed, without scripts and styles, with line breaks around blocks."""
+    """The page parsed, without scripts and styles, with line breaks around blocks.
+
+    An <img> inside <noscript> (where lazy loaders keep the real one) stays in the page."""
     soup = BeautifulSoup(html, "html.parser")
+    for noscript in soup.find_all("noscript"):
+        for img in noscript.find_all("img"):
+            noscript.insert_before(img.extract())
     for tag in soup.find_all(_NOT_TEXT):
         tag.decompose()
     for br in soup.find_all("br"):
@@ -221,6 +245,8 @@ def select_all(root: Tag, selectors: str | tuple[str, ...]) -> list[Tag]:
 # Markers of a bot check or captcha instead of the page asked for.
 CAPTCHA_MARKERS = (
     re.compile(r"g-recaptcha|h-captcha|hcaptcha\.com|cf-turnstile|challenge-platform", re.I),
+    re.compile(r"please wait while your request is being verified|checking your browser|"
+               r"enable javascript and cookies to continue|cf-chl|_cf_chl_opt", re.I),
     re.compile(r"<title>\s*(just a moment|attention required|access denied)", re.I),
     re.compile(r"\b(verify|prove) (that )?you are (a )?human\b", re.I),
     re.compile(r"<title>[^<]{0,60}captcha", re.I),
@@ -280,12 +306,16 @@ class CaseSite:
     parse_case: Callable[[str, str], CasePage]
     listing_links: str | tuple[str, ...]
     next_page: str | tuple[str, ...]
+    # The block holding the search results, by form in order: links are taken only there.
+    listing_results: tuple[str, ...] = ("main",)
     # A page whose images take more requests (Radiopaedia's stacks) fetches itself.
     fetch: Callable[[str, SiteFetcher], CasePage] | None = None
     listing_title: Callable[[Tag], str | None] = link_text
     listing_date: Callable[[Tag, str], str | None] | None = None
     # A case linked more than once (title, "read more", an image) takes the first title given.
     fill_missing_title: bool = False
+    # Other hosts serving the site's cases, as subdomains of its configured host ("archivio").
+    mirror_subdomains: tuple[str, ...] = ()
 
     def fetch_case(self, url: str, fetcher: SiteFetcher) -> CasePage:
         if self.fetch is not None:
@@ -296,14 +326,24 @@ class CaseSite:
         return search_url_for(base, self.search_path, query)
 
     def parse_listing(self, html: str, url: str) -> ListingPage:
+        """The case links of the results block only (never a sidebar, a "case of the week",
+        related lists or the footer); LayoutChanged when the page has no results block."""
         soup = soup_of(html)
-        return listing_page(
-            soup,
+        next_url = next_page_url(soup, self.next_page, url)
+        strip_chrome(soup)
+        results = select_first(soup, self.listing_results)
+        if results is None:
+            tried = ", ".join(f"`{selector}`" for selector in self.listing_results)
+            raise LayoutChanged(self.name, url, f"no search results block (tried {tried})")
+        listing = listing_page(
+            results,
             url,
-            select_all(soup, self.listing_links),
+            select_all(results, self.listing_links),
             self.case_url_of,
             self.next_page,
             title_of=self.listing_title,
             date_of=self.listing_date,
             fill_missing_title=self.fill_missing_title,
         )
+        listing.next_url = next_url  # pagination is often a <nav>, chrome to everything else
+        return listing

@@ -4,17 +4,29 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import date
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from pipeline.sources.sites import case_site
-from pipeline.sources.sites.base import LayoutChanged, ListingPage, looks_like_captcha
+from pipeline.sources.sites.base import CaseSite, LayoutChanged, ListingPage, looks_like_captcha
 from pipeline.sources.sites.fetcher import SiteFetcher
 
 if TYPE_CHECKING:
     from pipeline.config import Config
 
 DEFAULT_MAX_PAGES = 10
+
+
+def _listing_or_gate(module: CaseSite) -> Callable[[str, str], ListingPage]:
+    """The listing parser; a page of no cases that looks like a bot gate is one (the fetcher
+    then stops the site for the run)."""
+
+    def parse(text: str, url: str) -> ListingPage:
+        listing = module.parse_listing(text, url)
+        if not listing.cases and looks_like_captcha(text):
+            raise LayoutChanged(module.name, url, "no case links")
+        return listing
+
+    return parse
 
 
 def discover_cases(
@@ -40,7 +52,7 @@ def discover_cases(
         seen: set[str] = set()
         while url and url not in visited and len(visited) < max_pages:
             visited.add(url)
-            listing = fetcher.parse(site, url, partial(_listing, site, module.parse_listing))
+            listing = fetcher.parse(site, url, _listing_or_gate(module))
             for case in listing.cases:
                 if case["url"] in seen:
                     continue
@@ -52,14 +64,3 @@ def discover_cases(
     finally:
         if own:
             fetcher.close()
-
-
-def _listing(
-    site: str, parse: Callable[[str, str], ListingPage], text: str, url: str
-) -> ListingPage:
-    """A listing page; an empty one that looks like a captcha is not a listing (the fetcher
-    then stops the site, and the page is not cached)."""
-    listing = parse(text, url)
-    if not listing.cases and looks_like_captcha(text):
-        raise LayoutChanged(site, url, "no case links")
-    return listing

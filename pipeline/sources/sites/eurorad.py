@@ -1,61 +1,116 @@
-"""Eurorad case pages (eurorad.org/case/<number>)."""
+"""Eurorad case pages (eurorad.org/case/<number>, also /case/<number>/teaching-case).
+
+Each field is read by the first of its ways (`WAYS`: the 2020 case layout, the teaching-case
+layout, the 2025 gallery) that matches; the form that matched is recorded for the run report.
+"""
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from pipeline.sources.sites.base import (
     CaseImage,
     CasePage,
     CaseSite,
-    LayoutChanged,
     iso_date,
+    legend_image,
     one_line,
-    require,
-    select_first,
     soup_of,
     text_of,
 )
-from pipeline.sources.sites.vocab import (
-    age_years,
-    finding_name,
-    modality_from_text,
-    sex_name,
-    view_name,
+from pipeline.sources.sites.forms import Reading, Way
+from pipeline.sources.sites.scope import (
+    caption_of,
+    container_of,
+    image_address,
+    is_foreign_image,
+    prune_other_cases,
+    strip_chrome,
 )
+from pipeline.sources.sites.vocab import age_years, finding_name, sex_name
 
 if TYPE_CHECKING:
-    pass
+    from bs4 import Tag
 
 SITE = "eurorad"
 LICENSE = "CC BY-NC-SA 4.0"
+HEADING_MAX = 60  # a section heading is short; a longer "heading" is a column of text
 
-SELECTORS = {
-    "title": "title",
-    "age_sex": "p.color-grey",
-    "section": "div.row",
-    "section_heading": "div.col-12.col-md-3",
-    "section_text": "div.col-12.col-md-9",
-    "figure": ".figure-gallery__item",
-    "figure_image": "img[typeof='foaf:Image']",
-    "figure_legend": ".figure-gallery__item__label span.mb-1.d-block",
-    "authors": (".case-authors", ".authors", ".field--name-field-authors", ".author"),
-    "search_result": "a[href*='/case/']",
-    "next_page": "div.pagination a[title='Go to next page']",
+
+def _column_section(heading: Tag) -> tuple[str, str] | None:
+    """2020: `div.row` > `div.col-12.col-md-3` (heading) + sibling `div.col-12.col-md-9`."""
+    body = heading.find_next_sibling("div", class_="col-md-9")
+    name = one_line(heading.get_text(" "))
+    if body is None or not 0 < len(name) <= HEADING_MAX:
+        return None
+    return name.upper(), text_of(body)
+
+
+def _heading_section(heading: Tag) -> tuple[str, str] | None:
+    """2025: a heading and the elements after it, up to the next heading of its rank."""
+    name = one_line(heading.get_text(" "))
+    if not 0 < len(name) <= HEADING_MAX:
+        return None
+    texts = []
+    for sibling in heading.find_next_siblings():
+        if sibling.name in ("h1", "h2", "h3") and sibling.name <= heading.name:
+            break
+        texts.append(text_of(sibling))
+    text = "\n".join(part for part in texts if part)
+    return (name.upper(), text) if text else None
+
+
+AGE_SEX = r"^(\d{1,3}\s*(?:years?(?: old)?)?\s*,\s*(?:male|female))\b"
+WAYS: dict[str, tuple[Way, ...]] = {
+    "title": (Way("2020", "h1.case-title"), Way("2025", "main h1, article h1")),
+    "age and sex": (
+        Way("2020", "p.color-grey", pattern=r"^(\d{1,3}\s*,\s*(?:male|female))\b"),
+        Way("2023", "p.color-grey", pattern=AGE_SEX),
+        Way("any", "p, span, div, li", pattern=AGE_SEX + r"\s*$"),
+    ),
+    "sections": (
+        Way("2020", "div.row > div.col-12.col-md-3", read=_column_section),
+        Way("2025", "h2, h3", read=_heading_section),
+    ),
+    "figures": (
+        Way("2020", ".figure-gallery__item", read=lambda node: node),
+        Way("2025", "figure:has(img.figure-image-lazy)", read=lambda node: node),
+    ),
+    # inside one figure
+    "figure image": (
+        Way("2020", "img[typeof='foaf:Image']", read=lambda node: node),
+        Way("2025", "img.figure-image-lazy", read=lambda node: node),
+    ),
+    "full-size image": (
+        Way("2025", "img.figure-modal-lazy[data-src*='/styles/figure_image/']", attr="data-src"),
+    ),
+    "figure legend": (
+        Way("2020", ".figure-gallery__item__label span.mb-1.d-block"),
+        Way("2025", "figcaption"),
+    ),
+    "authors": (
+        Way("2020", ".case-authors"),
+        Way("2025", ".authors, .field--name-field-authors"),
+    ),
 }
-# Lazy loading puts a data: placeholder in src and the real address in one of these.
-IMAGE_ADDRESS_ATTRIBUTES = ("data-src", "data-lazy-src", "data-original", "data-srcset",
-                            "srcset", "data-full", "src")  # fmt: skip
-RESIZED_MARK = "_teaser_large"
-SEARCH_PATH = "/advanced-search?search={query}"
-CASE_PATH = re.compile(r"^/case/(\d+)/?$")
-TITLE_NOISE = re.compile(r"^\s*eurorad\s*[-:|]\s*|\s*[-|]\s*eurorad\s*$", re.I)
-AGE_SEX = re.compile(r"\d{1,3}.*\b(male|female|man|woman)\b|\b(male|female)\b.*\d{1,3}", re.I)
-HISTORY_HEADINGS = ("CLINICAL HISTORY",)
+SELECTORS = {
+    "search_result": "a[href*='/case/']",
+    "search_results": (".search-results", ".view-content", "main"),
+    "next_page": ("div.pagination a[title='Go to next page']", "a[rel='next']"),
+}
+# Which sections are the patient's history (the notes), in either layout; the rest
+# (discussion, background, differential list) is about the disease, not this patient.
+HISTORY_HEADINGS = ("CLINICAL HISTORY", "CLINICAL PERSPECTIVE", "OUTCOME")
 DIAGNOSIS_HEADINGS = ("FINAL DIAGNOSIS",)
-FINDINGS_HEADINGS = ("IMAGING FINDINGS",)
+TEACHING_HEADINGS = ("CLINICAL PERSPECTIVE", "IMAGING PERSPECTIVE", "TAKE-HOME MESSAGE")
+# The teaser style's address, and its query token: the full-size file has neither.
+RESIZED_MARK = re.compile(r"(/styles/figure_image)_teaser_large(/)")
+SEARCH_PATH = "/advanced-search?search={query}"
+CASE_PATH = re.compile(r"^/case/(\d+)(?:/teaching-case)?/?$")
+TITLE_NOISE = re.compile(r"^\s*eurorad\s*[-:|]\s*|\s*[-|]\s*eurorad\s*$", re.I)
 
 
 def canonical_url(url: str) -> str:
@@ -68,86 +123,67 @@ def case_number(url: str) -> str | None:
     return match.group(1) if match else None
 
 
-def _sections(soup: Any) -> dict[str, str]:
-    """{HEADING: text} of the case's `div.row` sections."""
-    sections: dict[str, str] = {}
-    for row in soup.select(SELECTORS["section"]):
-        heading = row.select_one(SELECTORS["section_heading"])
-        body = row.select_one(SELECTORS["section_text"])
-        if heading is None or body is None:
-            continue
-        name = one_line(heading.get_text()).upper()
-        if name and name not in sections:
-            sections[name] = text_of(body)
-    return sections
-
-
-def image_address(img: Any, page_url: str) -> str | None:
-    """The real address of a lazy-loaded image: never the data: placeholder."""
-    for name in IMAGE_ADDRESS_ATTRIBUTES:
-        value = img.get(name)
-        if not value or not isinstance(value, str):
-            continue
-        first = value.strip().split(",")[0].split()[0] if value.strip() else ""
-        if first and not first.startswith("data:"):
-            return urljoin(page_url, first)
-    return None
-
-
 def full_size(url: str) -> str:
-    return url.replace(RESIZED_MARK, "")
+    """The full-size file behind a gallery teaser: the teaser style and `?itok` removed."""
+    parts = urlsplit(RESIZED_MARK.sub(r"\1\2", url))
+    return urlunsplit(parts._replace(query=""))
+
+
+def _is_other_case(url: str) -> Callable[[str], bool]:
+    own = case_number(url)
+    return lambda address: case_number(address) not in (None, own)
+
+
+def _title(soup: Tag, reading: Reading) -> tuple[str, Tag | None]:
+    found = reading.find("title", soup, WAYS["title"])
+    if found is not None:
+        return found.value, found.node
+    page_title = soup.find("title")
+    title = TITLE_NOISE.sub("", one_line(page_title.get_text())) if page_title else ""
+    if not title:
+        reading.missing("case title", WAYS["title"] + (Way("2019", "title"),))
+    reading.note("title", "2019")
+    return title, None
 
 
 def parse_case(html: str, url: str) -> CasePage:
     soup = soup_of(html)
-    title_node = require(soup.select_one(SELECTORS["title"]), SITE, url, "no <title>")
-    title = TITLE_NOISE.sub("", one_line(title_node.get_text()))
-    require(title, SITE, url, "an empty <title>")
-    age_sex = next(
-        (
-            one_line(p.get_text())
-            for p in soup.select(SELECTORS["age_sex"])
-            if AGE_SEX.search(p.get_text())
-        ),
-        None,
-    )
-    require(age_sex, SITE, url, f"no age and sex line ({SELECTORS['age_sex']} '62, male')")
-    sections = _sections(soup)
-    if not sections:
-        raise LayoutChanged(SITE, url, "no case sections (div.row with div.col-12.col-md-3)")
-    figures = soup.select(SELECTORS["figure"])
-    require(figures, SITE, url, f"no figures ({SELECTORS['figure']})")
-    if not soup.select(SELECTORS["figure_legend"]):
-        raise LayoutChanged(SITE, url, f"no figure legends ({SELECTORS['figure_legend']})")
-    history = _section(sections, HISTORY_HEADINGS)
-    diagnosis_text = _section(sections, DIAGNOSIS_HEADINGS)
-    finding, diagnosis = finding_name(diagnosis_text, title)
-    images = [image for figure in figures for image in _figure_images(figure, url)]
+    strip_chrome(soup)
+    reading = Reading(SITE, url)
+    title, title_node = _title(soup, reading)
+    age_sex = reading.find("age and sex", soup, WAYS["age and sex"], required=True)
+    section_matches = reading.every("sections", soup, WAYS["sections"], required=True)
+    anchors = [title_node, age_sex.node, *(match.node for match in section_matches)]
+    case = container_of(anchors) or soup
+    prune_other_cases(soup.body or soup, url, _is_other_case(url), keep=anchors)
+    sections: dict[str, str] = {}
+    for match in section_matches:
+        name, text = match.value
+        sections.setdefault(name, text)
+    if any(name in sections for name in TEACHING_HEADINGS):
+        reading.matched["sections"] = "teaching-case"  # the row form, the teaching headings
+    figures = reading.every("figures", soup, WAYS["figures"], required=True)
+    images = [image for match in figures for image in _figure_images(match.node, url, reading)]
     if not images:
-        raise LayoutChanged(SITE, url, f"no image address in {SELECTORS['figure_image']}")
+        reading.missing("figure image address", WAYS["figure image"])
+    history = _joined(sections, HISTORY_HEADINGS)
+    finding, diagnosis = finding_name(_joined(sections, DIAGNOSIS_HEADINGS), title)
     number = case_number(url)
-    authors_node = select_first(soup, SELECTORS["authors"])
-    authors = one_line(authors_node.get_text()) if authors_node is not None else ""
-    authors = re.sub(r"^authors?\s*:?\s*", "", authors, flags=re.I)
+    authors = reading.find("authors", case, WAYS["authors"])
+    names = re.sub(r"^authors?\s*:?\s*", "", authors.value, flags=re.I) if authors else ""
     credit = ", ".join(
-        filter(
-            None,
-            [
-                f"Case courtesy of {authors}" if authors else None,
-                "Eurorad.org",
-                f"case {number}" if number else None,
-            ],
-        )
-    )
-    page_text = soup.get_text()
-    doi = re.search(r"\bDOI:?\s*(10\.\d{4,9}/[^\s<>\"]+)", page_text, re.I)
-    published = re.search(r"Published(?: on)?:?\s*([0-9][0-9./-]+[0-9])", page_text, re.I)
+        filter(None, [f"Case courtesy of {names}" if names else None, "Eurorad.org",
+                      f"case {number}" if number else None])
+    )  # fmt: skip
+    case_text = case.get_text(" ")
+    doi = re.search(r"\bDOI:?\s*(10\.\d{4,9}/[^\s<>\"]+)", case_text, re.I)
+    published = re.search(r"Published(?: on)?:?\s*([0-9][0-9./-]+[0-9])", case_text, re.I)
     return CasePage(
         site=SITE,
         url=url,
         title=title,
-        age=age_years(age_sex),
-        sex=sex_name(age_sex),
+        age=age_years(age_sex.value),
+        sex=sex_name(age_sex.value),
         finding=finding,
         diagnosis=diagnosis,
         clinical_history=history,
@@ -156,37 +192,30 @@ def parse_case(html: str, url: str) -> CasePage:
         license=LICENSE,
         doi=doi.group(1).rstrip(".,;") if doi else None,
         date=iso_date(published.group(1)) if published else None,
-        text="\n".join(filter(None, [title, age_sex, *sections.values()])),
-        evidence={"age": age_sex, "sex": age_sex, **({"finding": diagnosis} if diagnosis else {})},
+        text="\n".join(filter(None, [title, age_sex.value, *sections.values()])),
+        evidence={"age": age_sex.value, "sex": age_sex.value,
+                  **({"finding": diagnosis} if diagnosis else {})},  # fmt: skip
+        matched=reading.matched,
     )
 
 
-def _section(sections: dict[str, str], headings: tuple[str, ...]) -> str | None:
-    for name, text in sections.items():
-        if any(heading in name for heading in headings):
-            return text or None
-    return None
+def _joined(sections: dict[str, str], headings: tuple[str, ...]) -> str | None:
+    """The sections named by `headings`, in page order."""
+    texts = [text for name, text in sections.items() if any(h in name for h in headings)]
+    return "\n".join(text for text in texts if text) or None
 
 
-def _figure_images(figure: Any, page_url: str) -> list[CaseImage]:
-    legend_node = figure.select_one(SELECTORS["figure_legend"])
-    legend = text_of(legend_node) or None
+def _figure_images(figure: Tag, page_url: str, reading: Reading) -> list[CaseImage]:
+    legend_match = reading.find("figure legend", figure, WAYS["figure legend"])
+    legend = legend_match.value if legend_match else caption_of(figure)
+    full = reading.find("full-size image", figure, WAYS["full-size image"])
     images = []
-    for img in figure.select(SELECTORS["figure_image"]):
-        shown = image_address(img, page_url)
-        if shown is None:
+    for match in reading.every("figure image", figure, WAYS["figure image"]):
+        shown = image_address(match.node, page_url)
+        if shown is None or is_foreign_image(match.node, page_url):
             continue
-        modality = modality_from_text(legend)
-        images.append(
-            CaseImage(
-                url=full_size(shown),
-                page_url=shown if full_size(shown) != shown else None,
-                modality=modality,
-                view=view_name(modality, legend),
-                view_text=legend,
-                legend=legend,
-            )
-        )
+        url = full_size(urljoin(page_url, full.value) if full else shown)
+        images.append(legend_image(url, shown, legend))
     return images
 
 
@@ -199,5 +228,6 @@ CASE_SITE = CaseSite(
     case_url_of=lambda address: canonical_url(address) if case_number(address) else None,
     parse_case=parse_case,
     listing_links=SELECTORS["search_result"],
+    listing_results=SELECTORS["search_results"],
     next_page=SELECTORS["next_page"],
 )

@@ -1,61 +1,93 @@
-"""SIRM COVID-19 case posts (sirm.org/<yyyy>/<mm>/<dd>/covid-19-caso-<n>/), in Italian.
+"""SIRM COVID-19 case posts: sirm.org/<yyyy>/<mm>/<dd>/covid-19-caso-<n>/ in Italian, the
+English mirror sirm.org/en/<yyyy>/<mm>/<dd>/covid-19-case-<n>/, and archivio.sirm.org.
 
-Only the address pattern is confirmed; the rest is what a WordPress post usually looks
-like (see SITES.md), so the selectors list the common theme variants in order.
+Only the addresses are confirmed; the rest is what a WordPress post looks like (see SITES.md),
+so each field lists the common theme forms in order (`WAYS`). The post's images are every
+upload in its content, whatever gallery form holds them; its notes are the content's prose,
+without the captions, the credit line, and the post's chrome (date line, counters, buttons).
 """
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit, urlunsplit
 
 from pipeline.sources.sites.base import (
     CaseImage,
     CasePage,
     CaseSite,
-    LayoutChanged,
     iso_date,
+    legend_image,
     one_line,
-    require,
-    select_first,
     soup_of,
     text_of,
 )
-from pipeline.sources.sites.vocab import finding_name, modality_from_text, view_name
+from pipeline.sources.sites.forms import Reading, Way
+from pipeline.sources.sites.scope import (
+    caption_of,
+    image_address,
+    image_item,
+    is_foreign_image,
+    prune_other_cases,
+    strip_chrome,
+)
+from pipeline.sources.sites.vocab import finding_name
 
 if TYPE_CHECKING:
-    pass
+    from bs4 import Tag
 
 SITE = "sirm"
 LICENSE = None  # SIRM states none: the collection left it blank
 
+WAYS: dict[str, tuple[Way, ...]] = {
+    "title": (
+        Way("2020", "h1.entry-title"),
+        Way("newspaper", "h1.td-post-title, h1.tdb-title-text"),
+        Way("2025", "h1.post-title, h1.elementor-heading-title"),
+        Way("any", "article h1, main h1"),
+    ),
+    "content": (
+        Way("2020", "div.entry-content", read=lambda node: node),
+        Way("newspaper", "div.td-post-content", read=lambda node: node),
+        Way("2025", "div.post-content, div.elementor-widget-theme-post-content",
+            read=lambda node: node),
+        Way("any", "article", read=lambda node: node),
+    ),  # fmt: skip
+    "author": (
+        Way("2020", "a[rel='author']"),
+        Way("any", ".author-name, .td-post-author-name a, .author a"),
+    ),
+    "date": (Way("2020", "time[datetime]", attr="datetime"),),
+}
 SELECTORS = {
-    "title": ("h1.entry-title", "h1.td-post-title", "h1.post-title", "article h1", "h1"),
-    "content": ("div.entry-content", "div.td-post-content", "div.post-content", "article"),
-    "image": "img",
-    "caption": ("figcaption", ".wp-caption-text"),
-    "text_block": ["p", "h2", "h3", "h4", "h5", "li", "figcaption"],
-    # Inside the content block but not the case: sharing buttons, related posts, ads.
-    "noise": ".sharedaddy, .sd-sharing, .jp-relatedposts, .addtoany_share_save_container, "
-    ".yarpp-related, .wpcnt, .code-block",
-    "figure": "figure, .wp-caption",
-    "author": ("a[rel='author']", ".author-name", ".td-post-author-name a", ".author a"),
-    "date": ("time.entry-date[datetime]", "time[datetime]"),
-    "listing_link": "a[href]",
+    # a listing's entries are posts (WordPress's <article>); bare links only when there are none
+    "listing_link": ("article a[href]", ".post a[href]", "a[href]"),
+    "listing_results": ("main", "#primary", "#content", ".site-content"),
     "next_page": ("a.next.page-numbers", "a[rel='next']", "link[rel='next']", ".nav-previous a"),
 }
+TEXT_BLOCKS = ("p", "h2", "h3", "h4", "h5", "li", "blockquote", "td")
+# Where a post's captions live (figure and gallery markup, WordPress's caption shortcode):
+# their words are the images' legends, not the notes.
+CAPTION_CONTAINERS = ("figure", "dl", ".wp-caption")
 UPLOADS = "/wp-content/uploads/"
-CASE_PATH = re.compile(r"^/(\d{4})/(\d{2})/(\d{2})/(covid-19-caso-\d+[-\w]*)/?$", re.I)
+CASE_PATH = re.compile(
+    r"^/(?P<lang>en/)?(\d{4})/(\d{2})/(\d{2})/(covid-19-(?:caso|case)-\d+[-\w]*)/?$", re.I
+)
 SEARCH_PATH = "/?s={query}"
 # WordPress keeps the upload and writes "-<w>x<h>" resized copies beside it.
 RESIZED_SUFFIX = re.compile(r"-\d{2,5}x\d{2,5}(?=\.[A-Za-z0-9]{2,5}$)")
 IMAGE_FILE = re.compile(r"\.(?:jpe?g|png|gif|webp|tiff?|bmp)$", re.I)
 CREDIT_LINE = re.compile(
-    r"^\s*(?:caso\s+)?(?:a\s+cura\s+d[ie]|fonte|autor[ei]|credits?|courtesy|"
-    r"per\s+gentile\s+concessione|contributo|caso\s+fornito)",
+    r"^\s*(?:caso\s+|case\s+)?(?:a\s+cura\s+d[ie]|fonte|autor[ei]|credits?|courtesy|"
+    r"per\s+gentile\s+concessione|contributo|caso\s+fornito|provided\s+by|authors?\b|source\b)",
     re.I,
 )
+# A short line of at most one word is no sentence: a date, a view counter, a lone name.
+CHROME_LINE_MAX = 40
+WORD = re.compile(r"[^\W\d_]+")
+LINKED = 0.5  # a block whose text is mostly links is a button row or a list of other posts
 
 
 def canonical_url(url: str) -> str:
@@ -64,9 +96,13 @@ def canonical_url(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
 
 
+def is_case_url(url: str) -> bool:
+    return bool(CASE_PATH.match(urlsplit(url).path))
+
+
 def case_date(url: str) -> str | None:
     match = CASE_PATH.match(urlsplit(url).path)
-    return "-".join(match.group(1, 2, 3)) if match else None
+    return "-".join(match.group(2, 3, 4)) if match else None
 
 
 def original_upload(url: str) -> str:
@@ -75,99 +111,74 @@ def original_upload(url: str) -> str:
     return urlunsplit(parts._replace(path=RESIZED_SUFFIX.sub("", parts.path), query=""))
 
 
-def _image_address(img: Any, page_url: str) -> str | None:
-    """The upload behind an <img>: the linked file, else the largest srcset entry, else src."""
+def _language(soup: Tag, url: str) -> str:
+    """The post's language: the page's lang attribute, else the address (/en/ is English)."""
+    html = soup.find("html")
+    lang = str(html.get("lang", "")).lower()[:2] if html is not None else ""
+    if lang in ("en", "it"):
+        return lang
+    match = CASE_PATH.match(urlsplit(url).path)
+    return "en" if match and match.group("lang") else "it"
+
+
+def _upload_of(img: Tag, page_url: str) -> str | None:
+    """The upload an <img> shows: the linked original, else the widest srcset entry, else
+    the lazy or plain src; None for anything not under wp-content/uploads."""
     link = img.find_parent("a")
     href = link.get("href") if link is not None else None
-    if href and UPLOADS in href and IMAGE_FILE.search(urlsplit(href).path):
-        return urljoin(page_url, href)
-    srcset = img.get("srcset") or img.get("data-srcset")
-    if srcset:
-        entries = [entry.split() for entry in srcset.split(",") if entry.strip()]
-        widest = max(entries, key=lambda entry: _width(entry[1:]), default=None)
-        if widest:
-            return urljoin(page_url, widest[0])
-    src = img.get("data-src") or img.get("data-lazy-src") or img.get("src")
-    if src and not src.startswith("data:"):
-        return urljoin(page_url, src)
+    candidates = []
+    if isinstance(href, str) and UPLOADS in href:
+        candidates.append(image_address(link, page_url, attributes=("href",)))
+    candidates.append(image_address(img, page_url, prefer_srcset=True))
+    for address in candidates:
+        if address and UPLOADS in address and IMAGE_FILE.search(urlsplit(address).path):
+            return address
     return None
 
 
-def _width(descriptor: list[str]) -> int:
-    if descriptor and descriptor[0].endswith("w") and descriptor[0][:-1].isdigit():
-        return int(descriptor[0][:-1])
-    return 0
+def _link_share(node: Tag) -> float:
+    text = len(one_line(node.get_text(" ")))
+    linked = sum(len(one_line(link.get_text(" "))) for link in node.find_all("a"))
+    return linked / text if text else 1.0
 
 
-def _image_text(img: Any, content: Any) -> str | None:
-    """The caption of an image, or else the nearest text before it in the post."""
-    figures = content.select(SELECTORS["figure"])
-    figure = next((parent for parent in img.parents if parent in figures), None)
-    if figure is not None:
-        caption = select_first(figure, SELECTORS["caption"])
-        if caption is not None and text_of(caption):
-            return text_of(caption)
-    block = img.find_parent(["p", "li"])
-    if block is not None and text_of(block):
-        return text_of(block)
-    for previous in img.find_all_previous(SELECTORS["text_block"]):
-        if content not in previous.parents:
-            break
-        if text_of(previous) and not CREDIT_LINE.match(text_of(previous)):
-            return text_of(previous)
-    return None
+def _is_prose(node: Tag) -> bool:
+    """Words of the case: not a date line, counter, lone name, or row of links."""
+    text = one_line(node.get_text(" "))
+    if not text or _link_share(node) >= LINKED:
+        return False
+    return len(WORD.findall(text)) > 1 or len(text) > CHROME_LINE_MAX
+
+
+def _in_caption(node: Tag) -> bool:
+    return any(parent.css.match(", ".join(CAPTION_CONTAINERS)) for parent in node.parents
+               if parent.name)  # fmt: skip
 
 
 def parse_case(html: str, url: str) -> CasePage:
     soup = soup_of(html)
-    title_node = require(select_first(soup, SELECTORS["title"]), SITE, url, "no post title (h1)")
-    title = one_line(title_node.get_text())
-    content = require(
-        select_first(soup, SELECTORS["content"]), SITE, url, "no post content (div.entry-content)"
-    )
-    for noise in content.select(SELECTORS["noise"]):
-        noise.decompose()
-    in_figures = {
-        id(node)
-        for figure in content.select(SELECTORS["figure"])
-        for node in figure.find_all(SELECTORS["text_block"])
-    }
+    language = _language(soup, url)
+    strip_chrome(soup)
+    reading = Reading(SITE, url)
+    title_node = reading.find("title", soup, WAYS["title"], required=True).node
+    title = one_line(title_node.get_text(" "))
+    content = reading.find("content", soup, WAYS["content"], required=True).node
+    prune_other_cases(soup.body or soup, url, _is_other_case(url), keep=[title_node, content])
+    images = _images(content, url)
+    if not images:
+        reading.missing(f"image under {UPLOADS} in the post content", WAYS["content"])
     blocks = [
         text_of(node)
-        for node in content.find_all(SELECTORS["text_block"])
-        if id(node) not in in_figures
+        for node in content.find_all(TEXT_BLOCKS)
+        if node.find_parent(TEXT_BLOCKS) is None and not _in_caption(node) and _is_prose(node)
     ]
-    blocks = [block for block in dict.fromkeys(blocks) if block]
+    blocks = list(dict.fromkeys(block for block in blocks if block))
     credit_lines = [block for block in blocks if CREDIT_LINE.match(block)]
     story = [block for block in blocks if block not in credit_lines]
-    images: list[CaseImage] = []
-    seen: set[str] = set()
-    for img in content.find_all(SELECTORS["image"]):
-        shown = _image_address(img, url)
-        if not shown or UPLOADS not in shown or not IMAGE_FILE.search(urlsplit(shown).path):
-            continue
-        original = original_upload(shown)
-        if original in seen:
-            continue
-        seen.add(original)
-        legend = _image_text(img, content)
-        modality = modality_from_text(legend)
-        images.append(
-            CaseImage(
-                url=original,
-                page_url=shown if shown != original else None,
-                modality=modality,
-                view=view_name(modality, legend),
-                view_text=legend,
-                legend=legend,
-            )
-        )
-    if not images:
-        raise LayoutChanged(SITE, url, f"no images under {UPLOADS} in the post content")
-    author = select_first(soup, SELECTORS["author"])
-    credit = "; ".join(credit_lines) or (one_line(author.get_text()) if author else "")
+    author = reading.find("author", soup, WAYS["author"])
+    credit = "; ".join(credit_lines) or (author.value if author else "")
     credit = "; ".join(filter(None, [credit.rstrip(" ."), f"SIRM, {title}"]))
-    date_node = select_first(soup, SELECTORS["date"])
+    date_found = reading.find("date", soup, WAYS["date"])
     history = "\n".join(story) or None
     finding, diagnosis = finding_name(title, history)
     return CasePage(
@@ -180,9 +191,61 @@ def parse_case(html: str, url: str) -> CasePage:
         images=images,
         credit=credit,
         license=LICENSE,
-        date=case_date(url) or (iso_date(date_node.get("datetime")) if date_node else None),
+        date=case_date(url) or (iso_date(date_found.value) if date_found else None),
         text="\n".join([title, *story]),
+        language=language,
+        matched=reading.matched,
     )
+
+
+def _is_other_case(url: str) -> Callable[[str], bool]:
+    own = canonical_url(url)
+    return lambda address: is_case_url(address) and canonical_url(address) != own
+
+
+def _images(content: Tag, page_url: str) -> list[CaseImage]:
+    """Every upload shown in the post, once, with the words of its own item (a gallery
+    item, a captioned figure, a block) or else the nearest prose before it."""
+    shown = {id(img): _upload_of(img, page_url) for img in content.find_all("img")}
+    is_case_image = lambda img: bool(shown.get(id(img))) and not is_foreign_image(img, page_url)  # noqa: E731
+    images: list[CaseImage] = []
+    seen: set[str] = set()
+    for img in content.find_all("img"):
+        if not is_case_image(img):
+            continue
+        address = shown[id(img)]
+        original = original_upload(address)
+        if original in seen:
+            continue
+        seen.add(original)
+        item = image_item(img, content, is_case_image)
+        legend = _shared_caption(item, content, caption_of(item)) or _prose_before(img, content)
+        images.append(legend_image(original, address, legend))
+    return images
+
+
+def _shared_caption(item: Tag, content: Tag, own: str | None) -> str | None:
+    """The item's words with a gallery's shared <figcaption> before them."""
+    for parent in item.parents:
+        if parent is content or parent is None:
+            break
+        shared = parent.find("figcaption", recursive=False)
+        if shared is not None and not any(p is item for p in shared.parents):
+            words = one_line(shared.get_text(" "))
+            return " ".join(filter(None, [words, own])) or None
+    return own
+
+
+def _prose_before(img: Tag, content: Tag) -> str | None:
+    """The nearest prose before an uncaptioned image, within the post."""
+    for previous in img.find_all_previous(TEXT_BLOCKS):
+        if not any(parent is content for parent in previous.parents):
+            break
+        if _in_caption(previous) or not _is_prose(previous):
+            continue
+        if not CREDIT_LINE.match(text_of(previous)):
+            return text_of(previous)
+    return None
 
 
 CASE_SITE = CaseSite(
@@ -191,13 +254,13 @@ CASE_SITE = CaseSite(
     language="it",
     search_path=SEARCH_PATH,
     canonical_url=canonical_url,
-    case_url_of=lambda address: (
-        canonical_url(address) if CASE_PATH.match(urlsplit(address).path) else None
-    ),
+    case_url_of=lambda address: canonical_url(address) if is_case_url(address) else None,
     parse_case=parse_case,
     listing_links=SELECTORS["listing_link"],
+    listing_results=SELECTORS["listing_results"],
     next_page=SELECTORS["next_page"],
     listing_date=lambda _link, case_url: case_date(case_url),
     # a post is linked more than once (title, "continua a leggere", an image without text)
     fill_missing_title=True,
+    mirror_subdomains=("archivio",),
 )
