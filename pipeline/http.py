@@ -52,9 +52,13 @@ Validator = Callable[[requests.Response], "str | None"]
 class FetchError(SourceError):
     """A URL could not be fetched: `source` is the URL, `status` the HTTP status if any."""
 
-    def __init__(self, url: str, reason: str, *, status: int | None = None) -> None:
+    def __init__(
+        self, url: str, reason: str, *, status: int | None = None, body_head: str = ""
+    ) -> None:
         super().__init__(url, reason)
         self.status = status
+        # The first bytes of an error page, so a caller can tell a bot gate from an outage.
+        self.body_head = body_head
 
 
 class _CachedLimiterSession(CacheMixin, LimiterMixin, requests.Session):
@@ -370,11 +374,13 @@ class HttpClient:
                 response.close()
                 continue
             if response.status_code >= 400:
+                head = _error_head(response)
                 response.close()
                 raise FetchError(
                     response.url,
                     f"HTTP {response.status_code} {response.reason or ''}".strip(),
                     status=response.status_code,
+                    body_head=head,
                 )
             return response
         raise FetchError(url, f"more than {self.max_redirects} redirects")
@@ -382,6 +388,21 @@ class HttpClient:
     def check_url(self, url: str) -> None:
         """Refuse non-http(s) URLs and hosts that resolve to loopback or private addresses."""
         check_url(url, self.allowed_private_hosts)
+
+
+ERROR_HEAD_BYTES = 64 * 1024
+
+
+def _error_head(response: requests.Response) -> str:
+    """At most ERROR_HEAD_BYTES of an error answer's body, as text; "" when unreadable."""
+    try:
+        if getattr(response, "_content_consumed", False):
+            data = (response.content or b"")[:ERROR_HEAD_BYTES]
+        else:
+            data = response.raw.read(ERROR_HEAD_BYTES, decode_content=True) or b""
+    except Exception:  # noqa: BLE001  (a broken error body must not hide the error itself)
+        return ""
+    return data.decode(response.encoding or "utf-8", errors="replace")
 
 
 def _read_capped(

@@ -61,7 +61,8 @@ def site_store(site_config: Config) -> Store:
 
 @pytest.fixture
 def fetcher(site_config: Config) -> Iterator[SiteFetcher]:
-    with HttpClient(site_config, cache=False) as client:
+    quick = site_config.with_section("http", backoff_factor=0.02)  # retried answers, quickly
+    with HttpClient(quick, cache=False) as client:
         yield SiteFetcher(client, "covid-image-pipeline")
 
 
@@ -282,8 +283,11 @@ def test_robots_txt_for_another_agent_does_not_apply(
         Reply(403, b"Forbidden", {"Content-Type": "text/html"}),
         Reply.html('<html><head><title>Just a moment...</title></head><body>'
                    '<div class="cf-turnstile" data-sitekey="x"></div></body></html>'),
+        Reply(503, b"<html><head><title>radiopaedia.org</title></head><body>Please wait "
+                   b"while your request is being verified...</body></html>",
+              {"Content-Type": "text/html"}),
     ],
-    ids=["403", "captcha"],
+    ids=["403", "captcha", "cloudflare-503"],
 )  # fmt: skip
 def test_403_or_captcha_stops_the_site_for_the_run(
     answer: Reply,
@@ -292,6 +296,8 @@ def test_403_or_captcha_stops_the_site_for_the_run(
     site_store: Store,
     fetcher: SiteFetcher,
 ) -> None:
+    """A 503 is retried first (an outage may pass); a 503 that is a bot gate then stops the
+    site like a 403 does, instead of being tried again on later nights."""
     server = servers["radiopaedia"]
     url = serve_radiopaedia(server)
     server.add(RADIOPAEDIA_CASE, answer)

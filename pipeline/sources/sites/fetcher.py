@@ -147,4 +147,7 @@ class SiteFetcher:
     def _after_error(self, site: str, url: str, exc: FetchError) -> Exception:
         if exc.status in BLOCKING_STATUSES:
             return self.block(site, url, BLOCKING_STATUSES[exc.status])
+        if exc.body_head and looks_like_captcha(exc.body_head):
+            # Cloudflare's "checking your browser" answers 503: a gate, not an outage.
+            return self.block(site, url, f"HTTP {exc.status} with a bot check page")
         return exc
