@@ -15,7 +15,8 @@ import json
 import os
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,76 @@ def atomic_path(target: Path) -> Iterator[Path]:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+
+
+@dataclass(frozen=True)
+class Placed:
+    """Where a write-once file ended up, and its bytes' sha256."""
+
+    path: Path
+    sha256: str
+
+
+def write_once(target: Path, write: Callable[[Path], None]) -> Placed:
+    """Write a file that is never replaced once it exists (an extracted image, which a staged
+    or approved row may point to): `write(temporary)` fills a temporary file; if `target`
+    holds the same bytes already, nothing changes; if it holds other bytes, they stay and
+    the new ones go beside it as `<stem>.<sha256 prefix><suffix>`. A failure while writing
+    (a full disk, a size limit) leaves every existing file as it was."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = temporary_name(target)
+    try:
+        write(temporary)
+        return place_once(temporary, target)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+
+
+def place_once(written: Path, target: Path) -> Placed:
+    """Give a finished file (in the target's folder) the target's name, or keep it beside an
+    existing target that holds other bytes (see `write_once`); `written` is then gone."""
+    sha256 = file_sha256(written)
+    try:
+        return Placed(_place(written, target, sha256), sha256)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(written)
+
+
+def write_once_bytes(target: Path, data: bytes) -> Placed:
+    return write_once(target, lambda temporary: temporary.write_bytes(data))
+
+
+def _place(temporary: Path, target: Path, sha256: str) -> Path:
+    for name in (target, target.with_name(f"{target.stem}.{sha256[:16]}{target.suffix}")):
+        try:
+            _create(temporary, name)
+            return name
+        except FileExistsError:
+            if file_sha256(name) == sha256:
+                return name
+    raise FileExistsError(f"{target}: two other files already hold its name and its variant")
+
+
+def _create(temporary: Path, name: Path) -> None:
+    """Give the temporary file its name, atomically, only if no file has that name yet."""
+    try:
+        os.link(temporary, name)  # fails if `name` exists: never replaces
+    except FileExistsError:
+        raise
+    except OSError:  # a filesystem without hard links: check, then rename (a narrow race)
+        if name.exists():
+            raise FileExistsError(name) from None
+        os.replace(temporary, name)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        while block := stream.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def write_atomic(target: Path, data: bytes | str, *, encoding: str = "utf-8") -> Path:

@@ -8,7 +8,6 @@ is cut is `pipeline.pdf.panels.plan_panels`.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import replace
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from pipeline.budgets import DEFAULT_LIMITS
 from pipeline.document import NOT_STAGED_FLAGS, SEVERAL_PAGES, DocumentImage
-from pipeline.files import write_atomic
+from pipeline.files import write_once_bytes
 from pipeline.pdf.panels import MIN_SIDE, PanelCut, plan_panels
 
 if TYPE_CHECKING:
@@ -85,15 +84,14 @@ def _panel(
     from pipeline.pdf.png import encode_png
 
     x0, y0, x1, y1 = cut.box
-    data = encode_png(pixels[y0:y1, x0:x1])
     assert figure.file is not None
     stem = figure.file.stem.rsplit("-", 1)[0]
-    path = write_atomic(out_dir / f"{stem}-{index:03d}.png", data)
+    placed = write_once_bytes(out_dir / f"{stem}-{index:03d}.png", encode_png(pixels[y0:y1, x0:x1]))
     return replace(
         figure,
         index=index,
-        file=path,
-        sha256=hashlib.sha256(data).hexdigest(),
+        file=placed.path,
+        sha256=placed.sha256,
         width=x1 - x0,
         height=y1 - y0,
         xref=None,

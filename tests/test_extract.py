@@ -148,3 +148,46 @@ def test_a_borderline_image_can_be_staged_by_hand(
     assert "already staged" in again.stdout
     missing = run_cli("stage-image", report.source_id, "99", "--modality", "ct", env=pipeline_env)
     assert missing.returncode == 1 and "no written image with index 99" in missing.stderr
+
+
+def test_a_re_extract_never_changes_an_approved_image(
+    tmp_path: Path, config: Config, store: Store, monkeypatch
+) -> None:
+    """New bytes for a file a row points to (another encoder, a damaged write) land beside
+    it; a write that fails part-way leaves it whole; export still has what was approved."""
+    import errno
+
+    from pipeline.export import export_dataset
+
+    pdf = case_report_pdf(tmp_path / "paper.pdf")
+    first = extract_pdf(pdf, config, store)
+    [jpeg] = [row.id for row in first.candidates if row.image_file.endswith(".jpg")]
+    approved = store.decide([jpeg], "approved", actor="ana")[0]
+    before = Path(approved.image_file).read_bytes()
+
+    import pipeline.pdf.writer as writer
+
+    real = writer.write_once_bytes
+
+    def other_encoder(target, data):  # noqa: ANN001
+        return real(target, data + b"\0")  # a trailing byte: other bytes, the same picture
+
+    monkeypatch.setattr(writer, "write_once_bytes", other_encoder)
+    extract_pdf(pdf, config, store)
+    assert Path(approved.image_file).read_bytes() == before
+    image = Path(approved.image_file)
+    assert list(image.parent.glob(f"{image.stem}.*{image.suffix}"))  # the new bytes, beside it
+
+    def full_disk(target, data):  # noqa: ANN001
+        def write(temporary: Path) -> None:
+            temporary.write_bytes(data[:10])
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        return writer.write_once(target, write)
+
+    monkeypatch.setattr(writer, "write_once_bytes", full_disk)
+    extract_pdf(pdf, config, store)
+    assert Path(approved.image_file).read_bytes() == before
+    export_dataset(store, config.path("dataset_csv"), config.path("dataset_images"))
+    exported = config.path("dataset_images") / str(approved.fields["filename"])
+    assert exported.read_bytes() == before

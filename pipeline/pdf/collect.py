@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeline.budgets import WorkMeter, image_refusal
+from pipeline.files import Placed
 from pipeline.pdf.content_stream import Draw, PageWalker, multiply, transform_rect
-from pipeline.pdf.encode import ImageFacts, image_facts, write_image
+from pipeline.pdf.encode import ImageFacts, Written, image_facts, write_image
 from pipeline.pdf.errors import mupdf_errors
 from pipeline.pdf.inline_images import materialize_inline
 from pipeline.pdf.record import PdfImage
@@ -45,13 +46,19 @@ def collect_drawn_images(
             except mupdf_errors() as exc:  # a page MuPDF cannot load: the others still count
                 log.warning("%s: page %d not readable: %s", pdf_path, page_index + 1, exc)
     for image in collector.images:
-        if image.index in collector.pending:
-            try:
-                image.sha256 = collector.pending[image.index].result()
-            except (OSError, ValueError, zlib.error) as exc:
-                log.warning("%s: image %d not written: %s", pdf_path, image.index, exc)
-                image.file = None
-                image.flags.append("undecodable")
+        written = collector.pending.get(image.index)
+        if written is None:
+            continue
+        try:
+            placed = written.file.result()
+        except (OSError, ValueError, zlib.error) as exc:
+            log.warning("%s: image %d not written: %s", pdf_path, image.index, exc)
+            image.file = None
+            image.flags.append("undecodable")
+            continue
+        image.file, image.sha256 = placed.path, placed.sha256
+        image.rgba_file = _placed_path(written.rgba_file)
+        image.original_file = _placed_path(written.original_file)
     return collector.images, collector.decode_xrefs
 
 
@@ -72,7 +79,7 @@ class _Collector:
         self.walker = PageWalker(doc, WorkMeter(str(pdf_path), limits))
         self.images: list[PdfImage] = []
         self.by_key: dict[tuple[Any, ...], PdfImage] = {}
-        self.pending: dict[int, Future[str]] = {}
+        self.pending: dict[int, Written] = {}
         self.decode_xrefs: dict[int, int] = {}
 
     def page(self, page_index: int, writer: FileWriter) -> None:
@@ -133,12 +140,19 @@ class _Collector:
             return image
         written = write_image(self.doc, xref, facts, self.out_dir / f"{self.stem}-{index:03d}",
                               writer)  # fmt: skip
-        image.file = written.file
-        image.rgba_file = written.rgba_file
-        image.original_file = written.original_file
         image.flags.extend(written.flags)
-        self.pending[index] = written.sha256
+        self.pending[index] = written
         return image
+
+
+def _placed_path(written: Future[Placed] | None) -> Path | None:
+    """Where a secondary file (the soft-masked rendition, the original bytes) landed."""
+    if written is None:
+        return None
+    try:
+        return written.result().path
+    except (OSError, ValueError, zlib.error):
+        return None
 
 
 def _bbox(draw: Draw, to_page: tuple[float, ...]) -> tuple[float, float, float, float]:

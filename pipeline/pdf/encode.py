@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipeline.files import Placed
 from pipeline.pdf.errors import mupdf_errors
 from pipeline.pdf.png import PngRows, rows_per_block
 from pipeline.pdf.writer import FileWriter
@@ -81,11 +82,13 @@ class ImageFacts:
 
 @dataclass
 class Written:
-    file: Path
-    sha256: Future[str]
+    """The files of one image, each a future until written: where it landed and its sha256
+    (a file is never replaced, so new bytes may land beside an existing one)."""
+
+    file: Future[Placed]
     flags: list[str] = field(default_factory=list)
-    rgba_file: Path | None = None
-    original_file: Path | None = None
+    rgba_file: Future[Placed] | None = None
+    original_file: Future[Placed] | None = None
 
 
 def image_facts(doc: pymupdf.Document, xref: int) -> ImageFacts:
@@ -161,7 +164,7 @@ def image_facts(doc: pymupdf.Document, xref: int) -> ImageFacts:
 def write_image(
     doc: pymupdf.Document, xref: int, facts: ImageFacts, stem: Path, writer: FileWriter
 ) -> Written:
-    """Write image `xref` as `stem`.<ext>; `sha256` is a future until the file is out.
+    """Write image `xref` as `stem`.<ext> (the files are futures until written).
 
     DCT/JPX/JBIG2 keep their encoded bytes (.jpg/.jp2/.jb2e); when those would not look
     as the page shows them, `file` is a PNG rendition and the original is `original_file`.
@@ -169,14 +172,15 @@ def write_image(
     """
     flags: list[str] = []
     original: Path | None = None
+    original_written: Future[Placed] | None = None
     if facts.keeps_original:
         data = _original_bytes(doc, xref)
         original = stem.with_name(f"{stem.name}.{_ORIGINAL_EXT[facts.encoding]}")
         if not _looks_encoded(facts.encoding, data):
             flags.append("undecodable")
-        digest = writer.write(original, data)
+        original_written = writer.write(original, data)
         if facts.original_looks_right or "undecodable" in flags:
-            written = Written(original, digest, flags)
+            written = Written(original_written, flags)
             if facts.smask and "undecodable" not in flags:
                 _write_rgba(doc, xref, facts, stem, writer, written, None)
             return written
@@ -186,27 +190,27 @@ def write_image(
         # Inflating and PNG-encoding both run on the writer's thread, beside MuPDF's work,
         # a block of rows at a time: the image is never whole in memory.
         rows = _inflated_rows(raw, facts)
-        return Written(path, writer.write(path, rows, cost=len(raw)), flags)
+        return Written(writer.write(path, rows, cost=len(raw)), flags)
     writer.room(facts.decoded_bytes)
     if facts.colorspace == "cmyk" and not facts.smask:
         deferred = _deferred_cmyk(doc, xref)
         if deferred is not None:
             path = stem.with_name(f"{stem.name}.png")
             future = writer.write(path, deferred, cost=facts.decoded_bytes)
-            return Written(path, future, flags, original_file=original)
+            return Written(future, flags, original_file=original_written)
     try:
         pixels = decoded_pixels(doc, xref)
     except mupdf_errors():
-        if original is not None:
+        if original_written is not None:
             flags.append("undecodable")
-            return Written(original, digest, flags)
+            return Written(original_written, flags)
         path = stem.with_name(f"{stem.name}.bin")
         flags.append("undecodable")
-        return Written(path, writer.write(path, doc.xref_stream_raw(xref) or b""), flags)
+        return Written(writer.write(path, doc.xref_stream_raw(xref) or b""), flags)
     path = stem.with_name(f"{stem.name}.png")
     bilevel = facts.bpc == 1 and pixels.ndim == 2
     future = writer.write(path, pixels, bilevel, cost=pixels.nbytes)
-    written = Written(path, future, flags, original_file=original)
+    written = Written(future, flags, original_file=original_written)
     if facts.smask:
         _write_rgba(doc, xref, facts, stem, writer, written, pixels)
     return written
@@ -274,9 +278,9 @@ def _write_rgba(
         mask = decoded_pixels(doc, facts.smask)
     except mupdf_errors():
         return
-    written.rgba_file = stem.with_name(f"{stem.name}-rgba.png")
+    path = stem.with_name(f"{stem.name}-rgba.png")
     cost = 0 if pixels is not None else base.nbytes
-    writer.write(written.rgba_file, lambda: _rgba_rows(base, mask), cost=cost + mask.nbytes)
+    written.rgba_file = writer.write(path, lambda: _rgba_rows(base, mask), cost=cost + mask.nbytes)
     written.flags.append("smask")
 
 

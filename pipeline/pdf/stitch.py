@@ -9,11 +9,12 @@ each part stays in the list, flagged "tile".
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from pipeline.files import write_once_bytes
 
 if TYPE_CHECKING:
     import numpy as np
@@ -139,20 +140,18 @@ def _stitch(
         canvas[top : top + h, left : left + w] = pixels[:h, :w]
     if canvas is None or not _seams_continue(canvas, group, x0, y0, sx, sy):
         return None
-    data = encode_png(canvas)
-    path = out_dir / f"{stem}-{index:03d}.png"
-    path.write_bytes(data)
+    placed = write_once_bytes(out_dir / f"{stem}-{index:03d}.png", encode_png(canvas))
     first = group[0]
     return replace(
         first,
         index=index,
-        file=path,
+        file=placed.path,
         width=width,
         height=height,
         xref=None,
         encoding="image",
         bbox=(x0, y0, x1, y1),
-        sha256=hashlib.sha256(data).hexdigest(),
+        sha256=placed.sha256,
         parts=[part.index for part in group],
         flags=["stitched"],
         rgba_file=None,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
 
+from pipeline.files import Placed, write_once, write_once_bytes
 from pipeline.pdf.png import PngRows, bilevel_rows, pixel_rows, write_png
 
 if TYPE_CHECKING:
@@ -17,7 +17,6 @@ if TYPE_CHECKING:
 # What a file is written from: encoded bytes, pixels or rows to write as PNG, or a function
 # (run on the worker thread) that returns one of those.
 Payload: TypeAlias = "bytes | np.ndarray | PngRows | Callable[[], bytes | np.ndarray | PngRows]"
-_HASH_CHUNK = 1024 * 1024
 
 
 class FileWriter:
@@ -47,8 +46,9 @@ class FileWriter:
 
     def write(
         self, path: Path, payload: Payload, bilevel: bool = False, *, cost: int = 0
-    ) -> Future[str]:
-        """Write bytes, or pixels as PNG; the future gives the file's sha256. `cost` is the
+    ) -> Future[Placed]:
+        """Write bytes, or pixels as PNG, once (see `files.write_once`: an existing file is
+        never replaced); the future gives where the file is and its sha256. `cost` is the
         memory the payload holds until it is written."""
         with self._changed:
             self._pending += cost
@@ -71,7 +71,7 @@ class FileWriter:
         self.close()
 
 
-def _write_file(path: Path, payload: Payload, bilevel: bool) -> str:
+def _write_file(path: Path, payload: Payload, bilevel: bool) -> Placed:
     import numpy as np
 
     if callable(payload):
@@ -79,16 +79,11 @@ def _write_file(path: Path, payload: Payload, bilevel: bool) -> str:
     if isinstance(payload, np.ndarray):
         payload = bilevel_rows(payload) if bilevel else pixel_rows(payload)
     if isinstance(payload, PngRows):
-        with open(path, "wb") as stream:
-            write_png(payload, stream)
-        return file_sha256(path)
-    path.write_bytes(payload)
-    return hashlib.sha256(payload).hexdigest()
+        rows = payload
 
+        def write(temporary: Path) -> None:
+            with open(temporary, "wb") as stream:
+                write_png(rows, stream)
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        while chunk := stream.read(_HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return write_once(path, write)
+    return write_once_bytes(path, payload)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.errors import SourceError
+from pipeline.files import place_once
 from pipeline.sources.sites.base import CaseImage, CasePage, SiteBlocked
 
 if TYPE_CHECKING:
@@ -160,9 +161,8 @@ def _download_one(
             result.error = f"{url}: {exc.reason}" if result.error is None else result.error
             continue
         kind = image_kind(partial.read_bytes()[:16]) or "bin"
-        final = out_dir / f"{name}.{kind}"
-        partial.replace(final)
-        result.file, result.url = final, url
+        placed = place_once(partial, out_dir / f"{name}.{kind}")
+        result.file, result.url, result.sha256 = placed.path, url, placed.sha256
         if url != image.url:
             result.flags.append(f"resized copy: the full-size file failed ({result.error})")
         result.error = None
