@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+import traceback
 
 COMMAND_MODULES = (
     "pipeline.commands.extract",
@@ -42,3 +44,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001  (a named one-line error, never a traceback)
+        from pipeline.extract import failure_reason
+
+        print(f"{args.command} failed: {failure_reason(exc)}", file=sys.stderr)
+        if os.environ.get("PIPELINE_TRACEBACK"):
+            traceback.print_exc()
+        return 1

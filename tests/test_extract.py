@@ -191,3 +191,25 @@ def test_a_re_extract_never_changes_an_approved_image(
     export_dataset(store, config.path("dataset_csv"), config.path("dataset_images"))
     exported = config.path("dataset_images") / str(approved.fields["filename"])
     assert exported.read_bytes() == before
+
+
+def test_running_out_of_memory_in_any_step_is_recorded_and_named(
+    tmp_path: Path, config: Config, monkeypatch
+) -> None:
+    """The source's row says why and where; the command prints one line, no traceback."""
+    pdf = case_report_pdf(tmp_path / "paper.pdf")
+    env = {**os.environ, "PIPELINE_PATHS_STAGING_DB": str(tmp_path / "s.sqlite")}
+    code = (
+        "import sys, pipeline.extract as e\n"
+        "def boom(*a, **k): raise MemoryError()\n"
+        "e.classify_images = boom\n"
+        "from pipeline.cli import main\n"
+        f"sys.exit(main(['extract', '--pdf', {str(pdf)!r}]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=REPO, env=env)  # fmt: skip
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "extract failed: out of memory" in done.stderr
+    [source] = Store.open(tmp_path / "s.sqlite").sources()
+    assert source.status == "failed" and source.failed_step == "classify"
+    assert source.error == "out of memory (MemoryError) while extracting"
