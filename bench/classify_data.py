@@ -59,8 +59,10 @@ class Sample:
             return image
         h, w = image.shape[:2]
         x0, y0, x1, y1 = self.box
-        return image[int(y0 * h) : max(int(y1 * h), int(y0 * h) + 8),
-                     int(x0 * w) : max(int(x1 * w), int(x0 * w) + 8)].copy()  # fmt: skip
+        return image[
+            int(y0 * h) : max(int(y1 * h), int(y0 * h) + 8),
+            int(x0 * w) : max(int(x1 * w), int(x0 * w) + 8),
+        ].copy()
 
 
 def dev_samples(root: Path | None = None) -> list[Sample]:
@@ -158,3 +160,70 @@ def styled(
                 sample.modality != "other" and bool(js.OVERLAY_STYLES.intersection(used))
             )
             yield replace(sample, style=" + ".join(used), overlay=overlay), out
+
+
+def measured(items) -> list[tuple[Sample, object]]:
+    """(sample, Features) for samples, or for (sample, image) pairs from `styled`."""
+    from pipeline.classify.features import measure
+
+    out = []
+    for item in items:
+        sample, image = item if isinstance(item, tuple) else (item, item.load())
+        out.append((sample, measure(image)))
+    return out
+
+
+def _code_hash() -> str:
+    """Hash of the code that makes a measurement: a cached one is stale when it changes."""
+    import hashlib
+
+    digest = hashlib.sha1()
+    classify = REPO / "pipeline" / "classify"
+    for path in (*sorted(classify.glob("*.py")), *sorted((REPO / "bench").glob("*.py"))):
+        if path.name in (
+            "colour.py",
+            "marks.py",
+            "features.py",
+            "decode.py",
+            "journal_styles.py",
+            "other_figures.py",
+            "classify_data.py",
+        ):
+            digest.update(path.read_bytes())
+    digest.update(REAL_TSV.read_bytes() if REAL_TSV.exists() else b"")
+    return digest.hexdigest()[:12]
+
+
+def cached(name: str, make) -> list[tuple[Sample, object]]:
+    """`make()` (a list of (sample, Features)), kept on disk until the measuring code changes."""
+    import pickle
+
+    path = cache_dir() / f"features-{name}-{_code_hash()}.pkl"
+    if path.exists():
+        return pickle.loads(path.read_bytes())
+    items = make()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(pickle.dumps(items))
+    return items
+
+
+def synthetic_others(seed: int, per_kind: int) -> Iterator[tuple[Sample, np.ndarray]]:
+    """Generated `other` figures (bench/other_figures.py), one group per kind."""
+    import other_figures
+
+    for n, (kind, image) in enumerate(other_figures.figures(seed, per_kind)):
+        yield (
+            Sample(
+                name=f"{kind} {n}", modality="other", group=f"synthetic:{kind}", style="synthetic"
+            ),
+            image,
+        )
+
+
+def source_of(sample: Sample) -> str:
+    """dev, styled, real or synthetic: the kinds of training data, weighted alike."""
+    if sample.style == "synthetic":
+        return "synthetic"
+    if sample.box is not None or (sample.path is not None and cache_dir() in sample.path.parents):
+        return "real"
+    return "dev" if sample.style == "dev" else "styled"

@@ -51,7 +51,9 @@ def tint(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     hsv = np.stack([np.full(256, hue / 2), np.full(256, sat * 255), lut_v], axis=1)
     lut = cv2.cvtColor(hsv.astype(np.uint8)[None], cv2.COLOR_HSV2BGR)[0]
     if rng.random() < 0.5:  # lighter tones washed out towards white, as in duotone prints
-        lut = (lut * (1 - np.linspace(0, 0.6, 256))[:, None] + 255 * np.linspace(0, 0.6, 256)[:, None])
+        lut = (
+            lut * (1 - np.linspace(0, 0.6, 256))[:, None] + 255 * np.linspace(0, 0.6, 256)[:, None]
+        )
     idx = np.clip(g * 255, 0, 255).astype(np.uint8)
     return lut.astype(np.uint8)[idx]
 
@@ -101,9 +103,15 @@ def text(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         x = int(rng.uniform(0.02, 0.75) * w)
         y = int(rng.uniform(0.08, 0.98) * h)
         cv2.putText(
-            out, word, (x, y), int(rng.choice(_FONTS)), size,
-            _mark_colour(out, rng, coloured), max(1, int(2 * s)), cv2.LINE_AA,
-        )  # fmt: skip
+            out,
+            word,
+            (x, y),
+            int(rng.choice(_FONTS)),
+            size,
+            _mark_colour(out, rng, coloured),
+            max(1, int(2 * s)),
+            cv2.LINE_AA,
+        )
     return out
 
 
@@ -116,14 +124,26 @@ def scores(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     for fx in (0.3, 0.7):
         for fy in (0.35, 0.55, 0.75):
             cv2.putText(
-                out, str(int(rng.integers(0, 5))), (int(fx * w), int(fy * h)),
-                cv2.FONT_HERSHEY_SIMPLEX, 1.2 * s, colour, max(1, int(3 * s)), cv2.LINE_AA,
-            )  # fmt: skip
+                out,
+                str(int(rng.integers(0, 5))),
+                (int(fx * w), int(fy * h)),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                1.2 * s,
+                colour,
+                max(1, int(3 * s)),
+                cv2.LINE_AA,
+            )
     if rng.random() < 0.5:
         cv2.putText(
-            out, f"Score {int(rng.integers(0, 18))}", (int(0.05 * w), int(0.95 * h)),
-            cv2.FONT_HERSHEY_SIMPLEX, 0.9 * s, colour, max(1, int(2 * s)), cv2.LINE_AA,
-        )  # fmt: skip
+            out,
+            f"Score {int(rng.integers(0, 18))}",
+            (int(0.05 * w), int(0.95 * h)),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.9 * s,
+            colour,
+            max(1, int(2 * s)),
+            cv2.LINE_AA,
+        )
     return out
 
 
@@ -139,9 +159,15 @@ def boxes(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         colour = _mark_colour(out, rng, coloured)
         cv2.rectangle(out, (x0, y0), (x1, y1), colour, max(1, int(2 * s)))
         cv2.putText(
-            out, str(k + 1), (x0 + 3, y0 - 4), cv2.FONT_HERSHEY_SIMPLEX, 0.8 * s, colour,
-            max(1, int(2 * s)), cv2.LINE_AA,
-        )  # fmt: skip
+            out,
+            str(k + 1),
+            (x0 + 3, y0 - 4),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.8 * s,
+            colour,
+            max(1, int(2 * s)),
+            cv2.LINE_AA,
+        )
     return out
 
 
@@ -157,9 +183,14 @@ def arrows(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         length = rng.uniform(0.06, 0.15) * w
         tail = (int(tip[0] + length * np.cos(angle)), int(tip[1] + length * np.sin(angle)))
         cv2.arrowedLine(
-            out, tail, tip, _mark_colour(out, rng, coloured), max(2, int(3 * s)),
-            cv2.LINE_AA, tipLength=0.35,
-        )  # fmt: skip
+            out,
+            tail,
+            tip,
+            _mark_colour(out, rng, coloured),
+            max(2, int(3 * s)),
+            cv2.LINE_AA,
+            tipLength=0.35,
+        )
     return out
 
 
@@ -195,9 +226,15 @@ def letter(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         bg = 255 - fg
         cv2.rectangle(out, (x - pad, y - th - pad), (x + tw + pad, y + pad), (bg, bg, bg), -1)
     cv2.putText(
-        out, label, (x, y), cv2.FONT_HERSHEY_SIMPLEX, size, (fg, fg, fg), max(1, int(2 * s)),
+        out,
+        label,
+        (x, y),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        size,
+        (fg, fg, fg),
+        max(1, int(2 * s)),
         cv2.LINE_AA,
-    )  # fmt: skip
+    )
     return out
 
 
@@ -238,9 +275,15 @@ def label_strip(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     word = str(rng.choice(["Normal", "Pneumonia", "COVID-19", "Day 1", "(a)", "Effusion"]))
     s = strip_h / 40
     cv2.putText(
-        strip, word, (int(0.25 * w), int(0.7 * strip_h)), cv2.FONT_HERSHEY_SIMPLEX, s,
-        (0, 0, 0), max(1, int(2 * s)), cv2.LINE_AA,
-    )  # fmt: skip
+        strip,
+        word,
+        (int(0.25 * w), int(0.7 * strip_h)),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        s,
+        (0, 0, 0),
+        max(1, int(2 * s)),
+        cv2.LINE_AA,
+    )
     return np.vstack([out, strip] if rng.random() < 0.7 else [strip, out])
 
 
@@ -259,18 +302,36 @@ def axes(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         cv2.line(canvas, (x, top + h), (x, top + h + int(6 * s)), (0, 0, 0), max(1, int(s)))
         cv2.line(canvas, (left - int(6 * s), y), (left, y), (0, 0, 0), max(1, int(s)))
         cv2.putText(
-            canvas, str(k * 50), (x - int(8 * s), top + h + int(22 * s)),
-            cv2.FONT_HERSHEY_SIMPLEX, 0.45 * s, (0, 0, 0), max(1, int(s)), cv2.LINE_AA,
-        )  # fmt: skip
+            canvas,
+            str(k * 50),
+            (x - int(8 * s), top + h + int(22 * s)),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.45 * s,
+            (0, 0, 0),
+            max(1, int(s)),
+            cv2.LINE_AA,
+        )
         cv2.putText(
-            canvas, str(k * 50), (int(2 * s), y + int(5 * s)), cv2.FONT_HERSHEY_SIMPLEX,
-            0.45 * s, (0, 0, 0), max(1, int(s)), cv2.LINE_AA,
-        )  # fmt: skip
+            canvas,
+            str(k * 50),
+            (int(2 * s), y + int(5 * s)),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.45 * s,
+            (0, 0, 0),
+            max(1, int(s)),
+            cv2.LINE_AA,
+        )
     if rng.random() < 0.7:
         cv2.putText(
-            canvas, "PNEUMONIA X-Ray", (left + w // 4, int(0.7 * top)), cv2.FONT_HERSHEY_SIMPLEX,
-            0.6 * s, (0, 0, 0), max(1, int(s)), cv2.LINE_AA,
-        )  # fmt: skip
+            canvas,
+            "PNEUMONIA X-Ray",
+            (left + w // 4, int(0.7 * top)),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.6 * s,
+            (0, 0, 0),
+            max(1, int(s)),
+            cv2.LINE_AA,
+        )
     return canvas
 
 
@@ -293,7 +354,9 @@ def _smooth_field(h: int, w: int, rng: np.random.Generator, blobs: int) -> np.nd
     for _ in range(blobs):
         c = (int(rng.uniform(0.15, 0.85) * w), int(rng.uniform(0.15, 0.85) * h))
         ax = (int(rng.uniform(0.08, 0.3) * w), int(rng.uniform(0.08, 0.3) * h))
-        cv2.ellipse(field, c, ax, float(rng.uniform(0, 180)), 0, 360, float(rng.uniform(0.5, 1)), -1)
+        cv2.ellipse(
+            field, c, ax, float(rng.uniform(0, 180)), 0, 360, float(rng.uniform(0.5, 1)), -1
+        )
     field = cv2.GaussianBlur(field, (0, 0), 0.08 * max(h, w))
     return field / max(float(field.max()), 1e-6)
 
@@ -321,9 +384,15 @@ def segmentation(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     for cx in (0.32, 0.68)[: int(rng.integers(1, 3))]:
         mask = np.zeros((h, w), np.uint8)
         cv2.ellipse(
-            mask, (int(cx * w), int(0.5 * h)), (int(0.13 * w), int(0.25 * h)),
-            float(rng.uniform(-10, 10)), 0, 360, 1, -1,
-        )  # fmt: skip
+            mask,
+            (int(cx * w), int(0.5 * h)),
+            (int(0.13 * w), int(0.25 * h)),
+            float(rng.uniform(-10, 10)),
+            0,
+            360,
+            1,
+            -1,
+        )
         colour = np.array(_MARK_COLOURS[int(rng.integers(4))], np.float32)
         alpha = float(rng.uniform(0.3, 0.6))
         m = mask.astype(bool)
