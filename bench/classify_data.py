@@ -50,11 +50,12 @@ class Sample:
     box: tuple[float, float, float, float] | None = None  # crop, fractions of the image
 
     def load(self) -> np.ndarray:
-        from pipeline.classify.decode import load_image
+        from pipeline.classify.decode import CLASSIFY_SIDE, load_image
 
         if self.path is None:
             raise ValueError(f"{self.name}: no file")
-        image = load_image(self.path)
+        # a crop of a large JPEG is decoded whole, as the panel splitter would cut it
+        image = load_image(self.path, target_side=CLASSIFY_SIDE if self.box is None else 1 << 30)
         if self.box is None:
             return image
         h, w = image.shape[:2]

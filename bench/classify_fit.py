@@ -240,7 +240,7 @@ def choose_overlay_min(share: np.ndarray, overlay: np.ndarray) -> float:
     """The overlay share that best tells radiographs with an overlay from those without
     (balanced accuracy), on radiographs only."""
     best, best_t = -1.0, 0.05
-    for t in (0.002, 0.005, 0.01, 0.015, 0.02, 0.03, 0.05, 0.08):
+    for t in (0.005, 0.01, 0.015, 0.02, 0.03, 0.05, 0.08):
         flagged = share >= t
         score = flagged[overlay].mean() + (~flagged[~overlay]).mean()
         if score > best:

@@ -52,9 +52,9 @@ def classify_image(image: np.ndarray) -> Classification:
 
 def classify_file(path: Path) -> Classification:
     """Classify an image file; raises ImageReadError(path, reason) when it cannot be read."""
-    from pipeline.classify.decode import load_image
+    from pipeline.classify.decode import CLASSIFY_SIDE, load_image
 
-    return classify_array(load_image(Path(path)))
+    return classify_array(load_image(Path(path), target_side=CLASSIFY_SIDE))
 
 
 def classify_files(files: Iterable[tuple[int, Path | None]]) -> dict[int, Classification | str]:

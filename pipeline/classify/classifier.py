@@ -19,6 +19,7 @@ from pipeline.classify.model import Model, shipped_model
 from pipeline.classify.result import Classification
 
 RETRY_MIN = 0.9  # probability of the radiograph the turned or inverted image must reach
+RETRY_SKIP = 0.97  # an image `other` with this probability upright is not retried (charts)
 RETRY_REPORTED = 0.59  # reported confidence of a retried image: below LOW_CONFIDENCE
 _TURNS = ((cv2.ROTATE_90_CLOCKWISE, "clockwise"), (cv2.ROTATE_90_COUNTERCLOCKWISE, "anticlockwise"))
 
@@ -28,6 +29,8 @@ def classify_array(image: np.ndarray, model: Model | None = None) -> Classificat
     model = model or shipped_model()
     upright = decide(measure(image), model)
     if upright.modality != "other" and upright.confidence > WEAK_CONFIDENCE:
+        return upright
+    if upright.modality == "other" and upright.confidence >= RETRY_SKIP:
         return upright
     tries = [
         (cv2.rotate(image, turn), "rotated", f"turned a quarter {name}", ("xray", "ct"))

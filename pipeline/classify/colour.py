@@ -12,8 +12,9 @@ the raw colours calls all of these `other`; so colour is explained first:
 - jet and turbo run their hue round with a lightness that goes up and down: a pixel is
   looked up in a table of the map's colours, and the map position is the grey image;
 - what stays off the curve is either thin (marks drawn on the image: they are masked and
-  filled from their surroundings before any feature is measured) or a region with the
-  image's own detail under it (a heat map or mask blended over a radiograph: an overlay).
+  filled from their surroundings before any feature is measured) or a region: a heat map
+  or mask blended over a radiograph (an overlay, with the image's detail under it), or the
+  flat colour fills of a chart or logo.
 
 All of this runs on the classifier's small working copy (long side 256).
 """
@@ -42,9 +43,9 @@ class Normalised:
     rendering: str  # grey, one hue, colour map <name>, colour
     colour: float  # share of clearly coloured pixels
     off_curve: float  # share of pixels a monochrome rendering does not explain
-    overlay: float  # share covered by colour blended over image detail (heat map, mask)
+    overlay: float  # share covered by regions of colour off the curve (heat map, mask, fill)
     colour_detail: float  # fine detail in the colours, against their spread (photos: high)
-    flat_colour: float  # share off the curve with no image detail under it (fills, not overlays)
+    flat_colour: float  # the part of `overlay` with no image detail under it (a chart's fills)
     marks: np.ndarray | None  # bool mask of thin coloured marks, filled before measuring
 
 
@@ -80,9 +81,8 @@ def normalise(gray: np.ndarray, bgr: np.ndarray | None) -> Normalised:
     regions = cv2.morphologyEx(off.astype(np.uint8), cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
     thin = off & (regions == 0)
     detail = _colour_detail(a, b, thin)
-    textured = _textured(base)
-    overlay = float(np.mean((regions > 0) & textured))
-    flat_colour = float(np.mean((regions > 0) & ~textured))
+    overlay = float(np.mean(regions > 0))
+    flat_colour = float(np.mean((regions > 0) & ~_textured(base)))
     marks = thin if thin.any() else None
     return Normalised(base, rendering, colour, off_share, overlay, detail, flat_colour, marks)
 
@@ -90,19 +90,24 @@ def normalise(gray: np.ndarray, bgr: np.ndarray | None) -> Normalised:
 def _off_lightness_curve(light: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Pixels whose chroma differs from the usual chroma of their lightness (8-level bins).
 
-    The bin colours are estimated twice, the second time without the pixels far off the
-    first estimate, so marks and overlays do not pull the curve towards themselves.
+    The bin colours are estimated twice (on every second pixel), the second time without
+    the pixels far off the first estimate, so marks and overlays do not pull the curve
+    towards themselves.
     """
     bins = (light >> 3).ravel()
     av, bv = a.ravel(), b.ravel()
-    keep = np.ones(bins.shape, bool)
+    limit = OFF_CURVE * OFF_CURVE
+    sample = slice(None, None, 2)
+    keep = np.ones(bins[sample].shape, bool)
     for _ in range(2):
-        n = np.bincount(bins[keep], minlength=32) + 1e-6
-        mean_a = np.bincount(bins[keep], av[keep], 32) / n
-        mean_b = np.bincount(bins[keep], bv[keep], 32) / n
-        residual = np.hypot(av - mean_a[bins], bv - mean_b[bins])
-        keep = residual < OFF_CURVE
-    return (residual >= OFF_CURVE).reshape(light.shape)
+        sb = bins[sample][keep]
+        n = np.bincount(sb, minlength=32) + 1e-6
+        mean_a = (np.bincount(sb, av[sample][keep], 32) / n).astype(np.float32)
+        mean_b = (np.bincount(sb, bv[sample][keep], 32) / n).astype(np.float32)
+        da, db = av[sample] - mean_a[bins[sample]], bv[sample] - mean_b[bins[sample]]
+        keep = da * da + db * db < limit
+    da, db = av - mean_a[bins], bv - mean_b[bins]
+    return (da * da + db * db >= limit).reshape(light.shape)
 
 
 def _one_hue(a: np.ndarray, b: np.ndarray, coloured: np.ndarray) -> bool:

@@ -63,8 +63,9 @@ def decide(f: Features, model: Model) -> Classification:
     if modality != "other" and f.overlay >= model.overlay_min:
         flags.append("overlay")
         reasons.append(
-            f"overlay: {f.overlay:.0%} of the image is colour blended over image detail "
-            f"(>= {model.overlay_min:.0%}): a heat map or segmentation mask on the radiograph"
+            f"overlay: {f.overlay:.0%} of the image lies under colour that no tint or colour "
+            f"map explains (>= {model.overlay_min:.0%}): a heat map or segmentation mask on "
+            "the radiograph"
         )
     return Classification(modality, view, confidence, reasons, flags)
 

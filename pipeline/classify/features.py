@@ -8,7 +8,7 @@ name says otherwise; intensities are 0..255; profile contrasts are divided by th
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import cv2
 import numpy as np
@@ -17,7 +17,6 @@ from pipeline.classify.colour import normalise
 from pipeline.classify.marks import remove_marks
 
 WORK_SIDE = 256
-THUMB = 24
 
 
 @dataclass(frozen=True)
@@ -27,7 +26,7 @@ class Features:
     aspect: float  # width / height, after cutting uniform margins
     colour: float  # fraction of clearly coloured pixels (Lab chroma above CHROMA_MIN)
     off_curve: float  # fraction a monochrome rendering (tint, colour map) does not explain
-    overlay: float  # fraction under colour blended over image detail (heat map, mask)
+    overlay: float  # fraction under regions of colour off the curve (heat map, mask, fills)
     marks: float  # fraction masked as burnt-in marks (text, arrows, outlines) and filled
     colour_detail: float  # high-pass chroma energy / chroma variance (photos high, maps low)
     flat_colour: float  # off-curve colour regions with no image detail under them (fills)
@@ -53,11 +52,9 @@ class Features:
     levels: float  # entropy of the grey histogram, bits (charts use few levels, films many)
 
     rendering: str = "grey"  # grey, one hue, colour map [name], colour
-    # the trimmed, cleaned image at THUMB x THUMB, zero mean and unit variance
-    thumb: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def as_dict(self) -> dict[str, float]:
-        return {k: v for k, v in asdict(self).items() if k not in ("rendering", "thumb")}
+        return {k: v for k, v in asdict(self).items() if k != "rendering"}
 
 
 def _work_copy(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
@@ -129,9 +126,8 @@ def _lungs(dark: np.ndarray) -> tuple[float, bool]:
     return frac, pair
 
 
-def _profiles(g: np.ndarray, scale: float) -> tuple[float, float]:
-    """(centre_bright, bottom_bright) from column and row mean profiles on a 64x64 copy."""
-    tiny = cv2.resize(g, (64, 64), interpolation=cv2.INTER_AREA)
+def _profiles(tiny: np.ndarray, scale: float) -> tuple[float, float]:
+    """(centre_bright, bottom_bright) from column and row mean profiles of the 64x64 copy."""
     cols = tiny[8:56, 6:58].mean(axis=0)  # 52 columns, film edges and labels trimmed
     centre = cols[21:30].mean()
     sides = np.r_[cols[7:18], cols[33:44]].mean()
@@ -140,25 +136,41 @@ def _profiles(g: np.ndarray, scale: float) -> tuple[float, float]:
     return float((centre - sides) / scale), float(bottom / scale)
 
 
+def _percentiles(gray: np.ndarray, qs: tuple[float, ...]) -> list[float]:
+    """Percentiles of a uint8 image from its histogram (fast; integer grey levels)."""
+    cdf = np.cumsum(np.bincount(gray.ravel(), minlength=256)) / gray.size
+    return [float(np.searchsorted(cdf, q / 100.0)) for q in qs]
+
+
 def _stretch(gray: np.ndarray) -> np.ndarray:
     """Grey levels stretched so the 0.5 and 99.5 percentiles span 0..255: a tint or colour
     map that never reaches black or white measures like the film it was made from."""
-    lo, hi = np.percentile(gray[::2, ::2], (0.5, 99.5))
+    lo, hi = _percentiles(gray, (0.5, 99.5))
     if hi - lo < 16 or (lo <= 2 and hi >= 253):
         return gray
     ramp = (np.arange(256, dtype=np.float32) - lo) * (255.0 / (hi - lo))
     return cv2.LUT(gray, np.clip(ramp, 0, 255).astype(np.uint8))
 
 
-def _thumb(g: np.ndarray) -> np.ndarray:
-    tiny = cv2.resize(g, (THUMB, THUMB), interpolation=cv2.INTER_AREA)
-    tiny = tiny - tiny.mean()
-    return tiny / max(float(tiny.std()), 1.0)
+def _separability(blur: np.ndarray, t: int) -> float:
+    """Otsu's between-class variance over the total, from the histogram (1: two clean modes)."""
+    hist = np.bincount(blur.ravel(), minlength=256).astype(np.float64)
+    levels = np.arange(256.0)
+    n = hist.sum()
+    lo_n, hi_n = hist[: t + 1].sum(), hist[t + 1 :].sum()
+    if lo_n == 0 or hi_n == 0:
+        return 0.0
+    mean = (hist * levels).sum() / n
+    var = (hist * (levels - mean) ** 2).sum() / n
+    if var <= 0:
+        return 0.0
+    lo_mean = (hist[: t + 1] * levels[: t + 1]).sum() / lo_n
+    hi_mean = (hist[t + 1 :] * levels[t + 1 :]).sum() / hi_n
+    return float(lo_n / n * hi_n / n * (lo_mean - hi_mean) ** 2 / var)
 
 
-def _symmetry(g: np.ndarray) -> float:
-    """Pearson correlation between the image and its left-right mirror, on a 64x64 copy."""
-    tiny = cv2.resize(g, (64, 64), interpolation=cv2.INTER_AREA)
+def _symmetry(tiny: np.ndarray) -> float:
+    """Pearson correlation between the 64x64 copy and its left-right mirror."""
     tiny = tiny - tiny.mean()
     norm = float((tiny * tiny).sum())
     return float((tiny * tiny[:, ::-1]).sum()) / norm if norm > 0 else 0.0
@@ -173,7 +185,7 @@ def measure(image: np.ndarray) -> Features:
     h, w = gray.shape
     g = gray.astype(np.float32)
     std = float(g.std())
-    p05, p95 = np.percentile(gray, (5, 95))
+    p05, p95 = _percentiles(gray, (5, 95))
     scale = max(1.0, float(p95 - p05))
 
     k = max(2, min(h, w) // 40)
@@ -185,14 +197,11 @@ def measure(image: np.ndarray) -> Features:
 
     blur = cv2.GaussianBlur(gray, (5, 5), 0)
     t, dark = cv2.threshold(blur, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
-    lo, hi = blur[blur <= t], blur[blur > t]
-    otsu_sep = 0.0
-    if lo.size and hi.size and blur.var() > 0:
-        wl, wh = lo.size / blur.size, hi.size / blur.size
-        otsu_sep = wl * wh * (float(lo.mean()) - float(hi.mean())) ** 2 / float(blur.var())
+    otsu_sep = _separability(blur, int(t))
     lung_frac, lung_pair = _lungs(dark)
-    centre_bright, bottom_bright = _profiles(g, scale)
-    symmetry = _symmetry(g)
+    tiny = cv2.resize(g, (64, 64), interpolation=cv2.INTER_AREA)
+    centre_bright, bottom_bright = _profiles(tiny, scale)
+    symmetry = _symmetry(tiny)
     in_dark = dark > 0
     dark_level = float(g[in_dark].mean()) / 255.0 if in_dark.any() else 0.0
     spots = cv2.morphologyEx(gray, cv2.MORPH_TOPHAT, np.ones((5, 5), np.uint8)) > 30
@@ -243,5 +252,4 @@ def measure(image: np.ndarray) -> Features:
         dark_spots=dark_spots,
         levels=levels,
         rendering=normal.rendering,
-        thumb=_thumb(g),
     )

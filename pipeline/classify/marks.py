@@ -19,24 +19,26 @@ DARK_MAX = 40  # ... a black one near black
 _KERNEL = cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5))
 
 
-def stroke_mask(gray: np.ndarray) -> np.ndarray:
-    """Thin, saturated strokes much brighter or darker than their surroundings."""
-    bright = cv2.morphologyEx(gray, cv2.MORPH_TOPHAT, _KERNEL)
-    dark = cv2.morphologyEx(gray, cv2.MORPH_BLACKHAT, _KERNEL)
-    return ((bright >= STROKE_CONTRAST) & (gray >= BRIGHT_MIN)) | (
-        (dark >= STROKE_CONTRAST) & (gray <= DARK_MAX)
-    )
-
-
 def remove_marks(gray: np.ndarray, coloured: np.ndarray | None = None) -> tuple[np.ndarray, float]:
-    """(the image with marks filled from their surroundings, share of pixels masked)."""
-    mask = stroke_mask(gray)
-    if coloured is not None:
-        mask |= coloured
-    share = float(mask.mean())
+    """(the image with marks filled from their surroundings, share of pixels masked).
+
+    A white stroke takes the value of the image opened (its surroundings without it), a
+    black one of the image closed; a coloured mark the median of its 5x5 neighbourhood."""
+    opened = cv2.morphologyEx(gray, cv2.MORPH_OPEN, _KERNEL)
+    closed = cv2.morphologyEx(gray, cv2.MORPH_CLOSE, _KERNEL)
+    bright = (gray.astype(np.int16) - opened >= STROKE_CONTRAST) & (gray >= BRIGHT_MIN)
+    dark = (closed.astype(np.int16) - gray >= STROKE_CONTRAST) & (gray <= DARK_MAX)
+    marks = bright | dark if coloured is None else bright | dark | coloured
+    share = float(marks.mean())
     if share == 0.0:
         return gray, 0.0
-    mask = cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    grow = np.ones((3, 3), np.uint8)
     out = gray.copy()
-    out[mask] = cv2.medianBlur(gray, 7)[mask]
+    if coloured is not None:
+        mask = cv2.dilate(coloured.astype(np.uint8), grow) > 0
+        out[mask] = cv2.medianBlur(gray, 5)[mask]
+    for strokes, fill in ((bright, opened), (dark, closed)):
+        if strokes.any():
+            mask = cv2.dilate(strokes.astype(np.uint8), grow) > 0
+            out[mask] = fill[mask]
     return out, share
