@@ -20,7 +20,7 @@ from pipeline.classify.model import ALL_TERMS, CLASSES, Model, Typical, softmax
 from pipeline.classify.terms import TERM_KEYS, TYPICAL_KEYS
 
 HINGES = 4
-L2 = 1.0
+L2 = 10.0  # chosen over 0.3..30 by group-wise CV on three style draws (steadiest)
 SOURCE_WEIGHT = {"synthetic": 0.3}  # generated figures count less than real ones
 SHRINK = 0.05  # covariance diagonal loading for the distance guard
 # The guard starts at the 98th percentile of unseen radiographs' distances to their class
@@ -185,6 +185,7 @@ def cross_validate(
     groups: Sequence[str],
     sources: Sequence[str],
     folds: int = 5,
+    l2: float = L2,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
     """Held-out logits of every sample (each fold refitted from scratch without its groups),
     the held-out strong-evidence flags (Model.strong), and the fold of each group."""
@@ -192,20 +193,15 @@ def cross_validate(
     fold = np.array([fold_of[g] for g in groups])
     logits = np.zeros((len(labels), len(CLASSES)))
     strong = np.zeros((len(labels), 2), bool)
-    models = []
     for k in range(folds):
         train = fold != k
+        train_groups = [g for g, t in zip(groups, train, strict=True) if t]
         w = sample_weights(
-            labels[train],
-            [g for g, t in zip(groups, train, strict=True) if t],
-            [s for s, t in zip(sources, train, strict=True) if t],
+            labels[train], train_groups, [s for s, t in zip(sources, train, strict=True) if t]
         )
-        model = fit(
-            base[train], labels[train], w, [g for g, t in zip(groups, train, strict=True) if t]
-        )
+        model = fit(base[train], labels[train], w, train_groups, l2)
         logits[~train] = logits_of(model, base[~train])
         strong[~train] = model.strong(base[~train])
-        models.append(model)
     return logits, strong, fold_of
 
 

@@ -161,10 +161,12 @@ def real_papers(split: str, show_errors: bool) -> dict:
     false_flags = sum("overlay" in r.flags for x, r in radiographs if not x.overlay)
     others = [(x, r) for x, r in zip(samples, results, strict=True) if x.modality == "other"]
     let_in = sum(r.modality != "other" for _, r in others)
+    let_in_low = sum(r.modality != "other" and r.confidence < 0.6 for _, r in others)
     print(
         f"radiograph panels staged {kept}/{len(radiographs)}, modality right {right}/{kept}, "
         f"{flagged} of them low confidence; overlay flagged {flag_hits}/{len(overlays)} "
-        f"(+{false_flags} without an overlay); `other` staged {let_in}/{len(others)}"
+        f"(+{false_flags} without an overlay); `other` staged {let_in}/{len(others)} "
+        f"({let_in_low} of them below LOW_CONFIDENCE)"
     )
     by_tag: dict[str, list] = defaultdict(list)
     for x, r in radiographs:

@@ -39,6 +39,24 @@ def _scale(image: np.ndarray) -> float:
     return max(image.shape[:2]) / 400.0
 
 
+def _to_mark(image: np.ndarray) -> tuple[np.ndarray, int, int, float]:
+    """A BGR copy to draw on, its height and width, and the stroke scale."""
+    out = _bgr(image)
+    return out, out.shape[0], out.shape[1], _scale(out)
+
+
+def _write(
+    image: np.ndarray,
+    words: str,
+    at: tuple[int, int],
+    size: float,
+    colour: tuple,
+    thickness: int,
+    font: int = cv2.FONT_HERSHEY_SIMPLEX,
+) -> None:
+    cv2.putText(image, words, at, font, size, colour, thickness, cv2.LINE_AA)
+
+
 # -- colour ---------------------------------------------------------------------------------
 
 
@@ -93,89 +111,67 @@ def _mark_colour(image: np.ndarray, rng: np.random.Generator, coloured: bool) ->
 
 def text(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Scanner or author text burnt in: words in white, black or a bright colour."""
-    out = _bgr(image)
-    h, w = out.shape[:2]
-    s = _scale(out)
+    out, h, w, s = _to_mark(image)
     coloured = rng.random() < 0.4
     for _ in range(int(rng.integers(1, 5))):
         word = str(rng.choice(_WORDS))
         size = float(rng.uniform(0.5, 1.3)) * s
         x = int(rng.uniform(0.02, 0.75) * w)
         y = int(rng.uniform(0.08, 0.98) * h)
-        cv2.putText(
+        _write(
             out,
             word,
             (x, y),
-            int(rng.choice(_FONTS)),
             size,
             _mark_colour(out, rng, coloured),
             max(1, int(2 * s)),
-            cv2.LINE_AA,
+            font=int(rng.choice(_FONTS)),
         )
     return out
 
 
 def scores(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Severity scores written in each lung zone (numbers, often yellow or white)."""
-    out = _bgr(image)
-    h, w = out.shape[:2]
-    s = _scale(out)
+    out, h, w, s = _to_mark(image)
     colour = _mark_colour(out, rng, rng.random() < 0.6)
     for fx in (0.3, 0.7):
         for fy in (0.35, 0.55, 0.75):
-            cv2.putText(
+            _write(
                 out,
                 str(int(rng.integers(0, 5))),
                 (int(fx * w), int(fy * h)),
-                cv2.FONT_HERSHEY_SIMPLEX,
                 1.2 * s,
                 colour,
                 max(1, int(3 * s)),
-                cv2.LINE_AA,
             )
     if rng.random() < 0.5:
-        cv2.putText(
+        _write(
             out,
             f"Score {int(rng.integers(0, 18))}",
             (int(0.05 * w), int(0.95 * h)),
-            cv2.FONT_HERSHEY_SIMPLEX,
             0.9 * s,
             colour,
             max(1, int(2 * s)),
-            cv2.LINE_AA,
         )
     return out
 
 
 def boxes(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Numbered rectangles round findings (thin coloured or white lines)."""
-    out = _bgr(image)
-    h, w = out.shape[:2]
-    s = _scale(out)
+    out, h, w, s = _to_mark(image)
     coloured = rng.random() < 0.7
     for k in range(int(rng.integers(1, 4))):
         x0, y0 = int(rng.uniform(0.15, 0.6) * w), int(rng.uniform(0.2, 0.6) * h)
         x1, y1 = x0 + int(rng.uniform(0.1, 0.3) * w), y0 + int(rng.uniform(0.1, 0.3) * h)
         colour = _mark_colour(out, rng, coloured)
         cv2.rectangle(out, (x0, y0), (x1, y1), colour, max(1, int(2 * s)))
-        cv2.putText(
-            out,
-            str(k + 1),
-            (x0 + 3, y0 - 4),
-            cv2.FONT_HERSHEY_SIMPLEX,
-            0.8 * s,
-            colour,
-            max(1, int(2 * s)),
-            cv2.LINE_AA,
-        )
+        _write(out, str(k + 1), (x0 + 3, y0 - 4), 0.8 * s, colour, max(1, int(2 * s)))
     return out
 
 
 def arrows(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Arrows pointing at findings."""
-    out = _bgr(image)
-    h, w = out.shape[:2]
-    s = _scale(out)
+    out, h, w, s = _to_mark(image)
     coloured = rng.random() < 0.5
     for _ in range(int(rng.integers(1, 4))):
         tip = (int(rng.uniform(0.25, 0.75) * w), int(rng.uniform(0.3, 0.75) * h))
@@ -196,9 +192,7 @@ def arrows(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def circles(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Dashed circles or ellipses round findings (red as in the NIH ChestX-ray14 figure)."""
-    out = _bgr(image)
-    h, w = out.shape[:2]
-    s = _scale(out)
+    out, h, w, s = _to_mark(image)
     colour = (0, 0, 255) if rng.random() < 0.7 else _mark_colour(out, rng, True)
     for _ in range(int(rng.integers(1, 3))):
         c = (int(rng.uniform(0.25, 0.75) * w), int(rng.uniform(0.3, 0.7) * h))
@@ -210,9 +204,7 @@ def circles(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def letter(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A panel letter in a corner, bare or in a white or black box."""
-    out = _bgr(image)
-    h, w = out.shape[:2]
-    s = _scale(out)
+    out, h, w, s = _to_mark(image)
     label = str(rng.choice(["A", "B", "a", "b", "(c)", "D", "e", "F"]))
     size = float(rng.uniform(0.9, 1.8)) * s
     (tw, th), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, size, max(1, int(2 * s)))
@@ -225,16 +217,7 @@ def letter(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         pad = int(6 * s)
         bg = 255 - fg
         cv2.rectangle(out, (x - pad, y - th - pad), (x + tw + pad, y + pad), (bg, bg, bg), -1)
-    cv2.putText(
-        out,
-        label,
-        (x, y),
-        cv2.FONT_HERSHEY_SIMPLEX,
-        size,
-        (fg, fg, fg),
-        max(1, int(2 * s)),
-        cv2.LINE_AA,
-    )
+    _write(out, label, (x, y), size, (fg, fg, fg), max(1, int(2 * s)))
     return out
 
 
@@ -274,16 +257,7 @@ def label_strip(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     strip = np.full((strip_h, w, 3), 255, np.uint8)
     word = str(rng.choice(["Normal", "Pneumonia", "COVID-19", "Day 1", "(a)", "Effusion"]))
     s = strip_h / 40
-    cv2.putText(
-        strip,
-        word,
-        (int(0.25 * w), int(0.7 * strip_h)),
-        cv2.FONT_HERSHEY_SIMPLEX,
-        s,
-        (0, 0, 0),
-        max(1, int(2 * s)),
-        cv2.LINE_AA,
-    )
+    _write(strip, word, (int(0.25 * w), int(0.7 * strip_h)), s, (0, 0, 0), max(1, int(2 * s)))
     return np.vstack([out, strip] if rng.random() < 0.7 else [strip, out])
 
 
@@ -301,36 +275,25 @@ def axes(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         y = top + k * h // 4
         cv2.line(canvas, (x, top + h), (x, top + h + int(6 * s)), (0, 0, 0), max(1, int(s)))
         cv2.line(canvas, (left - int(6 * s), y), (left, y), (0, 0, 0), max(1, int(s)))
-        cv2.putText(
+        _write(
             canvas,
             str(k * 50),
             (x - int(8 * s), top + h + int(22 * s)),
-            cv2.FONT_HERSHEY_SIMPLEX,
             0.45 * s,
             (0, 0, 0),
             max(1, int(s)),
-            cv2.LINE_AA,
         )
-        cv2.putText(
-            canvas,
-            str(k * 50),
-            (int(2 * s), y + int(5 * s)),
-            cv2.FONT_HERSHEY_SIMPLEX,
-            0.45 * s,
-            (0, 0, 0),
-            max(1, int(s)),
-            cv2.LINE_AA,
+        _write(
+            canvas, str(k * 50), (int(2 * s), y + int(5 * s)), 0.45 * s, (0, 0, 0), max(1, int(s))
         )
     if rng.random() < 0.7:
-        cv2.putText(
+        _write(
             canvas,
             "PNEUMONIA X-Ray",
             (left + w // 4, int(0.7 * top)),
-            cv2.FONT_HERSHEY_SIMPLEX,
             0.6 * s,
             (0, 0, 0),
             max(1, int(s)),
-            cv2.LINE_AA,
         )
     return canvas
 

@@ -20,7 +20,6 @@ from pipeline.classify.result import Classification
 
 RETRY_MIN = 0.9  # probability of the radiograph the turned or inverted image must reach
 RETRY_SKIP = 0.97  # an image `other` with this probability upright is not retried (charts)
-RETRY_REPORTED = 0.59  # reported confidence of a retried image: below LOW_CONFIDENCE
 _TURNS = ((cv2.ROTATE_90_CLOCKWISE, "clockwise"), (cv2.ROTATE_90_COUNTERCLOCKWISE, "anticlockwise"))
 
 
@@ -50,7 +49,7 @@ def classify_array(image: np.ndarray, model: Model | None = None) -> Classificat
     return Classification(
         result.modality,
         result.view,
-        RETRY_REPORTED,
+        WEAK_CONFIDENCE,
         [
             *result.reasons,
             f"{flag}: as given it reads as {upright.reasons[1]}; {how} it reads as a "

@@ -19,6 +19,7 @@ from pipeline.classify.features import Features
 from pipeline.classify.model import ALL_TERMS, CLASSES, HEAVY_COLOUR, Model, base_values
 from pipeline.classify.result import Classification
 from pipeline.classify.terms import TERMS, chest_layout
+from pipeline.config import ClassifySettings
 
 # Lateral film: no bright mediastinum column and structures that run vertically (spine,
 # sternum, the back of the heart). Dev laterals: column -0.01..+0.06, horizontal-edge share
@@ -28,7 +29,7 @@ LATERAL_HORIZONTAL_MAX = 0.37
 # Without strong evidence (Model.strong: a chest layout, no heavy unexplained colour, layout
 # and texture within the guard start of the class) a radiograph is reported below
 # LOW_CONFIDENCE, whatever its probability.
-WEAK_CONFIDENCE = 0.59
+WEAK_CONFIDENCE = round(ClassifySettings.low_confidence - 0.01, 2)
 SHOWN_FOR = 3
 SHOWN_AGAINST = 2
 _WORDS = {t.key: t.words for t in TERMS}
