@@ -1,43 +1,47 @@
-"""Score the chest X-ray / CT / other classifier on the shared dev images.
+"""Score the chest X-ray / CT / other classifier on the shared dev images and real papers.
 
-Run: .venv/bin/python bench/eval_classify.py [--no-cv] [--data DIR]
+Run: .venv/bin/python bench/eval_classify.py [--no-cv] [--retries] [--data DIR]
 
-Prints the confusion matrix, precision/recall per class, accuracy, macro-F1,
-frontal/lateral accuracy (curators' PA, AP, AP Supine -> frontal, L -> lateral),
-images per second (decode + features + rules, one process, one core), the
-misclassified files grouped by source, and a group-wise cross-validation: the rule
-thresholds are re-fitted on the training folds (split by the `group` column) and
-scored on the held-out fold, an honest estimate of how the fitted thresholds carry
-over to unseen patients and papers.
+1. Dev images, shipped model: confusion matrix, precision/recall per class, accuracy,
+   frontal/lateral accuracy (curators' PA, AP, AP Supine -> frontal, L -> lateral), images
+   per second (decode + features + model, one process, one core), misclassified files.
+2. Figures of real papers (bench/data/classify_real.tsv), shipped model: the `dev` papers
+   (used in training) and the `check` papers (never used to design or fit anything),
+   radiographs kept, `other` kept out, overlay flags, per figure style.
+3. Group-wise 5-fold cross-validation (unless --no-cv): the learned layer refitted on the
+   training folds of dev + journal-styled dev + real dev papers + generated figures, scored
+   on the held-out groups: per source, per journal style, and accuracy per confidence bin
+   (calibration: a 0.9 should be right nine times in ten).
+4. With --retries: dev images inverted and turned, what the retries recover and let in.
+The figures are checked against the floors in bench/floors.toml.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import dataclasses
-import os
 import re
 import sys
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
+import numpy as np
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
+import classify_data as data  # noqa: E402
 import gate  # noqa: E402
 
 CLASSES = ("xray", "ct", "other")
-VIEWS = {"PA": "frontal", "AP": "frontal", "AP Supine": "frontal", "L": "lateral"}
-GOALS = {"accuracy": 0.95, "macro_f1": 0.93, "xray_precision": 0.97, "view_accuracy": 0.95}
-
-
-def data_dir() -> Path:
-    env = os.environ.get("PIPELINE_SHARED_DATA")
-    base = Path(env) if env else REPO.parent / "shared" / "data"
-    return base / "images"
+GOALS = {
+    "accuracy": 0.95,
+    "xray_recall": 0.98,
+    "ct_recall": 0.98,
+    "xray_precision": 0.97,
+    "view_accuracy": 0.97,
+}
 
 
 def scores(truth: list[str], pred: list[str]) -> dict:
@@ -68,407 +72,250 @@ def print_scores(s: dict, title: str) -> None:
     print(f"accuracy {s['accuracy']:.3f}   macro-F1 {s['macro_f1']:.3f}")
 
 
-def source_kind(row: dict) -> str:
-    """A short name for where an image came from (site, paper set or PDF)."""
-    src = row["source"]
-    m = re.match(r"https?://(?:www\.)?([^/]+)", src)
-    if m:
-        return m.group(1)
-    m = re.match(r"github:([^/]+/[^/]+)/(.*?)(?: \((.*)\))?$", src)
-    if m and m.group(3) and "from" in m.group(3):
-        return m.group(3).replace("from ", "")
-    if m:
-        return f"{m.group(1)}:{Path(m.group(2)).name}"
-    return src[:60]
+def source_kind(sample: data.Sample) -> str:
+    return sample.group.split(":")[0] + ":" + re.sub(r"\W+", "_", sample.group.split(":")[-1])[:40]
 
 
-def view_accuracy(rows: list[dict], results: list) -> tuple[int, int, list[str]]:
+def view_accuracy(samples: list, results: list) -> tuple[int, int, list[str]]:
     good = total = 0
     wrong = []
-    for row, res in zip(rows, results, strict=True):
-        want = VIEWS.get(row["view"])
-        if row["modality"] != "xray" or want is None or res.modality != "xray":
+    for sample, res in zip(samples, results, strict=True):
+        if sample.modality != "xray" or sample.view is None or res.modality != "xray":
             continue
         total += 1
-        if res.view == want:
+        if res.view == sample.view:
             good += 1
         else:
-            wrong.append(f"{row['file']} ({row['view']} -> {res.view})")
+            wrong.append(f"{sample.name} ({sample.view} -> {res.view})")
     return good, total, wrong
 
 
-def cross_validate(
-    rows: list[dict], feats: list, files: Path | None = None, folds: int = 5
-) -> float:
-    """Group-wise CV: re-fit each rule threshold on the training folds, score held-out.
+def dev_images(samples: list) -> tuple[dict, list]:
+    """The shipped classifier on the dev images, timed on one core."""
+    from pipeline.classify import classify_file
 
-    With `files`, the held-out images are also inverted and turned and classified with the
-    fold's thresholds: what the retries recover and let in on unseen groups.
-    """
-    import random
+    results = []
+    start, cpu_start = time.perf_counter(), time.process_time()
+    for sample in samples:
+        results.append(classify_file(sample.path))
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    s = scores([x.modality for x in samples], [r.modality for r in results])
+    print_scores(s, f"dev images ({len(samples)}), shipped model")
+    good, total, wrong_views = view_accuracy(samples, results)
+    view_acc = good / total if total else 0.0
+    print(
+        f"frontal/lateral accuracy {view_acc:.3f} ({good}/{total} X-rays with a curator's "
+        "view, classified as xray)"
+    )
+    for w in wrong_views:
+        print(f"  wrong view: {w}")
+    ips, wall = len(samples) / max(cpu, 1e-9), len(samples) / max(elapsed, 1e-9)
+    print(
+        f"speed: {ips:.1f} images/s of CPU time ({wall:.1f}/s wall clock), decode + features "
+        f"+ model + retries, one process {'ok' if ips >= 50 else 'MISS'} (goal >= 50)"
+    )
+    low = sum(1 for r in results if r.modality != "other" and r.confidence < 0.6)
+    print(f"staged xray/ct below LOW_CONFIDENCE: {low}")
+    wrong = defaultdict(list)
+    for sample, res in zip(samples, results, strict=True):
+        if res.modality != sample.modality:
+            wrong[source_kind(sample)].append(
+                f"{sample.name}: {sample.modality} -> {res.modality} ({res.confidence:.2f}); "
+                f"{res.reasons[1]}"
+            )
+    print(f"\nmisclassified, by group ({sum(len(v) for v in wrong.values())}):")
+    for group, items in sorted(wrong.items(), key=lambda kv: -len(kv[1])):
+        print(f"  {group} ({len(items)})")
+        for item in items:
+            print(f"    {item}")
+    figures = {
+        "accuracy": s["accuracy"],
+        "macro_f1": s["macro_f1"],
+        "xray_precision": s["per"]["xray"][0],
+        "xray_recall": s["per"]["xray"][1],
+        "ct_recall": s["per"]["ct"][1],
+        "ct_precision": s["per"]["ct"][0],
+        "view_accuracy": view_acc,
+    }
+    return figures, results
 
-    from pipeline.classify.rules import DEFAULT, decide
 
-    groups = sorted({r["group"] for r in rows})
-    random.Random(0).shuffle(groups)
-    # big groups first, dealt round-robin, so folds have similar sizes
-    size = Counter(r["group"] for r in rows)
-    groups.sort(key=lambda g: -size[g])
-    fold_of = {g: i % folds for i, g in enumerate(groups)}
-    names = [f.name for f in dataclasses.fields(DEFAULT)]
+def real_papers(split: str, show_errors: bool) -> dict:
+    """The shipped classifier on the labelled figures of the dev or check papers."""
+    from pipeline.classify.classifier import classify_array
 
-    def accuracy(t, idx) -> float:
-        return sum(decide(feats[i], t).modality == rows[i]["modality"] for i in idx) / len(idx)
+    samples = data.real_samples(split)
+    if not samples:
+        print(f"\nSKIP real papers ({split}): no realpapers under {data.shared_data()}")
+        return {}
+    results = [classify_array(s.load()) for s in samples]
+    s = scores([x.modality for x in samples], [r.modality for r in results])
+    title = "seen in training" if split == "dev" else "held out: never used to design or fit"
+    print_scores(s, f"real-paper figures, {split} papers ({title}), shipped model")
+    radiographs = [(x, r) for x, r in zip(samples, results, strict=True) if x.modality != "other"]
+    kept = sum(r.modality != "other" for _, r in radiographs)
+    right = sum(r.modality == x.modality for x, r in radiographs)
+    flagged = sum(r.confidence < 0.6 for _, r in radiographs if r.modality != "other")
+    overlays = [(x, r) for x, r in radiographs if x.overlay]
+    flag_hits = sum("overlay" in r.flags for _, r in overlays)
+    false_flags = sum("overlay" in r.flags for x, r in radiographs if not x.overlay)
+    others = [(x, r) for x, r in zip(samples, results, strict=True) if x.modality == "other"]
+    let_in = sum(r.modality != "other" for _, r in others)
+    let_in_low = sum(r.modality != "other" and r.confidence < 0.6 for _, r in others)
+    print(
+        f"radiograph panels staged {kept}/{len(radiographs)}, modality right {right}/{kept}, "
+        f"{flagged} of them low confidence; overlay flagged {flag_hits}/{len(overlays)} "
+        f"(+{false_flags} without an overlay); `other` staged {let_in}/{len(others)} "
+        f"({let_in_low} of them below LOW_CONFIDENCE)"
+    )
+    by_tag: dict[str, list] = defaultdict(list)
+    for x, r in radiographs:
+        for tag in x.style.split(";"):
+            by_tag[tag].append(r.modality == x.modality)
+    print(
+        "  radiographs by style tag: "
+        + ", ".join(f"{t} {sum(v)}/{len(v)}" for t, v in sorted(by_tag.items()) if t)
+    )
+    if show_errors:
+        for x, r in zip(samples, results, strict=True):
+            if r.modality != x.modality:
+                print(
+                    f"    {x.name} [{x.style}]: {x.modality} -> {r.modality} "
+                    f"({r.confidence:.2f}); {r.reasons[1]}"
+                )
+    return {
+        f"real_{split}_radiograph_recall": kept / max(1, len(radiographs)),
+        f"real_{split}_modality_right": right / max(1, kept),
+        f"real_{split}_other_kept_out": 1 - let_in / max(1, len(others)),
+    }
 
-    truth, pred = [], []
-    moved = Counter()
-    retried: Counter = Counter()
-    for k in range(folds):
-        train = [i for i, r in enumerate(rows) if fold_of[r["group"]] != k]
-        test = [i for i, r in enumerate(rows) if fold_of[r["group"]] == k]
-        t = DEFAULT
-        for _ in range(2):  # coordinate descent over thresholds on a wide grid around each
-            for name in names:
-                base = getattr(DEFAULT, name)
-                if base > 0:
-                    grid = [base * (0.5 + 0.1 * j) for j in range(11)]  # 0.5x .. 1.5x
-                else:
-                    grid = [base + 0.03 * j for j in range(-5, 6)]
-                accs = [accuracy(dataclasses.replace(t, **{name: v}), train) for v in grid]
-                # the middle of the best plateau: what a fit that never saw the default picks
-                top = [v for v, a in zip(grid, accs, strict=True) if a == max(accs)]
-                best = top[len(top) // 2]
-                if abs(best - getattr(t, name)) > 1e-12:
-                    moved[name] += 1
-                t = dataclasses.replace(t, **{name: best})
-        for i in test:
-            truth.append(rows[i]["modality"])
-            pred.append(decide(feats[i], t).modality)
-        if files is not None:
-            retried.update(held_out_retries([rows[i] for i in test], files, t))
-        fixed = sum(decide(feats[i]).modality == rows[i]["modality"] for i in test)
-        ngroups = len({rows[i]["group"] for i in test})
+
+def cross_validation() -> dict:
+    """Group-wise CV of the learned layer on all training data; per source, style, bin."""
+    import classify_fit as cf
+    import train_classify as tc
+
+    from pipeline.classify.model import softmax
+
+    items = tc.training_set(tc.DEFAULT_COPIES, tc.DEFAULT_SYNTHETIC)
+    base, labels, groups, sources = tc.arrays(items)
+    logits, strong, fold_of = cf.cross_validate(base, labels, groups, sources)
+    temperature = cf.fit_temperature(logits, labels)
+    probs = softmax(logits / temperature)
+    real = np.isin(sources, ["dev", "real"])
+    other_min = cf.choose_other_min(probs[real], labels[real], tc.RADIOGRAPH_RECALL)
+    pred, conf = cf.decisions(probs, other_min, strong)
+    folds = len(set(fold_of.values()))
+    print(
+        f"\n== group-wise {folds}-fold CV, learned layer refitted per fold "
+        f"({len(items)} images, {len(fold_of)} groups; temperature {temperature:.2f}, "
+        f"other_min {other_min:.2f}) =="
+    )
+    src = np.array(sources)
+    figures = {}
+    for source in ("dev", "styled", "real", "synthetic"):
+        m = src == source
+        if not m.any():
+            continue
+        f = tc.scores(labels[m], pred[m])
+        print(f"  {source:9s} n={m.sum():5d} " + " ".join(f"{k} {v:.3f}" for k, v in f.items()))
+        figures.update({f"cv_{source}_{k}": v for k, v in f.items() if not np.isnan(v)})
+    radiograph = labels < 2
+    figures["cv_xray_recall"] = float((pred[labels == 0] == 0).mean())
+    figures["cv_ct_recall"] = float((pred[labels == 1] == 1).mean())
+    figures["cv_radiographs_kept"] = float((pred[radiograph] != 2).mean())
+    figures["cv_accuracy"] = figures.get("cv_dev_accuracy", 0.0)
+    print(
+        f"  all held-out: X-ray recall {figures['cv_xray_recall']:.3f}, CT recall "
+        f"{figures['cv_ct_recall']:.3f}, radiographs kept {figures['cv_radiographs_kept']:.3f}"
+    )
+    styles: dict[str, list[int]] = defaultdict(list)
+    for i, (sample, _) in enumerate(items):
+        if src[i] == "styled":
+            for name in sample.style.split(" + "):
+                styles[name].append(i)
+    print("  journal styles on held-out groups (accuracy; radiographs right / all):")
+    for name, idx in sorted(styles.items()):
+        idx = np.array(idx)
+        rad = idx[labels[idx] < 2]
         print(
-            f"fold {k}: {len(test):>3} images, {ngroups:>2} groups, re-fitted acc "
-            f"{accuracy(t, test):.3f}, shipped thresholds acc {fixed / len(test):.3f}"
+            f"    {name:14s} n={len(idx):4d} accuracy {(pred[idx] == labels[idx]).mean():.3f}"
+            f"  radiographs {(pred[rad] == labels[rad]).sum()}/{len(rad)}"
         )
-    cv = scores(truth, pred)
-    print_scores(cv, f"group-wise {folds}-fold CV, thresholds re-fitted per fold")
-    if retried:
-        print(
-            "retries on held-out groups, thresholds re-fitted per fold: inverted X-rays kept "
-            f"{retried['inv_xray_kept']}/{retried['xray']}, turned CT slices kept "
-            f"{retried['turn_ct_kept']}/{retried['ct']}, turned X-rays kept "
-            f"{retried['turn_xray_kept']}/{retried['xray']}; `other` called xray/ct: inverted "
-            f"{retried['inv_other_in']}/{retried['other']}, grey-converted and inverted "
-            f"{retried['grey_inv_other_in']}/{retried['other']}, turned "
-            f"{retried['turn_other_in']}/{retried['other']}"
-        )
-    if moved:
-        print(
-            "thresholds the re-fit moved (folds x passes):",
-            ", ".join(f"{n} {c}" for n, c in moved.most_common()),
-        )
-    return cv["accuracy"]
+    print("  calibration, all held-out (reported confidence vs accuracy; below 0.6 a staged")
+    print("  radiograph is flagged for review, and capped there without strong evidence):")
+    gap = 0.0
+    for name, n, acc, mean in cf.calibration_table(conf, pred == labels):
+        print(f"    {name}: n {n:5d}  accuracy {acc:.3f}  mean confidence {mean:.3f}")
+        if mean >= 0.9 and n >= 50:
+            gap = max(gap, abs(acc - mean))
+    figures["cv_calibration_gap_above_0.9"] = gap
+    return figures
 
 
-def held_out_retries(rows: list[dict], files: Path, t) -> Counter:
-    """Counts for the retries on these images, classified with thresholds `t`."""
+def retries(samples: list) -> None:
+    """Dev images inverted and turned: what the retries recover and what they let in."""
     import cv2
 
     from pipeline.classify.classifier import classify_array
     from pipeline.classify.decode import load_image
 
     counts: Counter = Counter()
-    for row in rows:
-        want = row["modality"]
-        image = load_image(files / row["file"])
-        turned = cv2.rotate(image, cv2.ROTATE_90_CLOCKWISE)
-        counts[want] += 1
-        if want == "xray":
-            counts["inv_xray_kept"] += classify_array(255 - image, t).modality == "xray"
-            counts["turn_xray_kept"] += classify_array(turned, t).modality == "xray"
-        elif want == "ct":
-            counts["turn_ct_kept"] += classify_array(turned, t).modality == "ct"
+    for sample in samples:
+        image = load_image(sample.path)
+        counts[sample.modality] += 1
+        inverted = classify_array(255 - image).modality
+        turned = classify_array(cv2.rotate(image, cv2.ROTATE_90_CLOCKWISE)).modality
+        if sample.modality == "other":
+            counts["inv_in"] += inverted != "other"
+            counts["turn_in"] += turned != "other"
         else:
-            grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
-            counts["inv_other_in"] += classify_array(255 - image, t).modality != "other"
-            counts["grey_inv_other_in"] += classify_array(255 - grey, t).modality != "other"
-            counts["turn_other_in"] += classify_array(turned, t).modality != "other"
-    return counts
-
-
-def gray_others(rows: list[dict], files: Path) -> None:
-    """Stress check: the coloured `other` images, turned grey, must stay other.
-
-    The held-out split has more grey figures (MRI, blots, grey photos and charts) than the
-    dev split; with colour taken away the remaining rules have to reject them alone.
-    """
-    import cv2
-
-    from pipeline.classify import classify_image
-    from pipeline.classify.decode import load_image
-
-    kept, wrong = 0, []
-    for row in rows:
-        if row["modality"] != "other":
-            continue
-        image = load_image(files / row["file"])
-        if image.ndim == 3:
-            image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-        res = classify_image(image)
-        if res.modality == "other":
-            kept += 1
-        else:
-            wrong.append(
-                f"{row['file']} -> {res.modality} ({res.confidence:.2f}): {res.reasons[-1]}"
-            )
-    print(f"\ngrey-converted `other` images still other: {kept}/{kept + len(wrong)}")
-    for w in wrong:
-        print(f"  {w}")
-
-
-def robustness(rows: list[dict], files: Path) -> None:
-    """Accuracy when every dev image is altered the way figures in papers are."""
-    import cv2
-    import numpy as np
-
-    from pipeline.classify.classifier import classify_array
-    from pipeline.classify.decode import load_image
-
-    def fill(im: np.ndarray, v: int) -> tuple:
-        return (v, v, v) if im.ndim == 3 else v
-
-    def pad(v: int):
-        def apply(im: np.ndarray) -> np.ndarray:
-            p = int(max(im.shape[:2]) * 0.05)
-            return cv2.copyMakeBorder(im, p, p, p, p, cv2.BORDER_CONSTANT, value=fill(im, v))
-
-        return apply
-
-    def small(im: np.ndarray) -> np.ndarray:
-        h, w = im.shape[:2]
-        s = 200 / max(h, w)
-        size = (max(1, int(w * s)), max(1, int(h * s)))
-        return cv2.resize(im, size, interpolation=cv2.INTER_AREA) if s < 1 else im
-
-    def crop(im: np.ndarray) -> np.ndarray:
-        h, w = im.shape[:2]
-        return im[int(h * 0.08) : int(h * 0.92), int(w * 0.08) : int(w * 0.92)]
-
-    def gamma(g: float):
-        lut = np.array([((i / 255) ** g) * 255 for i in range(256)], np.uint8)
-        return lambda im: cv2.LUT(im, lut)
-
-    def jpeg(im: np.ndarray) -> np.ndarray:
-        _, buf = cv2.imencode(".jpg", im, [cv2.IMWRITE_JPEG_QUALITY, 40])
-        return cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
-
-    def letter(im: np.ndarray) -> np.ndarray:
-        im = im.copy()
-        h, w = im.shape[:2]
-        s = max(h, w) / 400
-        cv2.rectangle(im, (0, 0), (int(40 * s), int(40 * s)), fill(im, 255), -1)
-        cv2.putText(
-            im,
-            "A",
-            (int(5 * s), int(33 * s)),
-            cv2.FONT_HERSHEY_SIMPLEX,
-            1.2 * s,
-            fill(im, 0),
-            max(1, int(3 * s)),
-        )
-        cv2.arrowedLine(
-            im,
-            (int(w * 0.2), int(h * 0.3)),
-            (int(w * 0.3), int(h * 0.4)),
-            fill(im, 255),
-            max(1, int(3 * s)),
-        )
-        return im
-
-    def turn(im: np.ndarray) -> np.ndarray:
-        return cv2.rotate(im, cv2.ROTATE_90_CLOCKWISE)
-
-    def invert(im: np.ndarray) -> np.ndarray:
-        return 255 - im
-
-    changes = {
-        "long side 200 px": small,
-        "8% cropped off each side": crop,
-        "gamma 0.7 (darker)": gamma(0.7),
-        "gamma 1.4 (lighter)": gamma(1.4),
-        "5% white page margin": pad(255),
-        "5% black frame": pad(0),
-        "JPEG quality 40": jpeg,
-        "panel letter + arrow": letter,
-        "turned 90 degrees": turn,
-        "inverted (negative)": invert,
-    }
-    images = [load_image(files / r["file"]) for r in rows]
-    truth = [r["modality"] for r in rows]
-    print("\nrobustness: every dev image altered, then classified")
-    for name, change in changes.items():
-        pred = [classify_array(change(im)).modality for im in images]
-        s = scores(truth, pred)
-        print(
-            f"  {name:<26} accuracy {s['accuracy']:.3f}  X-ray precision "
-            f"{s['per']['xray'][0]:.3f}  X-ray recall {s['per']['xray'][1]:.3f}"
-        )
-    retries(rows, images, invert, turn)
-
-
-def retries(rows: list[dict], images: list, invert, turn) -> None:
-    """The inverted and quarter-turn retries: what they recover, what they let in."""
-    import cv2
-
-    from pipeline.classify.classifier import classify_array
-
-    def gray(im):
-        return cv2.cvtColor(im, cv2.COLOR_BGR2GRAY) if im.ndim == 3 else im
-
-    print("\nretries (inverted negative films, sideways X-rays and CT slices)")
-    kept = views = flagged = total = 0
-    for row, im in zip(rows, images, strict=True):
-        if row["modality"] != "xray":
-            continue
-        total += 1
-        res = classify_array(invert(im))
-        if res.modality == "xray":
-            kept += 1
-            views += res.view == VIEWS.get(row["view"], res.view)
-            flagged += res.confidence < 0.6
+            counts[f"inv_{sample.modality}"] += inverted == sample.modality
+            counts[f"turn_{sample.modality}"] += turned == sample.modality
     print(
-        f"  inverted X-rays still xray: {kept}/{total} (recall {kept / max(1, total):.3f}), "
-        f"right view {views}/{kept}, flagged below LOW_CONFIDENCE {flagged}/{kept}"
+        f"\nretries: inverted X-rays kept {counts['inv_xray']}/{counts['xray']}, turned X-rays "
+        f"{counts['turn_xray']}/{counts['xray']}, turned CT {counts['turn_ct']}/{counts['ct']};"
+        f" `other` let in: inverted {counts['inv_in']}/{counts['other']}, turned "
+        f"{counts['turn_in']}/{counts['other']}"
     )
-    for label, want in (("X-rays", "xray"), ("CT slices", "ct")):
-        ids = [i for i, r in enumerate(rows) if r["modality"] == want]
-        kept = sum(classify_array(turn(images[i])).modality == want for i in ids)
-        print(f"  turned 90 degrees {label} still {want}: {kept}/{len(ids)}")
-    others = [(r, im) for r, im in zip(rows, images, strict=True) if r["modality"] == "other"]
-    variants = {
-        "as they are": lambda im: im,
-        "inverted": invert,
-        "grey-converted": gray,
-        "grey-converted and inverted": lambda im: invert(gray(im)),
-        "turned": turn,
-        "grey-converted, inverted, turned": lambda im: turn(invert(gray(im))),
-    }
-    for name, change in variants.items():
-        wrong = []
-        for row, im in others:
-            res = classify_array(change(im))
-            if res.modality != "other":
-                wrong.append(f"{row['file']} -> {res.modality} ({res.confidence:.2f})")
-        print(f"  `other` images {name:<33} called xray/ct: {len(wrong)}/{len(others)}")
-        for w in wrong:
-            print(f"    {w}")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=None, help="images dir with labels.csv")
+    parser.add_argument("--data", type=Path, default=None, help="shared data dir (images/ ...)")
     parser.add_argument("--no-cv", action="store_true", help="skip the cross-validation")
-    parser.add_argument(
-        "--robustness", action="store_true", help="also score altered copies (about 30 s)"
-    )
+    parser.add_argument("--retries", action="store_true", help="also score inverted/turned images")
+    parser.add_argument("--errors", action="store_true", help="list errors on the check papers")
     args = parser.parse_args()
-    root = args.data or data_dir()
-    labels = root / "labels.csv"
-    if not labels.exists():
-        print(f"SKIP eval_classify: no labelled images at {root} (set PIPELINE_SHARED_DATA)")
+    if args.data:
+        import os
+
+        os.environ["PIPELINE_SHARED_DATA"] = str(args.data)
+    samples = data.dev_samples()
+    if not samples:
+        print(
+            f"SKIP eval_classify: no labelled images under {data.shared_data()} "
+            "(set PIPELINE_SHARED_DATA)"
+        )
         return 0
 
     import cv2
 
-    from pipeline.classify.classifier import classify_array
-    from pipeline.classify.decode import load_image
-    from pipeline.classify.features import measure
-    from pipeline.errors import ImageReadError
-
     cv2.setNumThreads(1)  # the goal is images per second on one core
-    with labels.open(newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    files = root / "files" if (root / "files").is_dir() else root
-    results, kept = [], []
-    failed = []
-    start, cpu_start = time.perf_counter(), time.process_time()
-    for row in rows:
-        try:
-            results.append(classify_array(load_image(files / row["file"])))
-        except ImageReadError as err:
-            failed.append(str(err))
-            continue
-        kept.append(row)
-    elapsed = time.perf_counter() - start
-    cpu = time.process_time() - cpu_start
-    rows = kept
-
-    print(f"classify: {len(rows)} images from {root}")
-    if failed:
-        print(f"{len(failed)} unreadable: " + "; ".join(failed))
-    s = scores([r["modality"] for r in rows], [r.modality for r in results])
-    print_scores(s, "dev images, shipped thresholds")
-    good, total, wrong_views = view_accuracy(rows, results)
-    view_acc = good / total if total else 0.0
+    figures, _ = dev_images(samples)
     print(
-        f"frontal/lateral accuracy {view_acc:.3f} ({good}/{total} X-rays with PA/AP/AP Supine/L"
-        " classified as xray)"
-    )
-    for w in wrong_views:
-        print(f"  wrong view: {w}")
-    # CPU time is what one core costs; wall time also counts other processes on the machine
-    ips = len(rows) / cpu if cpu else 0.0
-    wall_ips = len(rows) / elapsed if elapsed else 0.0
-    print(
-        f"speed: {ips:.1f} images/s of CPU time ({wall_ips:.1f}/s wall clock), "
-        "decode + features + rules, one process"
-    )
-    low = sum(1 for r in results if r.modality != "other" and r.confidence < 0.6)
-    print(f"staged xray/ct below LOW_CONFIDENCE: {low}")
-
-    checks = {
-        "accuracy": s["accuracy"],
-        "macro_f1": s["macro_f1"],
-        "xray_precision": s["per"]["xray"][0],
-        "view_accuracy": view_acc,
-    }
-    print(
-        "goals: "
+        "goals (held-out): "
         + ", ".join(
-            f"{k} {v:.3f} {'ok' if v >= GOALS[k] else 'MISS'} (>= {GOALS[k]})"
-            for k, v in checks.items()
+            f"{k} {figures[k]:.3f} {'ok' if figures[k] >= g else 'MISS'} (>= {g})"
+            for k, g in GOALS.items()
         )
-        + f", speed {ips:.0f}/s {'ok' if ips >= 50 else 'MISS'} (>= 50)"
     )
-
-    by_source: dict[str, list[str]] = defaultdict(list)
-    for row, res in zip(rows, results, strict=True):
-        if res.modality != row["modality"]:
-            by_source[source_kind(row)].append(
-                f"{row['file']}: {row['modality']} -> {res.modality} ({res.confidence:.2f}); "
-                f"{res.reasons[-1]}"
-            )
-    print(f"\nmisclassified, by source ({sum(len(v) for v in by_source.values())}):")
-    for src, items in sorted(by_source.items(), key=lambda kv: -len(kv[1])):
-        print(f"  {src} ({len(items)})")
-        for it in items:
-            print(f"    {it}")
-
-    gray_others(rows, files)
-    if args.robustness:
-        robustness(rows, files)
-    figures = {
-        **checks,
-        "xray_recall": s["per"]["xray"][1],
-        "ct_recall": s["per"]["ct"][1],
-        "ct_precision": s["per"]["ct"][0],
-    }
+    figures.update(real_papers("dev", show_errors=True))
+    figures.update(real_papers("check", show_errors=args.errors))
     if not args.no_cv:
-        feats = [measure(load_image(files / row["file"])) for row in rows]
-        figures["cv_accuracy"] = cross_validate(rows, feats, files)
-    # --no-cv is a quick look, not a gated run: only the figures it reports are checked.
+        figures.update(cross_validation())
+    if args.retries:
+        retries(samples)
     return gate.check("classify", figures, only_reported=args.no_cv)
 
 

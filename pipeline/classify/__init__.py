@@ -1,7 +1,9 @@
-"""Chest X-ray / CT / other: an OpenCV classifier that explains itself.
+"""Chest X-ray / CT / other: OpenCV measurements and a small learned layer that explain
+themselves.
 
-`classify_file(path)` and `classify_image(array)` return a `Classification` with the
-modality, the X-ray view, a confidence and the measured features and rules that decided.
+`classify_file(path)`, `classify_image(array)` and `classify_array(uint8 array)` return a
+`Classification` with the modality, the X-ray view, a calibrated confidence, flags (e.g.
+`overlay`) and the measurements and weights that decided.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline.classify.result import Classification
+from pipeline.classify.result import FLAGS, Classification
 from pipeline.config import ClassifySettings
 
 if TYPE_CHECKING:  # numpy and cv2 load on first use, so `python -m pipeline --help` stays fast
@@ -21,14 +23,28 @@ if TYPE_CHECKING:  # numpy and cv2 load on first use, so `python -m pipeline --h
 # configs/pipeline.toml [classify] low_confidence).
 LOW_CONFIDENCE = ClassifySettings.low_confidence
 
-__all__ = ["LOW_CONFIDENCE", "Classification", "classify_file", "classify_files", "classify_image"]
+__all__ = [
+    "FLAGS",
+    "LOW_CONFIDENCE",
+    "Classification",
+    "classify_array",
+    "classify_file",
+    "classify_files",
+    "classify_image",
+]
+
+
+def classify_array(image: np.ndarray) -> Classification:
+    """Classify a gray or BGR uint8 array."""
+    from pipeline.classify.classifier import classify_array as classify
+
+    return classify(image)
 
 
 def classify_image(image: np.ndarray) -> Classification:
     """Classify a gray or BGR/BGRA uint8/uint16 array."""
     import numpy as np
 
-    from pipeline.classify.classifier import classify_array
     from pipeline.classify.decode import to_uint8
 
     return classify_array(to_uint8(np.asarray(image)))
@@ -36,10 +52,9 @@ def classify_image(image: np.ndarray) -> Classification:
 
 def classify_file(path: Path) -> Classification:
     """Classify an image file; raises ImageReadError(path, reason) when it cannot be read."""
-    from pipeline.classify.classifier import classify_array
-    from pipeline.classify.decode import load_image
+    from pipeline.classify.decode import CLASSIFY_SIDE, load_image
 
-    return classify_array(load_image(Path(path)))
+    return classify_array(load_image(Path(path), target_side=CLASSIFY_SIDE))
 
 
 def classify_files(files: Iterable[tuple[int, Path | None]]) -> dict[int, Classification | str]:

@@ -19,8 +19,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Classify images as chest X-ray, CT or other.
 
-    Classify image files as chest X-ray (frontal/lateral), CT or other, with the measured
-    features and rules that decided.
+    Classify image files as chest X-ray (frontal/lateral), CT or other, with a calibrated
+    confidence, flags (overlay, inverted, rotated) and the measured terms that weighed most.
     """
     from pipeline.classify import classify_file
     from pipeline.errors import ImageReadError
@@ -44,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
             print(json.dumps({"path": str(path), **result.to_json()}), flush=True)
         else:
             view = result.view or "-"
-            print(f"{result.modality:8}  {view:7}  {result.confidence:4.2f}  {path}")
+            flags = f"  [{', '.join(result.flags)}]" if result.flags else ""
+            print(f"{result.modality:8}  {view:7}  {result.confidence:4.2f}  {path}{flags}")
             for reason in result.reasons:
                 print(f"{'':25}  - {reason}")
     return 1 if failed else 0

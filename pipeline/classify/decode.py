@@ -28,8 +28,11 @@ _PIL_FORMAT = {"jpeg": "JPEG", "png": "PNG", "gif": "GIF", "bmp": "BMP", "tiff":
 # OpenCV flags: reduce while decoding, keep 16 bits and the colour type.
 _REDUCED_ANY = {2: 16 | 2 | 4, 4: 32 | 2 | 4, 8: 64 | 2 | 4}
 
-# Large JPEGs are decoded reduced but keep at least this long a side (features use 256).
+# Large JPEGs are decoded reduced but keep at least this long a side (fingerprints,
+# thumbnails); the classifier measures a copy with a 256-pixel long side and asks for
+# CLASSIFY_SIDE.
 TARGET_SIDE = 512
+CLASSIFY_SIDE = 256
 
 _MAGIC: list[tuple[bytes, str]] = [
     (b"\xff\xd8\xff", "jpeg"),
@@ -105,14 +108,14 @@ def declared_size(data: bytes) -> tuple[int, int, int] | None:
     return width, height, bands * depth
 
 
-def _reduced_flag(long_side: int) -> int:
-    """The cv2 colour decode flag that keeps at least TARGET_SIDE pixels on the long side."""
+def _reduced_flag(long_side: int, target_side: int = TARGET_SIDE) -> int:
+    """The cv2 colour decode flag that keeps at least target_side pixels on the long side."""
     for scale, flag in (
         (8, cv2.IMREAD_REDUCED_COLOR_8),
         (4, cv2.IMREAD_REDUCED_COLOR_4),
         (2, cv2.IMREAD_REDUCED_COLOR_2),
     ):
-        if long_side // scale >= TARGET_SIDE:
+        if long_side // scale >= target_side:
             return flag
     return cv2.IMREAD_COLOR
 
@@ -153,9 +156,7 @@ def _composite_on_white(bgra: np.ndarray) -> np.ndarray:
     return out.astype(bgra.dtype)
 
 
-def _decode_with_pillow(
-    data: bytes, name: str, budget: ExtractionSettings
-) -> np.ndarray | None:
+def _decode_with_pillow(data: bytes, name: str, budget: ExtractionSettings) -> np.ndarray | None:
     """Fallback for formats this OpenCV build cannot read (GIF, some TIFF/JPEG 2000)."""
     from PIL import Image, UnidentifiedImageError
 
@@ -187,9 +188,12 @@ def _quiet_opencv() -> None:
 
 
 def decode_bytes(
-    data: bytes, name: str = "<bytes>", budget: ExtractionSettings = DEFAULT_LIMITS
+    data: bytes,
+    name: str = "<bytes>",
+    budget: ExtractionSettings = DEFAULT_LIMITS,
+    target_side: int = TARGET_SIDE,
 ) -> np.ndarray:
-    """Decode image bytes to gray or BGR uint8, reduced for large JPEGs.
+    """Decode image bytes to gray or BGR uint8, large JPEGs reduced to >= target_side.
 
     Raises ImageReadError(name, reason) when the bytes are not a readable image, or one
     too large for `budget` (its declared size named).
@@ -201,7 +205,7 @@ def decode_bytes(
     buf = np.frombuffer(data, dtype=np.uint8)
     img: np.ndarray | None = None
     if fmt is not None:
-        flag = _decode_flag(data, fmt, name, budget)
+        flag = _decode_flag(data, fmt, name, budget, target_side)
         try:
             img = cv2.imdecode(buf, flag)
         except cv2.error:
@@ -217,12 +221,14 @@ def decode_bytes(
         raise ImageReadError(name, str(err)) from err
 
 
-def _decode_flag(data: bytes, fmt: str, name: str, budget: ExtractionSettings) -> int:
+def _decode_flag(
+    data: bytes, fmt: str, name: str, budget: ExtractionSettings, target_side: int
+) -> int:
     """The OpenCV decode flag for these bytes; ImageReadError when over the budget."""
     declared = declared_size(data)
     if fmt == "jpeg":
         size = _jpeg_size(data) or (declared[:2] if declared else None)
-        flag = _reduced_flag(max(size) if size else 0)
+        flag = _reduced_flag(max(size) if size else 0, target_side)
         if size is not None:
             scale = {cv2.IMREAD_REDUCED_COLOR_8: 8, cv2.IMREAD_REDUCED_COLOR_4: 4,
                      cv2.IMREAD_REDUCED_COLOR_2: 2}.get(flag, 1)  # fmt: skip
@@ -246,10 +252,12 @@ def _refuse(name: str, reason: str | None) -> None:
         raise ImageReadError(name, reason)
 
 
-def load_image(path: Path, budget: ExtractionSettings = DEFAULT_LIMITS) -> np.ndarray:
+def load_image(
+    path: Path, budget: ExtractionSettings = DEFAULT_LIMITS, target_side: int = TARGET_SIDE
+) -> np.ndarray:
     """Read and decode an image file; ImageReadError(path, reason) when that fails."""
     try:
         data = Path(path).read_bytes()
     except OSError as err:
         raise ImageReadError(str(path), err.strerror or str(err)) from err
-    return decode_bytes(data, str(path), budget)
+    return decode_bytes(data, str(path), budget, target_side)

@@ -13,6 +13,9 @@ from dataclasses import asdict, dataclass
 import cv2
 import numpy as np
 
+from pipeline.classify.colour import normalise
+from pipeline.classify.marks import remove_marks
+
 WORK_SIDE = 256
 
 
@@ -21,7 +24,12 @@ class Features:
     width: int  # of the decoded image (large JPEGs are decoded reduced)
     height: int
     aspect: float  # width / height, after cutting uniform margins
-    colour: float  # fraction of clearly coloured pixels (saturation and value high)
+    colour: float  # fraction of clearly coloured pixels (Lab chroma above CHROMA_MIN)
+    off_curve: float  # fraction a monochrome rendering (tint, colour map) does not explain
+    overlay: float  # fraction under regions of colour off the curve (heat map, mask, fills)
+    marks: float  # fraction masked as burnt-in marks (text, arrows, outlines) and filled
+    colour_detail: float  # high-pass chroma energy / chroma variance (photos high, maps low)
+    flat_colour: float  # off-curve colour regions with no image detail under them (fills)
     white: float  # fraction of near-white pixels (>= 240)
     black: float  # fraction of near-black pixels (<= 15)
     border_white: float  # fraction of the outer ring that is near white
@@ -36,10 +44,17 @@ class Features:
     grad_vertical: float  # share of gradient energy along y (horizontal edges: ribs)
     fine_texture: float  # mean |Laplacian| inside the dark class / image std
     flat_any: float  # share of pixels in perfectly flat 5x5 neighbourhoods, any grey
+    flat_mid: float  # share in near-flat 5x5 neighbourhoods (range <= 2) of mid grey (fills)
     detail: float  # std of (image - its blur, sigma 2) / image std: fur, wood, print
+    symmetry: float  # correlation of the 64x64 copy with its mirror image (left-right)
+    dark_level: float  # mean grey of the Otsu dark class, 0..1 (CT lungs in a lung window ~0.15)
+    dark_spots: float  # share of the dark class that is small bright spots (CT vessels)
+    levels: float  # entropy of the grey histogram, bits (charts use few levels, films many)
+
+    rendering: str = "grey"  # grey, one hue, colour map [name], colour
 
     def as_dict(self) -> dict[str, float]:
-        return asdict(self)
+        return {k: v for k, v in asdict(self).items() if k != "rendering"}
 
 
 def _work_copy(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
@@ -54,15 +69,22 @@ def _work_copy(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     return image, None
 
 
-def _trim_margins(gray: np.ndarray, bgr: np.ndarray | None, tol: int = 10):
-    """Cut uniform rows and columns (page margins, black frames) off every side.
+def _trim_margins(gray: np.ndarray, tol: int = 10) -> np.ndarray:
+    """Cut page margins off every side: uniform rows and columns (a white page, a black
+    frame) and near-white ones holding only a label or tick numbers (a label strip, plotting
+    axes). At most a third of each dimension is cut from one side.
 
-    A figure pasted on a white page or framed in black must measure like the image it
-    holds; at most a third of each dimension is cut from one side.
+    A figure pasted on a white page, framed, or drawn inside axes must measure like the
+    image it holds.
     """
     h, w = gray.shape
-    row_flat = (gray.max(axis=1).astype(np.int16) - gray.min(axis=1)) <= tol
-    col_flat = (gray.max(axis=0).astype(np.int16) - gray.min(axis=0)) <= tol
+    white = gray >= 235
+    row_flat = ((gray.max(axis=1).astype(np.int16) - gray.min(axis=1)) <= tol) | (
+        white.mean(axis=1) >= 0.9
+    )
+    col_flat = ((gray.max(axis=0).astype(np.int16) - gray.min(axis=0)) <= tol) | (
+        white.mean(axis=0) >= 0.9
+    )
 
     def run(flags: np.ndarray, limit: int) -> int:
         n = 0
@@ -73,21 +95,12 @@ def _trim_margins(gray: np.ndarray, bgr: np.ndarray | None, tol: int = 10):
     top, bottom = run(row_flat, h // 3), run(row_flat[::-1], h // 3)
     left, right = run(col_flat, w // 3), run(col_flat[::-1], w // 3)
     if top + bottom + left + right == 0:
-        return gray, bgr
+        return gray
     # one more line on a cut side: resizing blends the margin into the first image line
     top, bottom, left, right = (n + 2 if n else 0 for n in (top, bottom, left, right))
     if top + bottom >= h - 8 or left + right >= w - 8:
-        return gray, bgr
-    sl = (slice(top, h - bottom), slice(left, w - right))
-    return gray[sl], (bgr[sl] if bgr is not None else None)
-
-
-def _colour(bgr: np.ndarray | None) -> float:
-    if bgr is None:
-        return 0.0
-    hsv = cv2.cvtColor(bgr, cv2.COLOR_BGR2HSV)
-    # a tinted grey scan has low saturation everywhere: count only clearly coloured pixels
-    return float(np.mean((hsv[:, :, 1] >= 70) & (hsv[:, :, 2] >= 50)))
+        return gray
+    return gray[top : h - bottom, left : w - right]
 
 
 def _lungs(dark: np.ndarray) -> tuple[float, bool]:
@@ -113,9 +126,8 @@ def _lungs(dark: np.ndarray) -> tuple[float, bool]:
     return frac, pair
 
 
-def _profiles(g: np.ndarray, scale: float) -> tuple[float, float]:
-    """(centre_bright, bottom_bright) from column and row mean profiles on a 64x64 copy."""
-    tiny = cv2.resize(g, (64, 64), interpolation=cv2.INTER_AREA)
+def _profiles(tiny: np.ndarray, scale: float) -> tuple[float, float]:
+    """(centre_bright, bottom_bright) from column and row mean profiles of the 64x64 copy."""
     cols = tiny[8:56, 6:58].mean(axis=0)  # 52 columns, film edges and labels trimmed
     centre = cols[21:30].mean()
     sides = np.r_[cols[7:18], cols[33:44]].mean()
@@ -124,14 +136,56 @@ def _profiles(g: np.ndarray, scale: float) -> tuple[float, float]:
     return float((centre - sides) / scale), float(bottom / scale)
 
 
+def _percentiles(gray: np.ndarray, qs: tuple[float, ...]) -> list[float]:
+    """Percentiles of a uint8 image from its histogram (fast; integer grey levels)."""
+    cdf = np.cumsum(np.bincount(gray.ravel(), minlength=256)) / gray.size
+    return [float(np.searchsorted(cdf, q / 100.0)) for q in qs]
+
+
+def _stretch(gray: np.ndarray) -> np.ndarray:
+    """Grey levels stretched so the 0.5 and 99.5 percentiles span 0..255: a tint or colour
+    map that never reaches black or white measures like the film it was made from."""
+    lo, hi = _percentiles(gray, (0.5, 99.5))
+    if hi - lo < 16 or (lo <= 2 and hi >= 253):
+        return gray
+    ramp = (np.arange(256, dtype=np.float32) - lo) * (255.0 / (hi - lo))
+    return cv2.LUT(gray, np.clip(ramp, 0, 255).astype(np.uint8))
+
+
+def _separability(blur: np.ndarray, t: int) -> float:
+    """Otsu's between-class variance over the total, from the histogram (1: two clean modes)."""
+    hist = np.bincount(blur.ravel(), minlength=256).astype(np.float64)
+    levels = np.arange(256.0)
+    n = hist.sum()
+    lo_n, hi_n = hist[: t + 1].sum(), hist[t + 1 :].sum()
+    if lo_n == 0 or hi_n == 0:
+        return 0.0
+    mean = (hist * levels).sum() / n
+    var = (hist * (levels - mean) ** 2).sum() / n
+    if var <= 0:
+        return 0.0
+    lo_mean = (hist[: t + 1] * levels[: t + 1]).sum() / lo_n
+    hi_mean = (hist[t + 1 :] * levels[t + 1 :]).sum() / hi_n
+    return float(lo_n / n * hi_n / n * (lo_mean - hi_mean) ** 2 / var)
+
+
+def _symmetry(tiny: np.ndarray) -> float:
+    """Pearson correlation between the 64x64 copy and its left-right mirror."""
+    tiny = tiny - tiny.mean()
+    norm = float((tiny * tiny).sum())
+    return float((tiny * tiny[:, ::-1]).sum()) / norm if norm > 0 else 0.0
+
+
 def measure(image: np.ndarray) -> Features:
     """Measure a gray or BGR uint8 image."""
     height, width = image.shape[:2]
-    gray, bgr = _trim_margins(*_work_copy(image))
+    normal = normalise(*_work_copy(image))
+    cleaned, marks = remove_marks(normal.gray, normal.marks)
+    gray = _stretch(_trim_margins(cleaned))
     h, w = gray.shape
     g = gray.astype(np.float32)
     std = float(g.std())
-    p05, p95 = np.percentile(gray, (5, 95))
+    p05, p95 = _percentiles(gray, (5, 95))
     scale = max(1.0, float(p95 - p05))
 
     k = max(2, min(h, w) // 40)
@@ -143,29 +197,40 @@ def measure(image: np.ndarray) -> Features:
 
     blur = cv2.GaussianBlur(gray, (5, 5), 0)
     t, dark = cv2.threshold(blur, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
-    lo, hi = blur[blur <= t], blur[blur > t]
-    otsu_sep = 0.0
-    if lo.size and hi.size and blur.var() > 0:
-        wl, wh = lo.size / blur.size, hi.size / blur.size
-        otsu_sep = wl * wh * (float(lo.mean()) - float(hi.mean())) ** 2 / float(blur.var())
+    otsu_sep = _separability(blur, int(t))
     lung_frac, lung_pair = _lungs(dark)
-    centre_bright, bottom_bright = _profiles(g, scale)
+    tiny = cv2.resize(g, (64, 64), interpolation=cv2.INTER_AREA)
+    centre_bright, bottom_bright = _profiles(tiny, scale)
+    symmetry = _symmetry(tiny)
+    in_dark = dark > 0
+    dark_level = float(g[in_dark].mean()) / 255.0 if in_dark.any() else 0.0
+    spots = cv2.morphologyEx(gray, cv2.MORPH_TOPHAT, np.ones((5, 5), np.uint8)) > 30
+    dark_spots = float((spots & in_dark).sum()) / max(1, int(in_dark.sum()))
+    hist = np.bincount(gray.ravel(), minlength=256).astype(np.float64)
+    hist = hist[hist > 0] / gray.size
+    levels = float(-(hist * np.log2(hist)).sum())
 
     gx = cv2.Sobel(blur, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(blur, cv2.CV_32F, 0, 1, ksize=3)
     ex, ey = float((gx * gx).sum()), float((gy * gy).sum())
     lap = np.abs(cv2.Laplacian(gray, cv2.CV_32F, ksize=3))
-    in_dark = dark > 0
 
     k5 = np.ones((5, 5), np.uint8)
-    flat_any = float(np.mean(cv2.dilate(gray, k5) == cv2.erode(gray, k5)))
+    spread = cv2.dilate(gray, k5).astype(np.int16) - cv2.erode(gray, k5)
+    flat_any = float(np.mean(spread == 0))
+    flat_mid = float(np.mean((spread <= 2) & (gray > 30) & (gray < 225)))
     detail = float((g - cv2.GaussianBlur(g, (0, 0), 2.0)).std()) / max(std, 1.0)
 
     return Features(
         width=width,
         height=height,
         aspect=w / h,
-        colour=_colour(bgr),
+        colour=normal.colour,
+        off_curve=normal.off_curve,
+        overlay=normal.overlay,
+        marks=marks,
+        colour_detail=normal.colour_detail,
+        flat_colour=normal.flat_colour,
         white=float(np.mean(gray >= 240)),
         black=float(np.mean(gray <= 15)),
         border_white=float(np.mean(ring >= 240)),
@@ -180,5 +245,11 @@ def measure(image: np.ndarray) -> Features:
         grad_vertical=ey / (ex + ey) if ex + ey > 0 else 0.5,
         fine_texture=float(lap[in_dark].mean()) / max(std, 1.0) if in_dark.any() else 0.0,
         flat_any=flat_any,
+        flat_mid=flat_mid,
         detail=detail,
+        symmetry=symmetry,
+        dark_level=dark_level,
+        dark_spots=dark_spots,
+        levels=levels,
+        rendering=normal.rendering,
     )

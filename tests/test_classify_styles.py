@@ -1,0 +1,70 @@
+"""Radiographs printed the way journals print them stay radiographs; overlays are flagged.
+
+The styles are bench/journal_styles.py (the ones the classifier is trained and scored with
+on real images), applied here to the phantoms; figures in the same styles never become
+confident radiographs.
+
+The phantoms are a few blurred ellipses, smoother than any film or slice, so some styles
+take away all they have: the CT phantom cropped tight, through jet or above a label strip,
+the films shrunk to a low-quality thumbnail, and a segmentation mask that covers a whole
+flat grey level (it then reads as a tint of that level, not as an overlay). Those cases are
+scored on real images by `make eval` (bench/eval_classify.py, per style on held-out groups)
+and left out here.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.classify import LOW_CONFIDENCE, classify_image
+from tests import phantoms
+from tests.test_classify import not_a_confident_radiograph
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+
+import journal_styles as js  # noqa: E402
+
+RECOLOUR = ["tint", "colour map", "jet map"]
+MARKS = ["text", "scores", "boxes", "arrows", "circles", "letter"]
+FRAMES = ["frame", "label strip", "axes"]
+FILM_STYLES = RECOLOUR + MARKS + FRAMES + ["tight crop"]
+CT_STYLES = ["tint", "colour map", *MARKS, "frame", "axes", "low quality"]
+CASES = [
+    *((phantoms.chest_xray_frontal, "xray", style) for style in FILM_STYLES),
+    *((phantoms.chest_xray_lateral, "xray", style) for style in FILM_STYLES),
+    *((phantoms.ct_axial, "ct", style) for style in CT_STYLES),
+]
+
+
+@pytest.mark.parametrize(("draw", "modality", "style"), CASES)
+@pytest.mark.parametrize("seed", [0, 1])
+def test_styled_radiograph_keeps_its_modality(draw, modality: str, style: str, seed: int):
+    image, _ = js.journal_print(draw(512, seed), np.random.default_rng(seed), [style])
+    result = classify_image(image)
+    assert result.modality == modality, result.reasons
+    assert "overlay" not in result.flags, result.reasons
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_heat_map_on_a_film_is_staged_and_flagged(seed: int):
+    film = phantoms.chest_xray_frontal(512, seed)
+    image, _ = js.journal_print(film, np.random.default_rng(seed), ["heat map"])
+    result = classify_image(image)
+    assert result.modality == "xray", result.reasons
+    assert "overlay" in result.flags, result.reasons
+
+
+@pytest.mark.parametrize("style", RECOLOUR + ["circles", "axes", "tight crop"])
+@pytest.mark.parametrize("draw", [phantoms.bar_chart, phantoms.text_page])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_styled_figures_are_never_confident_radiographs(draw, style: str, seed: int):
+    image, _ = js.journal_print(draw(512, seed), np.random.default_rng(seed), [style])
+    assert not_a_confident_radiograph(classify_image(image))
+
+
+def test_plain_film_is_confident():
+    assert classify_image(phantoms.chest_xray_frontal(512)).confidence >= LOW_CONFIDENCE
