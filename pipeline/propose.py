@@ -172,7 +172,9 @@ def propose(
     flags: list[str] | None = None,
 ) -> CandidateDraft | None:
     """The candidate row for one image, or None when it is neither X-ray nor CT."""
-    flags = [*image.review_flags, *(flags or [])]
+    # The classifier's own flags (an overlay over the film, a film shown inverted or turned)
+    # are for the reviewer too.
+    flags = [*image.review_flags, *result.flags, *(flags or [])]
     modality = _modality(image, result, low_confidence, flags)
     if modality is None or image.file is None or not image.sha256:
         return None

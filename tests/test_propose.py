@@ -112,3 +112,8 @@ def test_clocks_that_agree_are_not_flagged() -> None:
     caption = "Figure 1. Chest radiograph on admission of a man with no symptoms before."
     row = draft(paper(image(caption=caption)), XRAY)
     assert not any(flag.startswith("offset clocks differ") for flag in row.flags)
+
+
+def test_the_classifiers_flags_reach_the_reviewer() -> None:
+    overlay = Classification("xray", "frontal", 0.8, ["a heat map over a film"], flags=["overlay"])
+    assert draft(paper(image(caption="Figure 4. Grad-CAM.")), overlay).flags == ["overlay"]
