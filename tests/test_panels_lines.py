@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.compound.lines import gutters, seams, strong_seams
+from pipeline.compound.lines import gutters
+from pipeline.compound.seams import seams, strong_seams
 from tests import phantoms
 
 

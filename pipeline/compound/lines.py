@@ -1,13 +1,13 @@
-"""What separates two panels along one axis of a figure: a gutter, a thin line, or a seam.
+"""What separates two panels along one axis of a figure, and the lines it is read from.
 
-All three are read from line statistics of a grey working copy (rows for a horizontal cut,
-columns for a vertical one), so they work for white and dark backgrounds alike:
+Every separator is read from line statistics of a grey working copy (rows for a horizontal
+cut, columns for a vertical one), so they work for white and dark backgrounds alike:
 
 - a *gutter* or *line* is a run of nearly flat lines of one colour (at most a few pixels of
   a letter or an arrow may cross it) running the whole length of the region; runs a few
-  pixels wide are lines (hairline separators), wider ones gutters;
+  pixels wide are lines (hairline separators), wider ones gutters (this module);
 - a *seam* is where two panels abut with no gutter: the image changes abruptly between two
-  neighbouring lines along nearly their whole length, far more than between the lines around.
+  neighbouring lines along nearly their whole length (seams.py).
 """
 
 from __future__ import annotations
@@ -18,9 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from pipeline.compound.pieces import ALIKE
-
-FLAT_TOLERANCE = 10.0  # grey levels a gutter pixel may stray from the line's median
+FLAT_TOLERANCE = 10.0  # grey levels a gutter pixel may stray from the line's level
 FLAT_SHARE = 0.95  # share of a gutter line's pixels within that tolerance
 CROSSED_SHARE = 0.6  # a line this flat may be a gutter crossed by text
 DARK = 32.0  # a line this dark nearly throughout is flat (black gutter, dark film margin)
@@ -39,14 +37,6 @@ _ACROSS = np.ones((1, 25), np.uint8)  # strokes this long are lines, not text
 _DOWN = np.ones((25, 1), np.uint8)
 _END_SLACK = 2  # runs this close to the region's ends are its margins, not separators
 _EDGE_GAP = 1  # lines between the gutter and the line checked for it (blur of the edge)
-SEAM_STRENGTH = 4.0  # jump across the seam over the median jump between nearby lines
-SEAM_SHARE = 0.6  # share of the seam's length where the jump stands out
-WEAK_SEAM_STRENGTH = 2.0  # enough where a regular pitch of strong seams expects one
-EVEN_SEAM_SHARE = 0.4  # and where only the caption's count of panels expects one
-_PITCH_SLACK = 0.03  # share of the length a seam may stray from its place on the pitch
-_MAX_PIECES = 16
-_SEAM_WINDOW = 8  # lines either side that give the usual jump
-_SEAM_SPACING = 6  # seams closer than this are one seam (a hairline has two edges)
 
 
 @dataclass(frozen=True)
@@ -64,7 +54,7 @@ class LineStats:
     share: np.ndarray  # share of each line within FLAT_TOLERANCE of its level
 
 
-def _lines(region: np.ndarray, axis: int) -> np.ndarray:
+def as_lines(region: np.ndarray, axis: int) -> np.ndarray:
     """The region as a stack of lines: columns for axis=1 (vertical cuts), rows for axis=0."""
     return region.T if axis == 1 else region
 
@@ -76,7 +66,7 @@ def line_stats(region: np.ndarray, axis: int) -> LineStats:
     lines are sampled at every other pixel along them (shares of a line, halved cost)."""
     import cv2
 
-    lines = _lines(region, axis)
+    lines = as_lines(region, axis)
     if lines.shape[1] > _SAMPLE_ABOVE:
         lines = lines[:, ::2]
     lines = np.ascontiguousarray(lines)
@@ -143,10 +133,10 @@ def gutters(
     only when some line falls short of flat by a little (CROSSED_SHARE).
     """
     stats = line_stats(region, axis)
-    found = [Run(*run, False) for run in _accepted_runs(_lines(region, axis), stats, background)]
+    found = [Run(*run, False) for run in _accepted_runs(as_lines(region, axis), stats, background)]
     if unstroked is not None and ((stats.share >= CROSSED_SHARE) & ~stats.flat).any():
         wiped = unstroked()
-        more = _accepted_runs(_lines(wiped, axis), line_stats(wiped, axis), background)
+        more = _accepted_runs(as_lines(wiped, axis), line_stats(wiped, axis), background)
         found += [Run(*run, True) for run in more if not _overlaps(run, found)]
     separators = []
     for start, stop, crossed in _own_margins_kept(sorted(found)):
@@ -228,113 +218,3 @@ def _own_margins_kept(runs: list[Run]) -> list[tuple[int, int, bool]]:
         kept = [run for run in group if run.in_background] or group
         out.append((kept[0].start, kept[-1].stop, all(run.crossed for run in kept)))
     return out
-
-
-def _moving_median(values: np.ndarray, half: int) -> np.ndarray:
-    padded = np.pad(values, half, mode="reflect")
-    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1)
-    # leave out the centre and its neighbours: a seam must stand out from lines beside it
-    keep = np.r_[0 : half - 1, half + 2 : 2 * half + 1]
-    return np.median(windows[:, keep], axis=1)
-
-
-def seam_profile(region: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per boundary between line i and i+1: how far the jump across it exceeds the usual jump
-    between nearby lines, and on what share of its length it stands out."""
-    lines = _lines(region, axis)
-    jump = np.abs(np.diff(lines.astype(np.int16), axis=0))  # (n-1, length)
-    mean_jump = jump.mean(axis=1)
-    usual = _moving_median(mean_jump, _SEAM_WINDOW)
-    share = np.count_nonzero(jump > (2.0 * usual + 6.0)[:, None], axis=1) / jump.shape[1]
-    return mean_jump / (usual + 1.0), share
-
-
-@dataclass(frozen=True)
-class SeamSearch:
-    """The strong seams along one axis of a region, and every boundary's strength."""
-
-    length: int  # lines along the axis
-    strong: list[int]  # the line index each strong seam cuts before
-    strength: np.ndarray
-
-
-def strong_seams(region: np.ndarray, axis: int, *, margin: float = 0.1) -> SeamSearch:
-    """Where the image jumps along most of a line, away from the region's ends."""
-    n = _lines(region, axis).shape[0]
-    if n < 4 * _SEAM_WINDOW:
-        return SeamSearch(n, [], np.zeros(max(0, n - 1)))
-    strength, share = seam_profile(region, axis)
-    strong = (strength >= SEAM_STRENGTH) & (share >= SEAM_SHARE)
-    low, high = int(margin * n), int((1 - margin) * n)
-    picked: list[int] = []
-    for i in sorted(np.flatnonzero(strong[low:high]) + low, key=lambda i: -strength[i]):
-        if all(abs(i - j) >= _SEAM_SPACING for j in picked):
-            picked.append(int(i))
-    return SeamSearch(n, sorted(i + 1 for i in picked), strength)
-
-
-def seams(search: SeamSearch) -> list[Separator]:
-    """Seams that cut the region into pieces of like length, as abutting panels are.
-
-    When the strong seams leave pieces of unlike length but sit on a regular pitch (one seam
-    at a third of a strip of three), the missing ones are looked for at the other multiples
-    of that pitch, where a weaker jump will do (two processed versions of one slice side by
-    side differ little at their seam). A film's edge inside its own frame leaves a sliver
-    and a wide piece: no seam.
-    """
-    cuts = search.strong
-    if not cuts:
-        return []
-    if not _alike_lengths(cuts, search.length):
-        cuts = _on_a_pitch(cuts, search.length, search.strength)
-    return [Separator(c, c, "seam") for c in cuts]
-
-
-def even_seams(region: np.ndarray, axis: int, count: int) -> list[Separator]:
-    """Seams that cut the region into `count` equal pieces (when a caption says how many
-    panels there are), each where expected, with a weak jump that still stands out along
-    much of its length (the ragged edge of a CT's mediastinum in the middle of a crop is as
-    strong but runs along a tenth of it); [] if one is missing."""
-    n = _lines(region, axis).shape[0]
-    if count < 2 or n < 4 * _SEAM_WINDOW:
-        return []
-    strength, share = seam_profile(region, axis)
-    slack = max(3, round(_PITCH_SLACK * n))
-    cuts = []
-    for k in range(1, count):
-        expected = round(k * n / count)
-        lo, hi = max(1, expected - slack), min(n - 1, expected + slack)
-        best = lo - 1 + int(np.argmax(strength[lo - 1 : hi]))
-        if strength[best] < WEAK_SEAM_STRENGTH or share[best] < EVEN_SEAM_SHARE:
-            return []
-        cuts.append(best + 1)
-    return [Separator(c, c, "seam") for c in cuts]
-
-
-def _alike_lengths(cuts: list[int], n: int) -> bool:
-    lengths = np.diff([0, *cuts, n])
-    return bool(lengths.min() >= ALIKE * lengths.max())
-
-
-def _on_a_pitch(cuts: list[int], n: int, strength: np.ndarray) -> list[int]:
-    """The cuts completed to a regular pitch, or [] when they do not sit on one."""
-    pitch = int(np.diff([0, *cuts, n]).min())
-    count = round(n / max(1, pitch))
-    if count < 2 or count > _MAX_PIECES or abs(n - count * pitch) > _PITCH_SLACK * n:
-        return []
-    slack = max(3, round(_PITCH_SLACK * n))
-    completed = []
-    for k in range(1, count):
-        expected = round(k * n / count)
-        near = [c for c in cuts if abs(c - expected) <= slack]
-        if near:
-            completed.append(near[0])
-            continue
-        lo, hi = max(1, expected - slack), min(n - 1, expected + slack)
-        best = lo - 1 + int(np.argmax(strength[lo - 1 : hi]))  # boundary index
-        if strength[best] < WEAK_SEAM_STRENGTH:
-            return []
-        completed.append(best + 1)
-    if len(completed) != len(set(completed)) or any(c not in completed for c in cuts):
-        return []
-    return completed if _alike_lengths(completed, n) else []

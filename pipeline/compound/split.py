@@ -14,9 +14,9 @@ import cv2
 import numpy as np
 
 from pipeline.compound import MIN_SIDE
-from pipeline.compound.lines import even_seams
 from pipeline.compound.pieces import is_picture, make_a_set
 from pipeline.compound.records import Box, FigureSplit, Panel
+from pipeline.compound.seams import even_seams
 from pipeline.compound.xycut import Leaf, cut
 from pipeline.pdf.caption_text import split_panel_captions
 from pipeline.pdf.captions import reading_order

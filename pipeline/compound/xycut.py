@@ -13,16 +13,9 @@ from functools import cached_property
 
 import numpy as np
 
-from pipeline.compound.lines import (
-    FLAT_SHARE,
-    SeamSearch,
-    Separator,
-    gutters,
-    seams,
-    strong_seams,
-    without_strokes,
-)
+from pipeline.compound.lines import FLAT_SHARE, Separator, gutters, without_strokes
 from pipeline.compound.pieces import MIN_PIXELS, MIN_SHARE, Box, is_picture
+from pipeline.compound.seams import SeamSearch, seams, strong_seams
 
 MAX_DEPTH = 6
 UNLIKE_SEAM_PIECE = 0.25  # share of the region's length each piece of unlike seams needs
