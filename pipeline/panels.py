@@ -3,20 +3,21 @@
 A panel becomes an image of its own after all the others, pointing to its figure
 (`panel_of`), with its letter, its part of the caption and its box in the figure; the
 figure stays in the list (and in the manifest) but is staged as its panels. How a figure
-is cut is `pipeline.pdf.panels.plan_panels`.
+is cut is `pipeline.compound.split_figure`.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.budgets import DEFAULT_LIMITS
+from pipeline.compound import MIN_SIDE, Panel, split_figure
 from pipeline.document import NOT_STAGED_FLAGS, SEVERAL_PAGES, DocumentImage
 from pipeline.files import write_once_bytes
-from pipeline.pdf.panels import MIN_SIDE, PanelCut, plan_panels
 
 if TYPE_CHECKING:
     import numpy as np
@@ -66,20 +67,24 @@ def split_panels(
     large to decode within `limits` is left whole)."""
     panels: list[DocumentImage] = []
     next_index = max((image.index for image in images), default=-1) + 1
+    # A caption over several images of a page is split among them (pdf/captions.py), so
+    # none of them gets its letters and parts whole.
+    shared = Counter((image.page, image.caption) for image in images if image.caption)
     for figure in images:
         if not _cuttable(figure):
             continue
         pixels = _figure_pixels(figure, limits)
         if pixels is None:
             continue
-        for cut in plan_panels(pixels, figure.caption):
+        alone = shared[(figure.page, figure.caption)] == 1
+        for cut in split_figure(pixels, figure.caption if alone else None).panels:
             panels.append(_panel(figure, pixels, cut, next_index, out_dir))
             next_index += 1
     return [*images, *panels]
 
 
 def _panel(
-    figure: DocumentImage, pixels: np.ndarray, cut: PanelCut, index: int, out_dir: Path
+    figure: DocumentImage, pixels: np.ndarray, cut: Panel, index: int, out_dir: Path
 ) -> DocumentImage:
     from pipeline.pdf.png import encode_png
 

@@ -9,12 +9,12 @@ import numpy as np
 import pymupdf
 import pytest
 
+from pipeline.compound import split_figure
 from pipeline.config import Config
 from pipeline.document import DocumentImage
 from pipeline.panels import split_panels
 from pipeline.pdf.captions import split_panel_captions
 from pipeline.pdf.images import extract_pdf_images
-from pipeline.pdf.panels import find_panels
 from pipeline.sources.pdf import extract_images
 from tests import phantoms
 
@@ -97,7 +97,7 @@ def test_without_letters_in_the_caption_a_regular_grid_is_cut_with_guessed_lette
     ids=["xray", "chart", "text-page"],
 )
 def test_single_pictures_are_not_cut(picture: np.ndarray) -> None:
-    assert find_panels(picture) == []
+    assert split_figure(picture).panels == ()
 
 
 def test_several_images_under_one_caption_are_lettered_in_reading_order(tmp_path: Path) -> None:

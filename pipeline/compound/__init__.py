@@ -1,0 +1,28 @@
+"""Compound figures cut into panels: a decoded image (and its caption) in, panels out.
+
+`split_figure(pixels, caption)` works on any image, from a PDF or a case page, and returns a
+`FigureSplit`: each `Panel` has its box in the figure, its letter, its part of the caption
+and the kinds of separators it was found by. Nothing here knows about PDFs.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pipeline.compound.records import FigureSplit, Panel
+
+if TYPE_CHECKING:  # numpy and cv2 load on first use
+    import numpy as np
+
+__all__ = ["MIN_SIDE", "FigureSplit", "Panel", "split_figure"]
+
+MIN_SIDE = 160  # pixels: smaller images are not cut
+
+
+def split_figure(
+    pixels: np.ndarray, caption: str | None = None, *, named: int | None = None
+) -> FigureSplit:
+    """Cut a gray or BGR(A) image into its panels (see pipeline/compound/split.py)."""
+    from pipeline.compound.split import split_figure as split
+
+    return split(pixels, caption, named=named)

@@ -1,0 +1,131 @@
+"""Seams: where panels abut with no gutter, the image jumps between two neighbouring lines
+along most of their length, far more than between the lines around; the pieces seams leave
+are alike in length (or sit on a regular pitch, or match the count a caption names).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipeline.compound.lines import Separator, as_lines
+from pipeline.compound.pieces import ALIKE, MAX_PANELS
+
+SEAM_STRENGTH = 4.0  # jump across the seam over the median jump between nearby lines
+SEAM_SHARE = 0.6  # share of the seam's length where the jump stands out
+WEAK_SEAM_STRENGTH = 2.0  # enough where a regular pitch of strong seams expects one
+EVEN_SEAM_SHARE = 0.4  # and where only the caption's count of panels expects one
+_PITCH_SLACK = 0.03  # share of the length a seam may stray from its place on the pitch
+_SEAM_WINDOW = 8  # lines either side that give the usual jump
+_SEAM_SPACING = 6  # seams closer than this are one seam (a hairline has two edges)
+
+
+def _moving_median(values: np.ndarray, half: int) -> np.ndarray:
+    padded = np.pad(values, half, mode="reflect")
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1)
+    # leave out the centre and its neighbours: a seam must stand out from lines beside it
+    keep = np.r_[0 : half - 1, half + 2 : 2 * half + 1]
+    return np.median(windows[:, keep], axis=1)
+
+
+def seam_profile(region: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per boundary between line i and i+1: how far the jump across it exceeds the usual jump
+    between nearby lines, and on what share of its length it stands out."""
+    lines = as_lines(region, axis)
+    jump = np.abs(np.diff(lines.astype(np.int16), axis=0))  # (n-1, length)
+    mean_jump = jump.mean(axis=1)
+    usual = _moving_median(mean_jump, _SEAM_WINDOW)
+    share = np.count_nonzero(jump > (2.0 * usual + 6.0)[:, None], axis=1) / jump.shape[1]
+    return mean_jump / (usual + 1.0), share
+
+
+@dataclass(frozen=True)
+class SeamSearch:
+    """The strong seams along one axis of a region, and every boundary's strength."""
+
+    length: int  # lines along the axis
+    strong: list[int]  # the line index each strong seam cuts before
+    strength: np.ndarray
+
+
+def strong_seams(region: np.ndarray, axis: int, *, margin: float = 0.1) -> SeamSearch:
+    """Where the image jumps along most of a line, away from the region's ends."""
+    n = as_lines(region, axis).shape[0]
+    if n < 4 * _SEAM_WINDOW:
+        return SeamSearch(n, [], np.zeros(max(0, n - 1)))
+    strength, share = seam_profile(region, axis)
+    strong = (strength >= SEAM_STRENGTH) & (share >= SEAM_SHARE)
+    low, high = int(margin * n), int((1 - margin) * n)
+    picked: list[int] = []
+    for i in sorted(np.flatnonzero(strong[low:high]) + low, key=lambda i: -strength[i]):
+        if all(abs(i - j) >= _SEAM_SPACING for j in picked):
+            picked.append(int(i))
+    return SeamSearch(n, sorted(i + 1 for i in picked), strength)
+
+
+def seams(search: SeamSearch) -> list[Separator]:
+    """Seams that cut the region into pieces of like length, as abutting panels are.
+
+    When the strong seams leave pieces of unlike length but sit on a regular pitch (one seam
+    at a third of a strip of three), the missing ones are looked for at the other multiples
+    of that pitch, where a weaker jump will do (two processed versions of one slice side by
+    side differ little at their seam). A film's edge inside its own frame leaves a sliver
+    and a wide piece: no seam.
+    """
+    cuts = search.strong
+    if not cuts:
+        return []
+    if not _alike_lengths(cuts, search.length):
+        cuts = _on_a_pitch(cuts, search.length, search.strength)
+    return [Separator(c, c, "seam") for c in cuts]
+
+
+def even_seams(region: np.ndarray, axis: int, count: int) -> list[Separator]:
+    """Seams that cut the region into `count` equal pieces (when a caption says how many
+    panels there are), each where expected, with a weak jump that still stands out along
+    much of its length (the ragged edge of a CT's mediastinum in the middle of a crop is as
+    strong but runs along a tenth of it); [] if one is missing."""
+    n = as_lines(region, axis).shape[0]
+    if count < 2 or n < 4 * _SEAM_WINDOW:
+        return []
+    strength, share = seam_profile(region, axis)
+    slack = max(3, round(_PITCH_SLACK * n))
+    cuts = []
+    for k in range(1, count):
+        expected = round(k * n / count)
+        lo, hi = max(1, expected - slack), min(n - 1, expected + slack)
+        best = lo - 1 + int(np.argmax(strength[lo - 1 : hi]))
+        if strength[best] < WEAK_SEAM_STRENGTH or share[best] < EVEN_SEAM_SHARE:
+            return []
+        cuts.append(best + 1)
+    return [Separator(c, c, "seam") for c in cuts]
+
+
+def _alike_lengths(cuts: list[int], n: int) -> bool:
+    lengths = np.diff([0, *cuts, n])
+    return bool(lengths.min() >= ALIKE * lengths.max())
+
+
+def _on_a_pitch(cuts: list[int], n: int, strength: np.ndarray) -> list[int]:
+    """The cuts completed to a regular pitch, or [] when they do not sit on one."""
+    pitch = int(np.diff([0, *cuts, n]).min())
+    count = round(n / max(1, pitch))
+    if count < 2 or count > MAX_PANELS or abs(n - count * pitch) > _PITCH_SLACK * n:
+        return []
+    slack = max(3, round(_PITCH_SLACK * n))
+    completed = []
+    for k in range(1, count):
+        expected = round(k * n / count)
+        near = [c for c in cuts if abs(c - expected) <= slack]
+        if near:
+            completed.append(near[0])
+            continue
+        lo, hi = max(1, expected - slack), min(n - 1, expected + slack)
+        best = lo - 1 + int(np.argmax(strength[lo - 1 : hi]))  # boundary index
+        if strength[best] < WEAK_SEAM_STRENGTH:
+            return []
+        completed.append(best + 1)
+    if len(completed) != len(set(completed)) or any(c not in completed for c in cuts):
+        return []
+    return completed if _alike_lengths(completed, n) else []

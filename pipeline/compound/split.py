@@ -1,0 +1,123 @@
+"""Cut one figure into its panels and name each by the caption.
+
+The figure is analysed on a grey copy at most WORK_SIDE pixels long: a recursive XY cut at
+gutters, thin lines and seams (xycut.py), then the pieces that are pictures (pieces.py) are
+the panels if they make a set. When the caption names several panels and the figure is one
+picture, a grid of that many cells is looked for along faint seams (the caption as a hint).
+Letters come from the caption in reading order when it names as many panels as were found;
+otherwise they are A, B, C... and flagged as guessed.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from pipeline.compound import MIN_SIDE
+from pipeline.compound.pieces import is_picture, make_a_set
+from pipeline.compound.records import Box, FigureSplit, Panel
+from pipeline.compound.seams import even_seams
+from pipeline.compound.xycut import Leaf, cut
+from pipeline.pdf.caption_text import split_panel_captions
+from pipeline.pdf.captions import reading_order
+
+WORK_SIDE = 800  # analyse a copy at most this large
+MAX_CELL_ASPECT = 2.0  # a grid the caption implies has cells no longer than this
+
+
+def working_copy(pixels: np.ndarray) -> tuple[np.ndarray, float]:
+    """A grey uint8 copy at most WORK_SIDE long, and its scale."""
+    if pixels.dtype != np.uint8:
+        pixels = cv2.normalize(pixels, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+    if pixels.ndim == 3:  # grey first: shrinking three channels costs four times more
+        code = cv2.COLOR_BGRA2GRAY if pixels.shape[2] == 4 else cv2.COLOR_BGR2GRAY
+        pixels = cv2.cvtColor(pixels, code)
+    height, width = pixels.shape[:2]
+    scale = min(1.0, WORK_SIDE / max(height, width))
+    if scale < 1.0:
+        pixels = cv2.resize(pixels, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    return pixels, scale
+
+
+def split_figure(
+    pixels: np.ndarray, caption: str | None = None, *, named: int | None = None
+) -> FigureSplit:
+    """The figure's panels in reading order.
+
+    `caption` is the figure's caption when this image holds the whole figure: its panel
+    letters and their parts go to the panels. `named` overrides how many panels the caption
+    names (0: unknown).
+    """
+    height, width = pixels.shape[:2]
+    if min(height, width) < MIN_SIDE:
+        return FigureSplit(width, height, reason=f"smaller than {MIN_SIDE} px")
+    gray, scale = working_copy(pixels)
+    leaves, content = cut(gray)
+    size = (gray.shape[1], gray.shape[0])
+    pictures = [leaf for leaf in leaves if is_picture(gray, leaf.box, size)]
+    parts = split_panel_captions(caption or "")
+    if named is None:
+        named = len(parts)
+    if named >= 2 and len(pictures) == 1:
+        pictures = _grid_the_caption_names(gray, pictures[0], named) or pictures
+    boxes = [leaf.box for leaf in pictures]
+    if not make_a_set(boxes, content, named):
+        reason = (
+            f"{len(pictures)} picture(s) among {len(leaves)} pieces, not a set of panels"
+            + (f" (the caption names {named})" if named else "")
+        )
+        return FigureSplit(width, height, reason=reason)
+    letters = list(parts) if len(parts) == len(pictures) else []
+    panels = []
+    for position, i in enumerate(reading_order([tuple(map(float, b)) for b in boxes])):
+        letter = letters[position] if letters else chr(ord("A") + position)
+        panels.append(
+            Panel(
+                box=_full_size(boxes[i], scale, width, height),
+                letter=letter,
+                caption=parts.get(letter) if letters else None,
+                found_by=pictures[i].found_by,
+                guessed=not letters,
+            )  # fmt: skip
+        )
+    kinds = sorted({kind for panel in panels for kind in panel.found_by})
+    return FigureSplit(width, height, tuple(panels), f"cut at {', '.join(kinds)}")
+
+
+def _grid_the_caption_names(gray: np.ndarray, picture: Leaf, named: int) -> list[Leaf]:
+    """The caption names `named` panels but the figure is one picture: panels abutting with
+    little to tell them apart (two films of one patient). Try the grids of that many cells
+    whose cells are shaped like panels (the squarest first), each boundary a faint seam
+    where the grid puts it, each cell a picture."""
+    x0, y0, x1, y1 = picture.box
+    region = gray[y0:y1, x0:x1]
+    height, width = region.shape
+    shapes = [(rows, named // rows) for rows in range(1, named + 1) if named % rows == 0]
+    shapes.sort(key=lambda shape: abs(np.log((width / shape[1]) / (height / shape[0]))))
+    size = (gray.shape[1], gray.shape[0])
+    for rows, cols in shapes:
+        cell_aspect = (width / cols) / (height / rows)
+        if not 1 / MAX_CELL_ASPECT <= cell_aspect <= MAX_CELL_ASPECT:
+            continue
+        across = even_seams(region, 1, cols) if cols > 1 else []
+        down = even_seams(region, 0, rows) if rows > 1 else []
+        if len(across) != cols - 1 or len(down) != rows - 1:
+            continue
+        xs = [0, *(s.start for s in across), width]
+        ys = [0, *(s.start for s in down), height]
+        cells = [
+            Leaf((x0 + xa, y0 + ya, x0 + xb, y0 + yb), (*picture.found_by, "seam", "caption"))
+            for ya, yb in zip(ys, ys[1:], strict=False)
+            for xa, xb in zip(xs, xs[1:], strict=False)
+        ]
+        if all(is_picture(gray, cell.box, size) for cell in cells):
+            return cells
+    return []
+
+
+def _full_size(box: Box, scale: float, width: int, height: int) -> Box:
+    x0, y0, x1, y1 = box
+    return (
+        max(0, int(x0 / scale)), max(0, int(y0 / scale)),
+        min(width, round(x1 / scale)), min(height, round(y1 / scale)),
+    )  # fmt: skip

@@ -1,0 +1,127 @@
+"""Every layout class of journal figures is cut into its panels, each with its letter and its
+part of the caption; single pictures are not cut (layouts: tests/fixtures/composites.jsonl)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from pipeline.compound import split_figure
+from pipeline.pdf.caption_text import split_panel_captions
+from tests import phantoms
+from tests.composites import (
+    build,
+    case_report_pdf,
+    extracted_with_panels,
+    load_layouts,
+    matched,
+)
+
+LAYOUTS = load_layouts()
+
+
+@pytest.mark.parametrize("case", LAYOUTS, ids=[case["id"] for case in LAYOUTS])
+def test_layout_is_cut_into_its_panels(case: dict) -> None:
+    composite = build(case)
+    split = split_figure(composite.image, composite.caption)
+    if not composite.expect_cut:
+        assert split.panels == (), split.reason
+        return
+    boxes = [panel.box for panel in split.panels]
+    assert matched(composite.boxes, boxes) == len(composite.boxes) == len(boxes), split.reason
+    parts = split_panel_captions(composite.caption)
+    if len(parts) == len(boxes):
+        assert [(p.letter, p.caption) for p in split.panels] == list(parts.items())
+        assert not any(p.guessed for p in split.panels)
+    else:
+        assert [p.letter for p in split.panels] == [chr(65 + n) for n in range(len(boxes))]
+        assert all(p.guessed and p.caption is None for p in split.panels)
+    if "found_by" in case:  # the kind of separator that must be seen
+        assert all(case["found_by"] in panel.found_by for panel in split.panels)
+
+
+def test_case_report_pdf_keeps_each_panel_with_its_letter_caption_part_and_place(
+    tmp_path: Path,
+) -> None:
+    chosen = [case for case in LAYOUTS if case["id"] in ("abutting-1x3", "dark-2x2-in-white")]
+    composites = [build(case) for case in chosen]
+    images = extracted_with_panels(case_report_pdf(tmp_path / "cr.pdf", composites), tmp_path)
+    figures = [image for image in images if image.panel_of is None]
+    assert len(figures) == 2
+    for composite, figure in zip(composites, figures, strict=True):
+        panels = [image for image in images if image.panel_of == figure.index]
+        parts = split_panel_captions(figure.caption or "")
+        assert [(p.panel, p.panel_caption) for p in panels] == list(parts.items())
+        assert matched(composite.boxes, [p.panel_box for p in panels]) == len(composite.boxes)
+        assert all(p.page == figure.page and p.flags == ["panel"] for p in panels)
+
+
+def test_caption_naming_the_panels_lets_an_uneven_pair_be_cut() -> None:
+    """A large film and a small CT slice with white around: not alike, not filling the
+    figure, so cut only when the caption says there are two panels."""
+    canvas = np.full((520, 900), 255, dtype=np.uint8)
+    canvas[10:510, 10:510] = phantoms.chest_xray_frontal(500, seed=1)
+    canvas[300:470, 600:770] = phantoms.ct_axial(170, seed=2)
+    assert split_figure(canvas).panels == ()
+    caption = "Figure 2. (A) Radiograph on admission. (B) CT on day 3."
+    split = split_figure(canvas, caption)
+    assert [(p.letter, p.caption) for p in split.panels] == [
+        ("A", "Radiograph on admission."),
+        ("B", "CT on day 3."),
+    ]
+
+
+def lung_window_crop(seed: int) -> np.ndarray:
+    """Two dark lungs with a white mediastinum between them, as a CT in lung window cropped
+    tight: the white band runs the full height, with ragged edges."""
+    crop = np.full((400, 460), 250, dtype=np.uint8)
+    for cx, tilt in ((120, 8), (340, -8)):
+        cv2.ellipse(crop, (cx, 200), (95, 185), tilt, 0, 360, 40, -1)
+    rng = np.random.default_rng(seed)
+    return np.clip(crop + rng.normal(0, 3, crop.shape), 0, 255).astype(np.uint8)
+
+
+def test_lung_window_ct_crop_on_white_is_not_cut_at_its_white_mediastinum() -> None:
+    figure = np.full((440, 500), 255, dtype=np.uint8)
+    figure[20:420, 20:480] = lung_window_crop(3)
+    assert split_figure(figure).panels == ()
+
+
+def test_smooth_bright_band_inside_a_film_is_not_a_gutter() -> None:
+    film = phantoms.chest_xray_frontal(500, seed=4).astype(np.float32)
+    band = np.exp(-(((np.arange(500) - 250) / 30.0) ** 2)) * 80  # blurred spine, full height
+    film = np.clip(film + band[None, :], 0, 255).astype(np.uint8)
+    assert split_figure(film).panels == ()
+
+
+def test_panel_record_to_json() -> None:
+    split = split_figure(build(LAYOUTS[0]).image, LAYOUTS[0]["caption"])
+    data = split.panels[0].to_json()
+    assert data["letter"] == "A" and data["found_by"] == ["gutter"]
+    assert len(data["box"]) == 4 and data["caption"].endswith("on admission.")
+
+
+def test_caption_count_finds_faint_seams_between_two_films_of_one_patient() -> None:
+    """Two frontal films abutting, alike at their edges: one picture, unless the caption
+    says there are two panels; then the faint seam where a 1x2 grid puts it cuts."""
+    first = phantoms.chest_xray_frontal(500, seed=1)[50:450, 50:450]
+    second = (phantoms.chest_xray_frontal(500, seed=2)[50:450, 50:450] * 0.85).astype(np.uint8)
+    pair = np.hstack([first, second])
+    assert split_figure(pair).panels == ()
+    split = split_figure(pair, "Figure 1. (A) Day 1. (B) Day 5.")
+    assert [(p.box, p.letter, p.found_by) for p in split.panels] == [
+        ((0, 0, 400, 400), "A", ("seam", "caption")),
+        ((400, 0, 800, 400), "B", ("seam", "caption")),
+    ]
+
+
+def test_letters_for_regions_of_one_film_do_not_cut_it() -> None:
+    """A caption naming (A) and (B) for findings in one CT crop: the ragged mediastinum
+    in its middle is no seam."""
+    caption = "Figure 3. CT showing consolidation (A) and ground-glass opacity (B)."
+    assert len(split_panel_captions(caption)) == 2
+    split = split_figure(lung_window_crop(5), caption)
+    assert split.panels == () and "the caption names 2" in split.reason
