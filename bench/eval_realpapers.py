@@ -136,6 +136,7 @@ class Score:
     overlay: int = 0
     overlay_found: int = 0
     false: int = 0
+    false_confident: int = 0  # of the false ones, those not flagged low confidence
     modality_right: int = 0
     pieces_counted: int = 0
     pieces_found: int = 0
@@ -155,6 +156,7 @@ class Score:
             "clean_recall": self.clean_found / max(1, self.clean),
             "overlay_recall": self.overlay_found / max(1, self.overlay),
             "false_rate": self.false / max(1, panels),
+            "false_confident_rate": self.false_confident / max(1, panels),
             "modality_right": self.modality_right / max(1, self.clean_found),
             "splitter_recall": self.pieces_matched / max(1, self.pieces_counted),
             "splitter_precision": self.pieces_matched / max(1, self.pieces_found),
@@ -170,6 +172,11 @@ def score_page(count: Count, staged: list[dict[str, Any]], pieces: int) -> Score
     clean_found = min(len(plain), count.clean)
     spare = len(plain) - clean_found + len(flagged)
     overlay_found = min(spare, count.overlay)
+    # The staged rows left over once the counted panels are matched are false; the rows most
+    # likely to be them are the ones the classifier was least sure of.
+    by_doubt = sorted(staged, key=lambda row: row.get("confidence") or 0.0, reverse=True)
+    false_rows = by_doubt[len(staged) - (spare - overlay_found) :] if spare > overlay_found else []
+    false_confident = sum("low confidence" not in (row.get("flags") or []) for row in false_rows)
     by_modality = {m: sum(row["modality"] == m for row in plain) for m in ("xray", "ct")}
     right = min(by_modality["xray"], count.xray) + min(by_modality["ct"], count.ct)
     return Score(
@@ -178,6 +185,7 @@ def score_page(count: Count, staged: list[dict[str, Any]], pieces: int) -> Score
         overlay=count.overlay,
         overlay_found=overlay_found,
         false=spare - overlay_found,
+        false_confident=false_confident,
         modality_right=min(right, clean_found),
         pieces_counted=count.total,
         pieces_found=pieces if count.total else 0,
