@@ -46,6 +46,7 @@ from pipeline.nightly.ingest import SourceOutcome, TransientSourceError, extract
 from pipeline.nightly.report import RunReport, render_markdown  # noqa: E402
 from pipeline.nightly.run import NightlyRunner, run_nightly, shared_client  # noqa: E402
 from pipeline.nightly.settings import NightlySettings, load_nightly_settings  # noqa: E402
+from pipeline.sources.base import Fetching  # noqa: E402
 from pipeline.store import Store  # noqa: E402
 
 
@@ -59,16 +60,23 @@ def _retry_transient(_task: Any, _task_run: Any, state: Any) -> bool:
 
 
 def extract_one(
-    ref: SourceRef, config: Config, store: Store, client: Any, retries: int
+    ref: SourceRef,
+    config: Config,
+    store: Store,
+    client: Any,
+    retries: int,
+    fetching: Fetching | None = None,
 ) -> SourceOutcome | State[SourceOutcome]:
     """One source; raises TransientSourceError (and Prefect retries) while attempts are left.
 
     A failed source (already recorded in the store by extract_source) ends its task run in a
     Failed state with the reason as its message, so the UI shows which sources failed; the
-    outcome travels in the state's data and the flow run goes on (SourceFuture).
+    outcome travels in the state's data and the flow run goes on (SourceFuture). `client`
+    (the nightly) or `fetching` (a backfill's batch) is shared by the sources.
     """
     final = task_run.run_count > retries
-    outcome = extract_source(ref, config, store, client=client, final_attempt=final)
+    outcome = extract_source(ref, config, store, client=client, fetching=fetching,
+                             final_attempt=final)  # fmt: skip
     if outcome.status == "failed":
         return Failed(message=outcome.error, data=outcome)
     return outcome
@@ -112,10 +120,8 @@ def extract_task(settings: NightlySettings) -> Any:
 class ProgressArtifact:
     """A progress bar in the flow run's Artifacts tab, updated at most every 2 seconds."""
 
-    def __init__(self) -> None:
-        self.artifact_id = create_progress_artifact(
-            0.0, key="nightly-progress", description="Sources extracted"
-        )
+    def __init__(self, key: str = "nightly-progress") -> None:
+        self.artifact_id = create_progress_artifact(0.0, key=key, description="Sources extracted")
         self.updated_at = 0.0
 
     def __call__(self, done: int, total: int) -> None:
