@@ -92,6 +92,7 @@ TAG = "backfill"
 ACTIVE = [StateType.SCHEDULED, StateType.PENDING, StateType.RUNNING, StateType.PAUSED,
           StateType.CANCELLING]  # fmt: skip
 MAX_THREADS = 32  # the task runner's bound; `threads` (max_in_flight) sets the batch's own
+STOP_WAIT = 15.0  # seconds a live worker takes at most to stop a cancelled flow run
 
 
 # -- on a worker: one batch -------------------------------------------------------------------
@@ -200,6 +201,7 @@ class PoolBatches:
         self.tags = tags
         self.log = log
         self.runs: set[UUID] = set()
+        self.stopping: dict[UUID, float] = {}  # adopted runs being cancelled, since when
         self._room: tuple[float, int] = (0.0, 1)
         self._said_no_workers = False
 
@@ -231,9 +233,16 @@ class PoolBatches:
     def finished(self, timeout: float) -> list[tuple[Any, BatchResult]]:
         deadline = time.monotonic() + timeout
         while self.runs:
-            runs = self.client.read_flow_runs(
-                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=list(self.runs)))
-            )
+            runs = self._read(list(self.runs))
+            for run in runs:
+                since = self.stopping.get(run.id)
+                if since is not None and time.monotonic() - since > STOP_WAIT and not (
+                    run.state is not None and run.state.is_final()
+                ):
+                    self.log(f"flow run {run.name} did not stop within {STOP_WAIT:.0f} s: "
+                             "its worker is gone; marking it cancelled")  # fmt: skip
+                    run.state = Cancelled(message="its worker did not answer the cancellation")
+                    self.client.set_flow_run_state(run.id, run.state, force=True)
             ended = [run for run in runs if run.state is not None and run.state.is_final()]
             if ended or time.monotonic() >= deadline:
                 self.runs.difference_update(run.id for run in ended)
@@ -261,53 +270,44 @@ class PoolBatches:
         return BatchResult(worker=worker, outcomes=outcomes_from_rows(rows), error=error)
 
     def stop(self) -> None:
-        stop_runs(self.client, list(self.runs), self.log, wait=0.0)
+        """Cancel this backfill's flow runs still waiting or running."""
+        for run in self._read(list(self.runs)):
+            if run.state is not None and not run.state.is_final():
+                self.client.set_flow_run_state(run.id, _cancel_state(run), force=True)
 
+    def adopt(self) -> list[tuple[Any, list[SourceRef]]]:
+        """Flow runs of the deployment that a stopped or killed backfill left waiting or
+        running: cancelled (a running one through its worker, which stops its process), and
+        followed until they end. One still not ended after STOP_WAIT seconds has no worker
+        left (it was killed): it is marked cancelled here."""
+        deployment = self.client.read_deployment_by_name(self.deployment)
+        runs = self.client.read_flow_runs(
+            deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment.id])),
+            flow_run_filter=FlowRunFilter(
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=ACTIVE))
+            ),
+        )
+        adopted = []
+        for run in runs:
+            self.client.set_flow_run_state(run.id, _cancel_state(run), force=True)
+            self.runs.add(run.id)
+            self.stopping[run.id] = time.monotonic()
+            refs = [SourceRef(**source) for source in run.parameters.get("sources", [])]
+            adopted.append((run.id, refs))
+        return adopted
 
-def stop_runs(client: Any, run_ids: list[UUID], log: Any, *, wait: float = 30.0) -> None:
-    """Cancel these flow runs: waiting ones at once, running ones through their worker (it
-    stops the process). Runs still not ended after `wait` seconds had no worker left (it was
-    killed): they are marked cancelled here."""
-    if not run_ids:
-        return
-    runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=run_ids)))
-    for run in runs:
-        if run.state is None or run.state.is_final():
-            continue
-        running = run.state.type in (StateType.RUNNING, StateType.CANCELLING)
-        state = Cancelling(message="backfill stopped") if running else Cancelled(
-            message="backfill stopped before this batch started"
-        )  # fmt: skip
-        client.set_flow_run_state(run.id, state, force=True)
-    deadline = time.monotonic() + wait
-    while True:
-        runs = client.read_flow_runs(
+    def _read(self, run_ids: list[UUID]) -> list[Any]:
+        if not run_ids:
+            return []
+        return self.client.read_flow_runs(
             flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=run_ids))
         )
-        left = [run for run in runs if run.state is not None and not run.state.is_final()]
-        if not left or time.monotonic() >= deadline:
-            break
-        time.sleep(1.0)
-    for run in left:
-        log(f"flow run {run.name} did not stop within {wait:.0f} s: its worker is gone; "
-            "marking it cancelled")  # fmt: skip
-        client.set_flow_run_state(
-            run.id, Cancelled(message="its worker did not answer the cancellation"), force=True
-        )
 
 
-def stop_leftovers(client: Any, deployment_id: UUID, log: Any) -> None:
-    """Flow runs a stopped or killed backfill left behind, so that none of them extracts a
-    source while this backfill does: waiting ones cancelled, running ones stopped."""
-    runs = client.read_flow_runs(
-        deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])),
-        flow_run_filter=FlowRunFilter(
-            state=FlowRunFilterState(type=FlowRunFilterStateType(any_=ACTIVE))
-        ),
-    )
-    if runs:
-        log(f"stopping {len(runs)} flow runs left by an earlier backfill")
-        stop_runs(client, [run.id for run in runs], log)
+def _cancel_state(run: Any) -> Any:
+    if run.state is not None and run.state.type in (StateType.RUNNING, StateType.CANCELLING):
+        return Cancelling(message="backfill stopped")
+    return Cancelled(message="backfill stopped before this batch started")
 
 
 @flow(name="backfill", log_prints=True, persist_result=False)
@@ -330,8 +330,7 @@ def backfill_flow(
     with get_client(sync_client=True) as client:
         names = ensure_limits(client, settings)
         logger.info(f"global concurrency limits: {', '.join(names) or '(none configured)'}")
-        deployment_id = deploy_batches(client, settings, pool)
-        stop_leftovers(client, deployment_id, logger.info)
+        deploy_batches(client, settings, pool)
         parameters = {
             "db": db or str(config.path("staging_db")),
             "extracted": str(config.path("extracted").resolve()),

@@ -61,6 +61,7 @@ def literature(tmp_path: Path, pipeline_env: dict[str, str], monkeypatch: pytest
     pdf = numbered_pdf(case_report_pdf(tmp_path / "paper.pdf").read_bytes())
     with Literature(items, pdf, hosts=3, latency=0.02) as served:
         monkeypatch.setenv("PIPELINE_CROSSREF_URL", served.crossref.base_url)
+        monkeypatch.setenv("PIPELINE_UNPAYWALL_URL", served.crossref.base_url)  # answers 404
         monkeypatch.setenv("PIPELINE_HTTP_ALLOWED_PRIVATE_HOSTS", "127.0.0.1")
         monkeypatch.setenv("PIPELINE_HTTP_RETRIES", "0")
         yield served

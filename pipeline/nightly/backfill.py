@@ -31,6 +31,7 @@ from typing import Any, Protocol
 from pipeline.config import Config
 from pipeline.nightly.discovery import (
     RouteResult,
+    Selection,
     SiteDiscoverer,
     SourceRef,
     crossref_sources,
@@ -118,6 +119,12 @@ class BatchRunner(Protocol):
 
     def stop(self) -> None:
         """Stop the batches in flight (the backfill was stopped)."""
+        ...
+
+    def adopt(self) -> list[tuple[Any, list[SourceRef]]]:
+        """Batches an earlier, stopped backfill left in flight, now being stopped: they end
+        through `finished` like this run's own, and what they did not finish is queued again.
+        """
         ...
 
 
@@ -220,6 +227,14 @@ class Backfill:
             f"backfill run {self.report.run_id}: {self.report.scope}, "
             f"{len(ledger.rows)} sources in the ledger already"
         )
+        for handle, refs in self.runner.adopt():
+            self.in_flight[handle] = refs
+            self.seen.update(ref.source_id for ref in refs)
+            self.queued_total += len(refs)
+            count_discovery(self.report, [], Selection(todo=refs))
+        if self.in_flight:
+            self.log(f"stopping {len(self.in_flight)} batches an earlier backfill left; "
+                     "what they did not finish is queued again")  # fmt: skip
         if settings.site_names:
             clock = time.monotonic()
             sites = site_sources(self.config, settings, self.report.since, self.site_discoverer)
@@ -297,10 +312,11 @@ class Backfill:
             refs = self.in_flight.pop(handle, [])
             outcomes = {outcome.source_id: outcome for outcome in result.outcomes}
             ledger.refresh(outcomes)
+            if outcomes:
+                count_batch(self.report, result.worker, list(outcomes.values()))
             missing = [ref for ref in refs if ref.source_id not in outcomes]
             if missing:
                 outcomes.update(self._unfinished(missing, result, ledger))
-            count_batch(self.report, result.worker, list(outcomes.values()))
             for outcome in outcomes.values():
                 count_outcome(self.report, outcome)
             self.done_total += len(outcomes)
@@ -309,13 +325,16 @@ class Backfill:
     def _unfinished(
         self, refs: list[SourceRef], result: BatchResult, ledger: Ledger
     ) -> dict[str, SourceOutcome]:
-        """Sources of a batch that ended without their outcome (its flow run crashed): the
-        ledger's word where it has one; else queued again once, then reported failed."""
+        """Sources of a batch that ended without their outcome (its flow run crashed or was
+        stopped, or found them done): the ledger's word where it has one (done by anyone, or
+        failed during this backfill); else queued again once, then reported failed."""
         ledger.refresh(ref.source_id for ref in refs)
         outcomes = {}
         for ref in refs:
             row = ledger.rows.get(ref.source_id)
-            if row is not None and row.last_run_at >= self.report.started_at:
+            if row is not None and (
+                row.status == "ok" or row.last_run_at >= self.report.started_at
+            ):
                 outcomes[ref.source_id] = SourceOutcome(
                     ref.source_id, ref.kind, ref.location, ref.route, ref.site,
                     "ok" if row.status == "ok" else "failed", error=row.error,
@@ -440,6 +459,9 @@ class LocalBatches:
         for future in self.futures:
             future.cancel()
         self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def adopt(self) -> list[tuple[Any, list[SourceRef]]]:
+        return []  # threads end with the process that ran them
 
 
 def _result_of(future: Future[BatchResult]) -> BatchResult:
