@@ -10,9 +10,11 @@ host, `host:<host[:port]>` with `concurrency` slots, holds both:
 - a slot starts at most one fetch per `concurrency / rate` seconds, and is released only
   after that time: with `concurrency` slots, the host sees at most `concurrency` starts in
   any span of `concurrency / rate` seconds, `rate` a second on average;
-- a process keeps a slot while it has more fetches waiting for that host and hands it to
-  the next one (no server call), and releases it once it is idle for `LINGER` seconds or
-  has been held for `TENURE` seconds, so that the other workers get their turn.
+- a process keeps a slot while its threads have more fetches for that host and hands it to
+  the next one (no server call); a slot no thread of its own waits for goes back to the
+  server as soon as it may start again (a fast host's after `LINGER` seconds idle, which
+  saves server calls), and any slot after about `TENURE` seconds, so that the other
+  workers get their turn; a process that wants a slot asks every quarter of a slot's turn.
 
 Measured against a Prefect 3.8 server, one host at 3 at once and 4 starts a second, two
 processes of 4 threads, 0.25 s per request: Prefect's own `concurrency()` plus `rate_limit()`
@@ -41,10 +43,10 @@ from pipeline.nightly.settings import HostLimit, NightlySettings
 log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 60.0  # the shortest lease the server grants
-LINGER = 0.5  # seconds an idle slot is kept for the next fetch of its host
+LINGER = 1.0  # seconds an idle slot of a fast host is kept for the next fetch
 TENURE = 15.0  # seconds a process keeps one slot before handing it back to the server
 MAX_POLL = 0.5  # seconds at most between two asks for a slot the server refused
-KEEPER_INTERVAL = 0.1
+KEEPER_INTERVAL = 0.05
 
 
 def limit_name(host: str) -> str:
@@ -82,6 +84,9 @@ class _Slot:
     lease_id: UUID
     acquired_at: float
     renewed_at: float
+    # Held at most this long: TENURE, spread so that slots taken together are not handed
+    # back together (the host would idle while another process picks them all up).
+    tenure: float = TENURE
     next_start: float = 0.0  # this slot may start its next fetch from then on
     idle_since: float | None = None
 
@@ -90,6 +95,7 @@ class _Slot:
 class _Host:
     name: str
     hold: float  # seconds between two starts on one slot: concurrency / rate
+    next_ask: float = 0.0  # not before then, after the server refused a slot
     cond: threading.Condition = field(default_factory=threading.Condition)
     held: list[_Slot] = field(default_factory=list)
     idle: list[_Slot] = field(default_factory=list)
@@ -123,6 +129,7 @@ class SharedHostSlots:
         self.clock, self.sleep = clock, sleep
         self.stats = SlotStats()
         self._hosts: dict[str, _Host] = {}
+        self._creating: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._keeper = threading.Thread(target=self._keep, name="host-slots", daemon=True)
@@ -139,21 +146,29 @@ class SharedHostSlots:
         state = self._host(host)
         clock = self.clock()
         slot = self._take(state)
-        wait = slot.next_start - self.clock()
-        if wait > 0:
-            self.sleep(wait)
+        while (wait := slot.next_start - self.clock()) > 0:
+            # Pacing on one of ours: take a slot the server frees meanwhile instead.
+            fresh = self._ask_if_due(state)
+            if fresh is not None:
+                self._give_back(state, slot)
+                slot = fresh
+                break
+            self.sleep(min(wait, self._poll(state)))
         slot.next_start = self.clock() + state.hold
         self.stats.waited += self.clock() - clock
         try:
             yield
         finally:
-            with state.cond:
-                slot.idle_since = self.clock()
-                if slot.idle_since - slot.acquired_at >= TENURE:
-                    state.retiring.append(slot)  # back to the server: the others' turn
-                else:
-                    state.idle.append(slot)
-                    state.cond.notify()
+            self._give_back(state, slot)
+
+    def _give_back(self, state: _Host, slot: _Slot) -> None:
+        with state.cond:
+            slot.idle_since = self.clock()
+            if slot.idle_since - slot.acquired_at >= slot.tenure:
+                state.retiring.append(slot)  # back to the server: the others' turn
+            else:
+                state.idle.append(slot)
+                state.cond.notify()
 
     def close(self) -> None:
         """Release every slot held, each no sooner than its next start (the rate holds
@@ -175,8 +190,18 @@ class SharedHostSlots:
     def _host(self, host: str) -> _Host:
         with self._lock:
             state = self._hosts.get(host)
-        if state is not None:
-            return state
+            if state is not None:
+                return state
+            creating = self._creating.setdefault(host, threading.Lock())
+        with creating:  # one thread asks the server about a new host; the others wait
+            with self._lock:
+                if host in self._hosts:
+                    return self._hosts[host]
+            state = self._new_host(host)
+            with self._lock:
+                return self._hosts.setdefault(host, state)
+
+    def _new_host(self, host: str) -> _Host:
         limit = self.limits(host)
         name = limit_name(host)
         try:
@@ -185,38 +210,52 @@ class SharedHostSlots:
             slots = max(1, limit.concurrency)
             with contextlib.suppress(Exception):  # another worker may create it first
                 self.client.upsert_global_concurrency_limit_by_name(name, slots)
-        hold = slots / limit.rate if limit.rate > 0 else 0.0
-        with self._lock:
-            return self._hosts.setdefault(host, _Host(name, hold))
+        return _Host(name, hold=slots / limit.rate if limit.rate > 0 else 0.0)
 
     def _take(self, state: _Host) -> _Slot:
         """A slot for one fetch: one of ours that may start now; else a new one if the
         server grants it; else ours that may start soonest; else wait for one."""
         while True:
             with state.cond:
-                moment = self.clock()
-                ready = [slot for slot in state.idle if slot.next_start <= moment]
+                ready = [slot for slot in state.idle if slot.next_start <= self.clock()]
                 if ready:
                     return self._reuse(state, ready)
-                if state.acquiring:  # another thread of ours is asking the server
-                    if state.idle:
-                        return self._reuse(state, state.idle)
-                    state.cond.wait(timeout=MAX_POLL)
-                    continue
-                state.acquiring = True
-            try:
-                slot, retry_after = self._ask(state)
-            finally:
-                with state.cond:
-                    state.acquiring = False
-                    state.cond.notify_all()
+            fresh = self._ask_if_due(state)
+            if fresh is not None:
+                return fresh
             with state.cond:
+                if state.idle:  # ours, not ready yet: it paces the fetch
+                    return self._reuse(state, state.idle)
+                wait = MAX_POLL if state.acquiring else state.next_ask - self.clock()
+                state.cond.wait(timeout=max(0.01, wait))
+
+    def _ask_if_due(self, state: _Host) -> _Slot | None:
+        """A new slot from the server, if no other thread of ours is asking and the last
+        refusal is `_poll` seconds old; None otherwise or if refused."""
+        with state.cond:
+            if state.acquiring or self.clock() < state.next_ask:
+                return None
+            state.acquiring = True
+        slot: _Slot | None = None
+        retry_after = MAX_POLL
+        try:
+            slot, retry_after = self._ask(state)
+        finally:
+            with state.cond:
+                state.acquiring = False
                 if slot is not None:
                     state.held.append(slot)
-                    return slot
-                if state.idle:
-                    return self._reuse(state, state.idle)
-            self.sleep(min(max(retry_after, 0.01), MAX_POLL))
+                else:
+                    poll = min(max(retry_after, 0.01), self._poll(state))
+                    state.next_ask = self.clock() + poll
+                state.cond.notify_all()
+        return slot
+
+    @staticmethod
+    def _poll(state: _Host) -> float:
+        """How long to wait before asking again: a quarter of a slot's turn, so that a slot
+        another process gives back is not left idle for long."""
+        return min(MAX_POLL, max(0.05, state.hold / 4))
 
     def _reuse(self, state: _Host, candidates: list[_Slot]) -> _Slot:
         slot = min(candidates, key=lambda held: held.next_start)
@@ -243,7 +282,8 @@ class SharedHostSlots:
             raise RuntimeError(f"no global concurrency limit {state.name!r} on the server")
         self.stats.acquired += 1
         moment = self.clock()
-        return _Slot(UUID(data["lease_id"]), acquired_at=moment, renewed_at=moment), 0.0
+        tenure = TENURE * (0.5 + (self.stats.acquired * 0.618) % 1.0)  # 0.5-1.5 x, spread
+        return _Slot(UUID(data["lease_id"]), moment, moment, tenure=tenure), 0.0
 
     def _release(self, slot: _Slot) -> None:
         try:
@@ -258,9 +298,12 @@ class SharedHostSlots:
         while not self._stop.wait(KEEPER_INTERVAL):
             for state in list(self._hosts.values()):
                 moment = self.clock()
+                # A paced host's slot is kept for its own next start only; a fast one's for
+                # LINGER seconds idle (it saves two server calls per fetch).
+                linger = 0.0 if state.hold >= LINGER else LINGER
                 with state.cond:
                     lingered = [slot for slot in state.idle
-                                if moment - (slot.idle_since or moment) >= LINGER]  # fmt: skip
+                                if moment - (slot.idle_since or moment) >= linger]  # fmt: skip
                     done = [slot for slot in lingered + state.retiring
                             if moment >= slot.next_start]  # fmt: skip
                     for slot in done:

@@ -46,7 +46,6 @@ from pipeline.nightly.ingest import SourceOutcome, TransientSourceError, extract
 from pipeline.nightly.report import RunReport, render_markdown  # noqa: E402
 from pipeline.nightly.run import NightlyRunner, run_nightly, shared_client  # noqa: E402
 from pipeline.nightly.settings import NightlySettings, load_nightly_settings  # noqa: E402
-from pipeline.sources.base import Fetching  # noqa: E402
 from pipeline.store import Store  # noqa: E402
 
 
@@ -60,23 +59,16 @@ def _retry_transient(_task: Any, _task_run: Any, state: Any) -> bool:
 
 
 def extract_one(
-    ref: SourceRef,
-    config: Config,
-    store: Store,
-    client: Any,
-    retries: int,
-    fetching: Fetching | None = None,
+    ref: SourceRef, config: Config, store: Store, client: Any, retries: int
 ) -> SourceOutcome | State[SourceOutcome]:
     """One source; raises TransientSourceError (and Prefect retries) while attempts are left.
 
     A failed source (already recorded in the store by extract_source) ends its task run in a
     Failed state with the reason as its message, so the UI shows which sources failed; the
-    outcome travels in the state's data and the flow run goes on (SourceFuture). `client`
-    (the nightly) or `fetching` (a backfill's batch) is shared by the sources.
+    outcome travels in the state's data and the flow run goes on (SourceFuture).
     """
     final = task_run.run_count > retries
-    outcome = extract_source(ref, config, store, client=client, fetching=fetching,
-                             final_attempt=final)  # fmt: skip
+    outcome = extract_source(ref, config, store, client=client, final_attempt=final)
     if outcome.status == "failed":
         return Failed(message=outcome.error, data=outcome)
     return outcome

@@ -4,6 +4,7 @@ when PostgreSQL's `initdb`/`pg_ctl` and the psycopg driver are installed."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import shutil
@@ -38,17 +39,25 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+class ClusterUnavailable(RuntimeError):
+    """This machine cannot run a throwaway cluster (no postgres user to own it)."""
+
+
 def _as_cluster_owner(command: list[str]) -> list[str]:
     # initdb refuses to run as root: run it as the `postgres` user the Debian package made.
     if os.geteuid() == 0:
         if not shutil.which("runuser"):
-            pytest.skip("running as root without runuser")
+            raise ClusterUnavailable("running as root without runuser")
         return ["runuser", "-u", "postgres", "--", *command]
     return command
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
+@contextlib.contextmanager
+def throwaway_cluster() -> Iterator[str]:
+    """A PostgreSQL cluster in a temporary folder, listening on 127.0.0.1: its URL (user
+    `pipeline`, database `postgres`), for the length of the block."""
+    if not (INITDB and PG_CTL):
+        raise ClusterUnavailable("PostgreSQL (initdb, pg_ctl) not installed")
     # Not under pytest's tmp folder: that one is private to root, and the cluster's owner
     # must be able to reach its data directory.
     base = Path(tempfile.mkdtemp(prefix="pipeline-pg-"))
@@ -56,15 +65,15 @@ def postgres_url() -> Iterator[str]:
     if os.geteuid() == 0:
         try:
             shutil.chown(base, "postgres")
-        except (LookupError, PermissionError):
+        except (LookupError, PermissionError) as exc:
             shutil.rmtree(base, ignore_errors=True)
-            pytest.skip("no postgres user to own a throwaway cluster")
+            raise ClusterUnavailable("no postgres user to own a throwaway cluster") from exc
     port = _free_port()
     subprocess.run(
         _as_cluster_owner([INITDB, "-D", str(data), "-A", "trust", "-U", "pipeline", "--no-sync"]),
         check=True, capture_output=True,
     )  # fmt: skip
-    options = f"-h 127.0.0.1 -p {port} -k {base} -F"
+    options = f"-h 127.0.0.1 -p {port} -k {base} -F -c max_connections=200"
     subprocess.run(
         _as_cluster_owner([PG_CTL, "-D", str(data), "-o", options, "-l", str(base / "log"),
                            "-w", "start"]),
@@ -76,6 +85,15 @@ def postgres_url() -> Iterator[str]:
         subprocess.run(_as_cluster_owner([PG_CTL, "-D", str(data), "-m", "immediate", "stop"]),
                        capture_output=True)  # fmt: skip
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    try:
+        with throwaway_cluster() as url:
+            yield url
+    except ClusterUnavailable as exc:
+        pytest.skip(str(exc))
 
 
 def new_database(url: str, name: str) -> str:

@@ -225,6 +225,8 @@ def test_two_workers_share_the_hosts_and_a_killed_workers_sources_are_picked_up_
         starts = [start for start, _end in host.spans]
         assert host.peak <= CONCURRENCY, host.netloc
         assert max_starts_within(starts, CONCURRENCY / RATE - 0.05) <= CONCURRENCY, host.netloc
+    # Crossref (discovery and each DOI's record), under [hosts.default]: 2 at once.
+    assert literature.crossref.peak <= 2
     # One report, with what each worker did and the failure's reason.
     report = Path(summary["files"][0]).read_text()
     assert set(summary["workers"]) == {"worker-b", "worker-c"}, report

@@ -290,12 +290,13 @@ class Backfill:
         return self.settings.backfill_batch_size * (max(1, self.runner.room()) + 1)
 
     def _pump(self, *, final: bool) -> None:
-        """Submit batches while the workers have room. Once discovery is over, the rest is
-        spread evenly over the room, so that no worker ends with a long batch alone."""
+        """Submit batches while the workers have room. Once discovery is over, each batch is
+        a share of what is left (guided self-scheduling: what is left over the room, so
+        batches shrink towards the end and no worker ends with a long batch alone)."""
         size = max(1, self.settings.backfill_batch_size)
         while self.queue:
-            room = self.runner.room() - len(self.in_flight)
-            if room <= 0:
+            room = self.runner.room()
+            if room - len(self.in_flight) <= 0:
                 return
             if not final and len(self.queue) < size:
                 return

@@ -44,7 +44,7 @@ class NightlySettings:
     # A backfill (pipeline/nightly/backfill.py, flows/backfill.py): days of publication per
     # discovery window, sources per flow run, and where its flow runs go.
     backfill_window_days: int = 7
-    backfill_batch_size: int = 50
+    backfill_batch_size: int = 100
     backfill_pool: str = "backfill"
     backfill_deployment: str = "backfill"
 
