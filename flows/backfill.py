@@ -168,8 +168,9 @@ def deploy_batches(client: Any, settings: NightlySettings, pool: str) -> UUID:
 
 class PoolBatches:
     """pipeline.nightly.backfill.BatchRunner over a process work pool: one flow run of the
-    extract-batch deployment per batch; room for two per online worker (one running, the
-    next waiting for it, so no worker idles while this process notices and submits)."""
+    extract-batch deployment per batch; room for one per online worker and one more waiting,
+    so that the first worker to finish its batch finds the next one at once (one waiting per
+    worker would fix too early which worker gets which batch, and lengthen the end)."""
 
     def __init__(
         self,
@@ -198,7 +199,7 @@ class PoolBatches:
                 self.pool,
                 worker_filter=WorkerFilter(status=WorkerFilterStatus(any_=["ONLINE"])),
             )
-            room = 2 * len(online) if online else 1
+            room = len(online) + 1
             if not online and not self._said_no_workers:
                 self.log(f"no worker online on pool {self.pool!r}: start one with "
                          f"`prefect worker start --pool {self.pool} --limit 1`")  # fmt: skip
@@ -308,18 +309,23 @@ def backfill_flow(
     """Discover works published from `start` to `until` and extract them on the pool."""
     config = load_config()
     settings = load_nightly_settings(config)
-    store = Store.open(db or config.path("staging_db"))
     logger = get_run_logger()
     pool = pool or settings.backfill_pool
     request = BackfillRequest(date.fromisoformat(start), date.fromisoformat(until),
                               query=query or None, max_sources=max_sources)  # fmt: skip
+    db = db or str(config.path("staging_db"))
+    store = Store.open(db)
+    if "://" not in db:
+        logger.warning(f"the staging store is a file ({db}): workers on other machines cannot "
+                       "reach it; give a PostgreSQL URL (--db or PIPELINE_DB, see "
+                       "docs/scaling.md)")  # fmt: skip
     with get_client(sync_client=True) as client:
         names = ensure_limits(client, settings)
         logger.info(f"global concurrency limits: {', '.join(names) or '(none configured)'}")
         deploy_batches(client, settings, pool)
         hosts = politeness(settings)
         parameters = {
-            "db": db or str(config.path("staging_db")),
+            "db": db,
             "extracted": str(config.path("extracted").resolve()),
             "hosts": hosts,
             "threads": settings.max_in_flight,

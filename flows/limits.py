@@ -46,6 +46,7 @@ LEASE_SECONDS = 60.0  # the shortest lease the server grants
 LINGER = 1.0  # seconds an idle slot of a fast host is kept for the next fetch
 TENURE = 15.0  # seconds a process keeps one slot before handing it back to the server
 MAX_POLL = 0.5  # seconds at most between two asks for a slot the server refused
+WORTH_ASKING = 0.1  # a slot of ours free within this many seconds is not worth a server call
 KEEPER_INTERVAL = 0.05
 
 
@@ -147,8 +148,8 @@ class SharedHostSlots:
         clock = self.clock()
         slot = self._take(state)
         while (wait := slot.next_start - self.clock()) > 0:
-            # Pacing on one of ours: take a slot the server frees meanwhile instead.
-            fresh = self._ask_if_due(state)
+            # A long wait on one of ours: take a slot the server frees meanwhile instead.
+            fresh = self._ask_if_due(state) if wait > WORTH_ASKING else None
             if fresh is not None:
                 self._give_back(state, slot)
                 slot = fresh
@@ -217,7 +218,8 @@ class SharedHostSlots:
         server grants it; else ours that may start soonest; else wait for one."""
         while True:
             with state.cond:
-                ready = [slot for slot in state.idle if slot.next_start <= self.clock()]
+                soon = self.clock() + WORTH_ASKING
+                ready = [slot for slot in state.idle if slot.next_start <= soon]
                 if ready:
                     return self._reuse(state, ready)
             fresh = self._ask_if_due(state)
@@ -298,12 +300,9 @@ class SharedHostSlots:
         while not self._stop.wait(KEEPER_INTERVAL):
             for state in list(self._hosts.values()):
                 moment = self.clock()
-                # A paced host's slot is kept for its own next start only; a fast one's for
-                # LINGER seconds idle (it saves two server calls per fetch).
-                linger = 0.0 if state.hold >= LINGER else LINGER
                 with state.cond:
                     lingered = [slot for slot in state.idle
-                                if moment - (slot.idle_since or moment) >= linger]  # fmt: skip
+                                if moment - (slot.idle_since or moment) >= LINGER]  # fmt: skip
                     done = [slot for slot in lingered + state.retiring
                             if moment >= slot.next_start]  # fmt: skip
                     for slot in done:

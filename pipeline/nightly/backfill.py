@@ -191,6 +191,7 @@ class Backfill:
     incomplete: bool = False  # a route failed or MAX left sources for a later invocation
     discover_seconds: float = 0.0
     first_submit: float | None = None
+    final_size: int | None = None  # batch size once discovery is over
 
     def remaining(self) -> int | None:
         """How many more sources this invocation may queue (None: no MAX)."""
@@ -290,18 +291,20 @@ class Backfill:
         return self.settings.backfill_batch_size * (max(1, self.runner.room()) + 1)
 
     def _pump(self, *, final: bool) -> None:
-        """Submit batches while the workers have room. Once discovery is over, each batch is
-        a share of what is left (guided self-scheduling: what is left over the room, so
-        batches shrink towards the end and no worker ends with a long batch alone)."""
+        """Submit batches while the workers have room. Once discovery is over, what is left
+        goes in batches of an equal share of it per place in the room (fixed then: batches
+        that kept shrinking would each cost a flow run's start for a few sources)."""
         size = max(1, self.settings.backfill_batch_size)
+        if final:
+            if self.final_size is None:
+                share = math.ceil(len(self.queue) / max(1, self.runner.room()))
+                self.final_size = max(1, min(size, share))
+            size = self.final_size
         while self.queue:
-            room = self.runner.room()
-            if room - len(self.in_flight) <= 0:
+            if self.runner.room() - len(self.in_flight) <= 0:
                 return
             if not final and len(self.queue) < size:
                 return
-            if final:
-                size = min(size, max(1, math.ceil(len(self.queue) / room)))
             refs = self.queue.take(size)
             if self.first_submit is None:
                 self.first_submit = time.monotonic()
