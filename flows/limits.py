@@ -205,11 +205,15 @@ class SharedHostSlots:
     def _new_host(self, host: str) -> _Host:
         limit = self.limits(host)
         name = limit_name(host)
+        import httpx
+        from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
+
         try:
             slots = self.client.read_global_concurrency_limit_by_name(name).limit
-        except Exception:  # noqa: BLE001 - ObjectNotFound: a host the configuration does not list
+        except ObjectNotFound:  # a host the configuration does not list
             slots = max(1, limit.concurrency)
-            with contextlib.suppress(Exception):  # another worker may create it first
+            # another worker may create it between our read and our create
+            with contextlib.suppress(ObjectAlreadyExists, httpx.HTTPStatusError):
                 self.client.upsert_global_concurrency_limit_by_name(name, slots)
         return _Host(name, hold=slots / limit.rate if limit.rate > 0 else 0.0)
 

@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from prefect.exceptions import ObjectNotFound
 
 from pipeline.config import Config, load_config
 from pipeline.nightly.backfill import (
@@ -186,7 +187,7 @@ class FakeLimits:
 
     def read_global_concurrency_limit_by_name(self, name: str) -> Any:
         if name not in self.limits:
-            raise LookupError(name)
+            raise ObjectNotFound(http_exc=LookupError(name))
         return type("Limit", (), {"limit": self.limits[name]})()
 
     def upsert_global_concurrency_limit_by_name(self, name: str, limit: int) -> None:
