@@ -17,12 +17,12 @@ RUN := $(PREFECT_ENV) $(if $(PREFECT_API),PREFECT_API_URL=$(PREFECT_API)) $(PY)
 # environment, quoted as "$$NAME": never written into a shell line, where backticks, $(...)
 # or quotes in them would run (make extract PDF='x`touch y`.pdf'). Taken as written, so
 # make does not expand a $(...) in them either.
-ARGUMENTS := PDF DOI URL MAX WATCHLIST
+ARGUMENTS := PDF DOI URL MAX WATCHLIST FROM UNTIL QUERY POOL
 $(foreach name,$(ARGUMENTS),$(eval override $(name) := $$(value $(name))))
 export $(ARGUMENTS) PREFECT_API_URL
 
 .PHONY: setup system-deps extract test lint bench eval server review staged export help \
-	nightly serve demo
+	nightly serve demo backfill worker
 
 help:
 	@echo "make extract PDF=paper.pdf [DOI=10.x/y]   extract one paper and stage its X-ray/CT images"
@@ -32,6 +32,9 @@ help:
 	@echo "make nightly [MAX=n]                       one nightly run now (report in metadata/reports/)"
 	@echo "make serve                                 nightly deployment on the cron in configs/nightly.toml (needs make server)"
 	@echo "make server                                local Prefect server and UI on 127.0.0.1:4200"
+	@echo "make backfill FROM=2020-01-01 UNTIL=2020-12-31 [QUERY=...] [MAX=n]"
+	@echo "                                           works published in the range, on the pool's workers (docs/scaling.md)"
+	@echo "make worker [POOL=backfill]                a Prefect worker for backfills on this machine (needs PREFECT_API_URL)"
 	@echo "make demo                                  the whole path offline, from discovery to the review page"
 	@echo "make staged | export | bench | eval | lint"
 
@@ -74,6 +77,19 @@ nightly: setup
 
 serve: setup
 	$(RUN) -m flows.deploy
+
+backfill: setup
+ifeq ($(and $(FROM),$(UNTIL)),)
+	@echo "usage: make backfill FROM=2020-01-01 UNTIL=2020-12-31 [QUERY=...] [MAX=n]; it needs" \
+	  "a Prefect server and workers (make server, make worker: docs/scaling.md)" >&2; exit 2
+endif
+	$(RUN) -m flows.backfill --from "$$FROM" --until "$$UNTIL" $(if $(QUERY),--query "$$QUERY") \
+	  $(if $(MAX),--max-sources "$$MAX")
+
+# One flow run at a time per worker: a flow run already uses the machine's cores (threads).
+worker: setup
+	$(PREFECT_ENV) $(if $(PREFECT_API),PREFECT_API_URL=$(PREFECT_API)) PREFECT_WORKER_QUERY_SECONDS=2 \
+	  $(VENV)/bin/prefect worker start --pool "$${POOL:-backfill}" --limit 1
 
 demo: setup
 	$(RUN) -m flows.demo

@@ -112,10 +112,8 @@ def extract_task(settings: NightlySettings) -> Any:
 class ProgressArtifact:
     """A progress bar in the flow run's Artifacts tab, updated at most every 2 seconds."""
 
-    def __init__(self) -> None:
-        self.artifact_id = create_progress_artifact(
-            0.0, key="nightly-progress", description="Sources extracted"
-        )
+    def __init__(self, key: str = "nightly-progress") -> None:
+        self.artifact_id = create_progress_artifact(0.0, key=key, description="Sources extracted")
         self.updated_at = 0.0
 
     def __call__(self, done: int, total: int) -> None:

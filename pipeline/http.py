@@ -18,6 +18,7 @@ it, and a download takes its final name only once complete and accepted by `comp
 from __future__ import annotations
 
 import contextlib
+import functools
 import ipaddress
 import logging
 from collections.abc import Callable, Iterator
@@ -59,6 +60,41 @@ class FetchError(SourceError):
         self.status = status
         # The first bytes of an error page, so a caller can tell a bot gate from an outage.
         self.body_head = body_head
+
+
+# -- a gate around every fetch, for limits shared with other processes -------------------------
+
+# gate(host) gives a context manager held for one whole fetch: its redirects, retries and body.
+FetchGate = Callable[[str], contextlib.AbstractContextManager[None]]
+_fetch_gate: FetchGate | None = None
+
+
+@contextlib.contextmanager
+def fetch_gate(gate: FetchGate) -> Iterator[None]:
+    """Hold `gate(host)` around every fetch of every client in this process, inside the block.
+
+    A host is the URL's `host[:port]`, as in configs/nightly.toml [hosts]. The Prefect
+    backfill (flows/limits.py) passes one that takes a slot of the host's global
+    concurrency limit, shared by every worker; the library itself never sets one.
+    """
+    global _fetch_gate
+    previous, _fetch_gate = _fetch_gate, gate
+    try:
+        yield
+    finally:
+        _fetch_gate = previous
+
+
+def _gated(fetch: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(fetch)
+    def gated(self: HttpClient, url: str, *args: Any, **kwargs: Any) -> Any:
+        gate = _fetch_gate
+        if gate is None:
+            return fetch(self, url, *args, **kwargs)
+        with gate(urlsplit(url).netloc.lower()):
+            return fetch(self, url, *args, **kwargs)
+
+    return gated
 
 
 class _CachedLimiterSession(CacheMixin, LimiterMixin, requests.Session):
@@ -173,6 +209,7 @@ class HttpClient:
 
     # -- public API ----------------------------------------------------------------------
 
+    @_gated
     def get(
         self,
         url: str,
@@ -238,6 +275,7 @@ class HttpClient:
     ) -> str:
         return self.get(url, params=params, validate=validate).text
 
+    @_gated
     def download(
         self,
         url: str,

@@ -10,6 +10,7 @@ from pipeline.config import Config, load_config
 from pipeline.store import Store
 from tests.httpserver import LocalServer
 from tests.paths import output_env
+from tests.postgres import postgres_url  # noqa: F401 - a session fixture: one cluster per run
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("PIPELINE_SHARED_DATA", REPO.parent / "shared" / "data"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from pipeline.config import Config
 from pipeline.nightly.settings import NightlySettings
 from pipeline.sources.ids import doi_source_id, normalise_doi, url_source_id
-from pipeline.store import Store
+from pipeline.store import SourceRecord, Store
 
 if TYPE_CHECKING:
     from pipeline.http import HttpClient
@@ -74,9 +74,15 @@ def crossref_filter(settings: NightlySettings, since: datetime) -> dict[str, str
 
 
 def crossref_sources(
-    config: Config, settings: NightlySettings, since: datetime, *, client: HttpClient | None = None
+    config: Config,
+    settings: NightlySettings,
+    since: datetime,
+    *,
+    client: HttpClient | None = None,
+    filters: dict[str, str] | None = None,
 ) -> RouteResult:
-    """DOIs of the works each configured query finds, indexed since `since` (cursor paging).
+    """DOIs of the works each configured query finds, indexed since `since` (cursor paging);
+    `filters` replaces the date filter (a backfill's publication dates).
 
     Through the shared client: every page is size-capped and held to the fetch deadline."""
     from pipeline.http import FetchError, HttpClient
@@ -88,12 +94,18 @@ def crossref_sources(
         client = client or stack.enter_context(HttpClient(config, cache=False))
         for query in settings.crossref_queries:
             pages = works_pages(
-                client, config, query=query, filters=crossref_filter(settings, since),
+                client, config, query=query, filters=filters or crossref_filter(settings, since),
                 select=["DOI"], rows=settings.crossref_rows,
                 max_results=settings.crossref_max_results,
             )  # fmt: skip
             try:
-                for page in pages:
+                for number, page in enumerate(pages):
+                    total, most = page.get("total-results"), settings.crossref_max_results
+                    if number == 0 and isinstance(total, int) and total > most:
+                        result.problems.append(
+                            f"crossref query {query!r}: {total} works, only the first {most} "
+                            "taken (max_results_per_query)"
+                        )
                     for item in page.get("items", []):
                         doi = item.get("DOI") if isinstance(item, dict) else None
                         if doi and normalise_doi(doi) not in seen:
@@ -214,8 +226,16 @@ class Selection:
     deferred: list[SourceRef] = field(default_factory=list)  # over max_sources: next run
 
 
-def select_pending(store: Store, refs: list[SourceRef], settings: NightlySettings) -> Selection:
-    known = {row.source_id: row for row in store.sources()}
+def select_pending(
+    store: Store,
+    refs: list[SourceRef],
+    settings: NightlySettings,
+    *,
+    known: Mapping[str, SourceRecord] | None = None,
+) -> Selection:
+    """Sort refs by the ledger (`known`: the `sources` rows by id, read here if not given)."""
+    if known is None:
+        known = {row.source_id: row for row in store.sources()}
     selection = Selection()
     for ref in refs:
         row = known.get(ref.source_id)

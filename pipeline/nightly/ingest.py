@@ -7,6 +7,7 @@ bad source cannot fail a nightly run; a transient failure (timeout, refused conn
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from dataclasses import dataclass, field
@@ -95,14 +96,19 @@ def extract_source(
     store: Store,
     *,
     client: HttpClient | None = None,
+    fetching: Fetching | None = None,
     final_attempt: bool = True,
 ) -> SourceOutcome:
-    """Extract one source; the outcome says how it ended, and the store remembers it."""
+    """Extract one source; the outcome says how it ended, and the store remembers it.
+
+    Pass `fetching` to share its client and site fetcher across sources (left open)."""
     started, clock = now(), time.monotonic()
     outcome = SourceOutcome(ref.source_id, ref.kind, ref.location, ref.route, ref.site, "ok")
     try:
-        with Fetching(config, client=client) as fetching:
-            report = extract(open_source(ref.kind, ref.location), config, store, fetching=fetching)
+        with contextlib.nullcontext(fetching) if fetching else Fetching(
+            config, client=client
+        ) as shared:
+            report = extract(open_source(ref.kind, ref.location), config, store, fetching=shared)
     except Exception as exc:  # noqa: BLE001 - any failure belongs to this source only
         if not final_attempt and is_transient(exc):
             raise TransientSourceError(ref, str(exc)) from exc

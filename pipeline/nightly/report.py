@@ -34,10 +34,23 @@ class RouteCounts:
 
 
 @dataclass
+class WorkerCounts:
+    """What one worker (a Prefect worker, or a thread of a local run) did in a backfill."""
+
+    batches: int = 0
+    processed: int = 0
+    failed: int = 0
+    staged: int = 0
+    seconds: float = 0.0  # its sources' extraction time, summed
+
+
+@dataclass
 class RunReport:
     run_id: int
     started_at: datetime
     since: datetime
+    kind: str = "nightly"  # or "backfill"
+    scope: str = ""  # what was searched, when not "sources indexed since <since>"
     finished_at: datetime | None = None
     status: str = "running"
     routes: dict[str, RouteCounts] = field(default_factory=dict)
@@ -45,6 +58,7 @@ class RunReport:
     problems: list[str] = field(default_factory=list)  # discovery routes that failed
     steps: dict[str, float] = field(default_factory=dict)  # step name -> seconds
     files: list[Path] = field(default_factory=list)  # the .md and .html written
+    workers: dict[str, WorkerCounts] = field(default_factory=dict)  # backfills
 
     @property
     def staged_ids(self) -> list[int]:
@@ -97,6 +111,24 @@ def count_discovery(report: RunReport, results: list[RouteResult], selection: Se
             setattr(counts, name, getattr(counts, name) + 1)
 
 
+def count_batch(report: RunReport, worker: str, outcomes: list[SourceOutcome]) -> None:
+    counts = report.workers.setdefault(worker, WorkerCounts())
+    counts.batches += 1
+    for outcome in outcomes:
+        counts.processed += 1
+        counts.failed += outcome.status == "failed"
+        counts.staged += len(outcome.staged)
+        counts.seconds += outcome.seconds
+
+
+def title(report: RunReport) -> str:
+    return f"{report.kind.capitalize()} run {report.run_id}: {report.started_at:%Y-%m-%d %H:%M} UTC"
+
+
+def scope(report: RunReport) -> str:
+    return report.scope or f"sources indexed since {report.since:%Y-%m-%d}"
+
+
 def count_outcome(report: RunReport, outcome: SourceOutcome) -> None:
     report.outcomes.append(outcome)
     counts = report.routes.setdefault(route_key(outcome), RouteCounts())
@@ -130,9 +162,9 @@ def _cell(text: Any) -> str:
 def render_markdown(report: RunReport) -> str:
     total = report.totals()
     lines = [
-        f"# Nightly run {report.run_id}: {report.started_at:%Y-%m-%d %H:%M} UTC",
+        f"# {title(report)}",
         "",
-        f"Status **{report.status}**; sources indexed since {report.since:%Y-%m-%d}. "
+        f"Status **{report.status}**; {scope(report)}. "
         f"Found {total.found}, processed {total.processed}, failed {total.failed}, "
         f"{total.staged} candidates staged for review.",
         "",
@@ -159,6 +191,15 @@ def render_markdown(report: RunReport) -> str:
     forms = form_lines(report)
     if forms:
         lines += ["", "## Case pages read", ""] + [f"- {_cell(line)}" for line in forms]
+    if report.workers:
+        lines += ["", "## Sources per worker", "",
+                  "| worker | batches | processed | failed | staged | seconds extracting |",
+                  "|---|---:|---:|---:|---:|---:|"]  # fmt: skip
+        lines += [
+            f"| {_cell(name)} | {w.batches} | {w.processed} | {w.failed} | {w.staged} "
+            f"| {w.seconds:.1f} |"
+            for name, w in sorted(report.workers.items())
+        ]
     lines += ["", "## Steps", "", "| step | seconds |", "|---|---:|"]
     lines += [f"| {name} | {seconds:.1f} |" for name, seconds in report.steps.items()]
     staged = report.staged_ids
@@ -229,11 +270,22 @@ def render_html(report: RunReport, store: Store) -> str:
             f"<th>reason</th></tr>{failures}</table>"
         )
     steps = "".join(f"<tr><td>{esc(n)}</td><td>{s:.1f}</td></tr>" for n, s in report.steps.items())
+    workers = "".join(
+        f"<tr><td>{esc(name)}</td><td>{w.batches}</td><td>{w.processed}</td><td>{w.failed}</td>"
+        f"<td>{w.staged}</td><td>{w.seconds:.1f}</td></tr>"
+        for name, w in sorted(report.workers.items())
+    )
+    if workers:
+        workers = (
+            "<h2>Sources per worker</h2><table><tr><th>worker</th><th>batches</th>"
+            "<th>processed</th><th>failed</th><th>staged</th><th>seconds extracting</th></tr>"
+            f"{workers}</table>"
+        )
     cards = _candidate_cards(report, store)
     more = len(report.staged_ids) - len(cards)
-    title = f"Nightly run {report.run_id}: {report.started_at:%Y-%m-%d %H:%M} UTC"
+    heading = title(report)
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title>
+<html lang="en"><head><meta charset="utf-8"><title>{esc(heading)}</title>
 <style>
 body {{ font-family: sans-serif; margin: 2em; }}
 table {{ border-collapse: collapse; margin-bottom: 1.5em; }}
@@ -241,8 +293,8 @@ td, th {{ border: 1px solid #ccc; padding: 3px 8px; text-align: left; }}
 figure {{ display: inline-block; width: 180px; vertical-align: top; margin: 6px; }}
 figure img {{ max-width: 160px; max-height: 160px; }}
 </style></head><body>
-<h1>{esc(title)}</h1>
-<p>Status <b>{esc(report.status)}</b>; sources indexed since {report.since:%Y-%m-%d}.
+<h1>{esc(heading)}</h1>
+<p>Status <b>{esc(report.status)}</b>; {esc(scope(report))}.
 Found {total.found}, processed {total.processed}, failed {total.failed},
 {total.staged} candidates staged for review.</p>
 <h2>Sources per route and site</h2>
@@ -250,6 +302,7 @@ Found {total.found}, processed {total.processed}, failed {total.failed},
 {problems}
 {failures}
 {forms}
+{workers}
 <h2>New candidates</h2>
 {"".join(cards) or "<p>None.</p>"}{f"<p>and {more} more</p>" if more > 0 else ""}
 <h2>Steps</h2><table><tr><th>step</th><th>seconds</th></tr>{steps}</table>
@@ -258,8 +311,10 @@ Found {total.found}, processed {total.processed}, failed {total.failed},
 
 
 def report_paths(folder: Path, report: RunReport) -> tuple[Path, Path]:
-    """metadata/reports/<date>.md and .html; later runs the same day add their run id."""
-    stem = f"{report.started_at:%Y-%m-%d}"
+    """metadata/reports/<date>.md and .html (a backfill's: backfill-<date>); later runs the
+    same day add their run id."""
+    prefix = "" if report.kind == "nightly" else f"{report.kind}-"
+    stem = f"{prefix}{report.started_at:%Y-%m-%d}"
     if (folder / f"{stem}.md").exists():
         stem = f"{stem}-run{report.run_id}"
     return folder / f"{stem}.md", folder / f"{stem}.html"

@@ -30,7 +30,7 @@ from pipeline.nightly.fanout import FutureLike, dispatch
 from pipeline.nightly.ingest import SourceOutcome, TransientSourceError, extract_source
 from pipeline.nightly.report import RunReport, count_discovery, count_outcome, write_report
 from pipeline.nightly.settings import NightlySettings
-from pipeline.sources.base import StepRunner, run_directly
+from pipeline.sources.base import Fetching, StepRunner, run_directly
 from pipeline.store import Store, now
 
 if TYPE_CHECKING:
@@ -45,12 +45,14 @@ def extract_with_retries(
     retries: int,
     delay: float,
     client: HttpClient | None = None,
+    fetching: Fetching | None = None,
 ) -> SourceOutcome:
     """extract_source, tried again after `delay` seconds on transient failures."""
     for attempt in range(retries + 1):
         try:
             final = attempt == retries
-            return extract_source(ref, config, store, client=client, final_attempt=final)
+            return extract_source(ref, config, store, client=client, fetching=fetching,
+                                  final_attempt=final)  # fmt: skip
         except TransientSourceError:
             time.sleep(delay)
     raise AssertionError("unreachable: the final attempt never raises")

@@ -41,6 +41,12 @@ class NightlySettings:
     site_names: tuple[str, ...] = ()
     site_query: str = "COVID-19"
     hosts: dict[str, HostLimit] = field(default_factory=dict)
+    # A backfill (pipeline/nightly/backfill.py, flows/backfill.py): days of publication per
+    # discovery window, sources per flow run, and where its flow runs go.
+    backfill_window_days: int = 7
+    backfill_batch_size: int = 100
+    backfill_pool: str = "backfill"
+    backfill_deployment: str = "backfill"
 
     def host_limit(self, host: str) -> HostLimit:
         return self.hosts.get(host) or self.hosts.get("default") or HostLimit()
@@ -63,6 +69,8 @@ FILE_KEYS: dict[tuple[str, str], str] = {
     ("watchlist", "path"): "watchlist",
     ("sites", "names"): "site_names",
     ("sites", "query"): "site_query",
+    **{("backfill", name): f"backfill_{name}"
+       for name in ("window_days", "batch_size", "pool", "deployment")},  # fmt: skip
 }
 
 

@@ -17,7 +17,10 @@ from pipeline.store.candidates import now
 from pipeline.store.rows import RunRecord, aware
 from pipeline.store.schema import runs
 
-RUN_STATUSES = ("running", "ok", "partial")
+# A backfill (pipeline/nightly/backfill.py) is recorded here too, under statuses of its own:
+# it searched a range of dates, not everything since the last run, so it never moves the
+# nightly's start ("ok" only does).
+RUN_STATUSES = ("running", "ok", "partial", "backfill-ok", "backfill-partial", "backfill-stopped")
 
 
 class Runs:
