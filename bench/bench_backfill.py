@@ -45,6 +45,7 @@ sys.path.insert(0, str(REPO))
 
 from tests.literature import Literature, numbered_pdf, papers  # noqa: E402
 from tests.postgres import new_database, throwaway_cluster  # noqa: E402
+from tests.processes import descendants  # noqa: E402
 
 PREFECT = Path(sys.executable).parent / "prefect"
 START, UNTIL = date(2020, 1, 1), date(2020, 12, 31)
@@ -100,22 +101,6 @@ def cpu_seconds(pid: int) -> float:
     except OSError:
         return 0.0
     return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
-
-
-def descendants(pid: int) -> list[int]:
-    parents: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-        except (OSError, ValueError, IndexError):
-            continue
-    found, todo = [], [pid]
-    while todo:
-        children = parents.get(todo.pop(), [])
-        found += children
-        todo += children
-    return found
 
 
 @dataclass

@@ -28,6 +28,7 @@ from pipeline.store import Store  # noqa: E402
 from tests.literature import Literature, numbered_pdf, papers  # noqa: E402
 from tests.pdfs import case_report_pdf  # noqa: E402
 from tests.postgres import needs_postgres, new_database  # noqa: E402
+from tests.processes import alive, descendants  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 PREFECT = Path(sys.executable).parent / "prefect"
@@ -233,26 +234,3 @@ def test_two_workers_share_the_hosts_and_a_killed_workers_sources_are_picked_up_
     assert set(summary["workers"]) == {"worker-b", "worker-c"}, report
     assert "Sources per worker" in report and "HTTP 404" in report
     assert summary["processed"] + len(done_before) >= len(items)
-
-
-def alive(pid: int) -> bool:
-    """Running, not a zombie waiting for its parent to read its exit status."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def descendants(pid: int) -> list[int]:
-    """The processes below `pid`, from /proc."""
-    parents: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    found, todo = [], [pid]
-    while todo:
-        children = parents.get(todo.pop(), [])
-        found += children
-        todo += children
-    return found

@@ -3,6 +3,8 @@ in, flagged for review; inverted and turned figures are never confident radiogra
 
 from __future__ import annotations
 
+import tracemalloc
+
 import cv2
 import numpy as np
 import pytest
@@ -89,3 +91,21 @@ def test_turned_figures_are_never_confident_radiographs(draw, seed: int):
     for turn in TURNS:
         result = classify_image(cv2.rotate(image, turn))
         assert not_a_confident_radiograph(result), result.reasons
+
+
+@pytest.mark.parametrize("turn", TURNS)
+def test_large_sideways_slice_is_retried_on_a_reduced_copy_with_its_true_size(turn: int):
+    """A 5000 px slice: the retries measure a reduced copy (bounded memory) and decide as on
+    the image at a size they measure at anyway; the reasons give the image's own size."""
+    big = cv2.rotate(cv2.resize(phantoms.ct_axial(1024), (5000, 5000)), turn)
+    tracemalloc.start()
+    try:
+        result = classify_image(big)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < big.nbytes / 2, "the turned and inverted variants are not made full size"
+    small = classify_image(cv2.rotate(phantoms.ct_axial(1024), turn))
+    assert (result.modality, result.flags) == (small.modality, small.flags), result.reasons
+    assert abs(result.confidence - small.confidence) < 0.05
+    assert "5000x5000" in " ".join(result.reasons)

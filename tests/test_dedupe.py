@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from collections.abc import Callable
 
 import cv2
 import numpy as np
 import pytest
 
-from pipeline.dedupe.hashing import Fingerprint, fingerprint_image, similarity, trim_padding
+from pipeline.dedupe.hashing import (
+    WORK_SIDE,
+    Fingerprint,
+    fingerprint_image,
+    similarity,
+    trim_padding,
+)
 from pipeline.dedupe.index import HashIndex
 from pipeline.dedupe.matching import MAX_HASH_DISTANCE, MIN_SIMILARITY, find_matches
 from tests import phantoms
@@ -182,3 +189,24 @@ def test_figures_with_large_white_areas_do_not_match() -> None:
     a, b = fingerprint_image(plot), fingerprint_image(strip)
     assert similarity(a.thumbs, b.thumbs) < MIN_SIMILARITY
     assert similarity(a.thumbs, fingerprint_image(recompressed(plot)).thumbs) > MIN_SIMILARITY
+
+
+def test_very_large_image_is_fingerprinted_on_a_reduced_copy_and_still_matches(
+    stored: tuple[HashIndex, dict[str, Fingerprint]],
+) -> None:
+    """Over WORK_SIDE the image is reduced first (bounded memory); it still matches its
+    original, padded and three times larger, and nothing else."""
+    index, prints = stored
+    film = DIFFERENT["xray"]
+    side = 3 * WORK_SIDE
+    big = cv2.resize(film, (side, side), interpolation=cv2.INTER_CUBIC)
+    big = cv2.copyMakeBorder(big, 300, 300, 300, 300, cv2.BORDER_CONSTANT, value=255)
+    tracemalloc.start()
+    try:
+        fingerprint = fingerprint_image(big)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < big.nbytes, "no full-size working copy"
+    found = find_matches(fingerprint, index, lambda key: prints[str(key[1])].thumbs)
+    assert [match.key for match in found] == [("dataset", "xray")], found

@@ -10,17 +10,55 @@ turned or inverted, and reported below LOW_CONFIDENCE with a flag so a reviewer 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import replace
+
 import cv2
 import numpy as np
 
 from pipeline.classify.decide import WEAK_CONFIDENCE, decide
-from pipeline.classify.features import measure
+from pipeline.classify.features import WORK_SIDE, Features, measure
 from pipeline.classify.model import Model, shipped_model
 from pipeline.classify.result import Classification
 
 RETRY_MIN = 0.9  # probability of the radiograph the turned or inverted image must reach
 RETRY_SKIP = 0.97  # an image `other` with this probability upright is not retried (charts)
 _TURNS = ((cv2.ROTATE_90_CLOCKWISE, "clockwise"), (cv2.ROTATE_90_COUNTERCLOCKWISE, "anticlockwise"))
+# Retries turn and invert a reduced copy: measuring works on a far smaller one anyway, and
+# three full-size variants of a 144 MP image would cost over 400 MB.
+RETRY_SIDE = 4 * WORK_SIDE
+
+
+def _reduced(image: np.ndarray) -> np.ndarray:
+    h, w = image.shape[:2]
+    if max(h, w) <= RETRY_SIDE:
+        return image
+    scale = RETRY_SIDE / max(h, w)
+    size = (max(8, round(w * scale)), max(8, round(h * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+def _retries(
+    image: np.ndarray,
+) -> Iterator[tuple[np.ndarray, tuple[int, int], str, str, tuple[str, ...]]]:
+    """(variant, the (width, height) it stands for, flag, how, modalities it may show), one
+    at a time from a reduced copy."""
+    height, width = image.shape[:2]
+    small = _reduced(image)
+    for turn, name in _TURNS:
+        yield (
+            cv2.rotate(small, turn),
+            (height, width),
+            "rotated",
+            f"turned a quarter {name}",
+            ("xray", "ct"),
+        )
+    yield 255 - small, (width, height), "inverted", "inverted (a negative print)", ("xray",)
+
+
+def _measure_sized(variant: np.ndarray, width: int, height: int) -> Features:
+    """Measure a reduced variant, reporting the size of the image it stands for."""
+    return replace(measure(variant), width=width, height=height)
 
 
 def classify_array(image: np.ndarray, model: Model | None = None) -> Classification:
@@ -31,14 +69,9 @@ def classify_array(image: np.ndarray, model: Model | None = None) -> Classificat
         return upright
     if upright.modality == "other" and upright.confidence >= RETRY_SKIP:
         return upright
-    tries = [
-        (cv2.rotate(image, turn), "rotated", f"turned a quarter {name}", ("xray", "ct"))
-        for turn, name in _TURNS
-    ]
-    tries.append((255 - image, "inverted", "inverted (a negative print)", ("xray",)))
     best: tuple[Classification, str, str] | None = None
-    for variant, flag, how, allowed in tries:
-        result = decide(measure(variant), model)
+    for variant, (width, height), flag, how, allowed in _retries(image):
+        result = decide(_measure_sized(variant, width, height), model)
         sure = result.modality in allowed and result.confidence >= RETRY_MIN
         if sure and (best is None or result.confidence > best[0].confidence):
             best = (result, flag, how)

@@ -46,6 +46,10 @@ WINDOWS: tuple[tuple[float, float, float, float], ...] = (
     (0.0, 0.10, 0.0, 0.10),
 )
 THUMB_SIDE = 96
+# Larger images are reduced to this long side before anything else: every hash and thumbnail
+# is a reduction far below it, and full-size working copies of a 144 MP image cost ~1 GB.
+# Images up to it are fingerprinted exactly as before (no FINGERPRINT_VERSION bump).
+WORK_SIDE = 2048
 PAD_TOLERANCE = 12  # grey levels around the padding colour
 PAD_COVER = 0.98  # share of a row that must be padding colour for the row to be padding
 TEMPLATE_MARGIN = 0.15  # the template is the central 70% of a thumbnail
@@ -168,9 +172,19 @@ def thumbnail(gray: np.ndarray) -> np.ndarray:
     return cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
 
 
+def working_copy(gray: np.ndarray) -> np.ndarray:
+    """The image with its long side at most WORK_SIDE (area-averaged)."""
+    h, w = gray.shape
+    if max(h, w) <= WORK_SIDE:
+        return gray
+    scale = WORK_SIDE / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
+
+
 def fingerprint_image(image: np.ndarray, sha256: str = "") -> Fingerprint:
     """Fingerprint a decoded gray or BGR uint8 array."""
-    gray = to_gray(image)
+    gray = working_copy(to_gray(image))
     variants = [gray]
     trimmed = trim_padding(gray)
     if trimmed.shape != gray.shape:
