@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import cv2
 import numpy as np
@@ -15,11 +17,12 @@ from sqlalchemy import select
 from pipeline.dedupe.cli import register
 from pipeline.dedupe.dataset_import import import_dataset, known_image
 from pipeline.dedupe.flagging import DuplicateMatch, flag_duplicates
-from pipeline.dedupe.hashing import file_sha256
-from pipeline.dedupe.storage import load_index
+from pipeline.dedupe.hashing import Fingerprint, file_sha256
+from pipeline.dedupe.storage import LiveIndex, load_index
 from pipeline.records import DATASET_COLUMNS, CandidateDraft
 from pipeline.store import Store
 from pipeline.store.candidates import next_patientid
+from pipeline.store.fingerprints import Key
 from pipeline.store.schema import candidates, dataset_images
 from tests import phantoms
 from tests.conftest import SHARED_DATA
@@ -181,6 +184,56 @@ def test_changed_image_is_refingerprinted(store: Store, dataset: tuple[Path, Pat
     result = import_dataset(store, csv_path, images)
     assert result.summary()["updated"] == 1
     assert known_image(store, file_sha256(images / "p7-film.jpg"))
+
+
+def test_a_run_sees_fingerprints_replaced_and_added_after_its_first_lookup(
+    store: Store, dataset: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """The store's live index (read incrementally within a run) follows a dataset image
+    replaced after the run's first duplicate check: the new picture's copy is flagged, a
+    copy of the old one is not."""
+    csv_path, images = dataset
+    import_dataset(store, csv_path, images)
+    old = cv2.imread(str(images / "p7-film.jpg"), cv2.IMREAD_GRAYSCALE)
+    first = stage(store, write_image(tmp_path / "a" / "chart.png", phantoms.bar_chart(seed=30)))
+    assert flag_duplicates(store, [first]) == []
+
+    new = phantoms.chest_xray_lateral(seed=7)
+    write_image(images / "p7-film.jpg", new)
+    assert import_dataset(store, csv_path, images).summary()["updated"] == 1
+    copy_of_new = stage(store, write_image(tmp_path / "b" / "lat.png", new[20:-20, 20:-20]))
+    copy_of_old = stage(store, write_image(tmp_path / "c" / "film.png", old[20:-20, 20:-20]))
+    found = {m.candidate_id: m.other_id for m in flag_duplicates(store, [copy_of_new])}
+    assert found == {copy_of_new: "p7-film.jpg"}
+    assert flag_duplicates(store, [copy_of_old]) == []
+
+
+class _Rows:
+    """The fingerprints side of a store, as rows (id, key, hashes) committed in any order."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[int, Key, bytes]] = []
+        self.asked_after: list[int] = []
+
+    def hashes(self, version: int, *, after_row: int = 0) -> Iterator[tuple[int, Key, bytes]]:
+        self.asked_after.append(after_row)
+        return iter([row for row in self.rows if row[0] > after_row])
+
+
+def test_live_index_reads_new_rows_only_and_rows_committed_late_within_its_lookback() -> None:
+    store = SimpleNamespace(fingerprints=_Rows())
+    packed_hashes = Fingerprint(sha256="", hashes=[1, 2], thumbs=[]).hashes_bytes()
+    store.fingerprints.rows = [(n, ("dataset", f"{n}.png"), packed_hashes) for n in range(1, 1001)]
+    live = LiveIndex()
+    assert len(live.snapshot(store)) == 1000
+    late = 1000 - LiveIndex.LOOKBACK_ROWS + 1  # an id taken before, committed after the read
+    store.fingerprints.rows += [(late, ("candidate", 5), packed_hashes)]
+    store.fingerprints.rows += [(1001, ("candidate", 6), packed_hashes)]
+    index = live.snapshot(store)
+    assert {("candidate", 5), ("candidate", 6)} <= set(index.keys) and len(index) == 1002
+    assert store.fingerprints.asked_after == [0, 1000 - LiveIndex.LOOKBACK_ROWS]
+    index.add(("candidate", 7), [3])  # a snapshot is the caller's to add to
+    assert ("candidate", 7) not in live.snapshot(store).keys
 
 
 def test_patient_ids_continue_and_dataset_copies_are_flagged(

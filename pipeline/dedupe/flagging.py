@@ -11,7 +11,7 @@ import numpy as np
 from pipeline.dedupe.hashing import Fingerprint, fingerprint_file
 from pipeline.dedupe.index import HashIndex
 from pipeline.dedupe.matching import Key, find_matches
-from pipeline.dedupe.storage import load_index, load_thumbs, packed
+from pipeline.dedupe.storage import current_index, load_thumbs, packed
 from pipeline.errors import ImageReadError
 from pipeline.store import Candidate, Store
 
@@ -97,9 +97,7 @@ def _write_flags(store: Store, candidate_id: int, found: list[DuplicateMatch]) -
     store.add_flags(
         candidate_id,
         [match.flag for match in found],
-        replacing=tuple(
-            flag_prefix(match.other_kind, match.other_id) + " (" for match in found
-        ),
+        replacing=tuple(flag_prefix(match.other_kind, match.other_id) + " (" for match in found),
         actor="duplicate check",
     )
 
@@ -110,16 +108,16 @@ def flag_duplicates(
     """Fingerprint these candidates and flag each one that repeats another stored image.
 
     Compares with every other candidate (any status) and every imported dataset image.
-    Running it again on the same candidates adds no second flag. Pass `index` (from
-    `storage.load_index`) to reuse one loaded index across calls in a run; the new
-    candidates are added to it.
+    Running it again on the same candidates adds no second flag. Without `index`, the
+    store's live index is brought up to date (`storage.LiveIndex`); with one (from
+    `storage.load_index`), the new candidates are added to it.
     """
     if not candidate_ids:
         return []
     rows = store.candidates(ids=candidate_ids)
     fingerprints = _fingerprint_candidates(store, rows)
     if index is None:
-        index = load_index(store)
+        index = current_index(store)  # holds the ones just saved
     else:
         for candidate_id, fingerprint in fingerprints.items():
             index.add(("candidate", candidate_id), fingerprint.hashes)

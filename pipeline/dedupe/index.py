@@ -53,6 +53,10 @@ class HashIndex:
             self._rows[position] = row
         self._matrix = None
 
+    def copy(self) -> HashIndex:
+        """A copy that later additions to this one leave as it is."""
+        return HashIndex(list(self.keys), list(self._rows), self._stacked(), dict(self._positions))
+
     def _stacked(self) -> np.ndarray:
         if self._matrix is None:
             self._matrix = (

@@ -6,6 +6,9 @@ per variant, compressed) are read only for the few images a lookup shortlists.
 
 from __future__ import annotations
 
+import threading
+import weakref
+
 import numpy as np
 
 from pipeline.dedupe.hashing import FINGERPRINT_VERSION, Fingerprint
@@ -27,9 +30,49 @@ def packed(fingerprint: Fingerprint) -> StoredFingerprint:
 def load_index(store: Store) -> HashIndex:
     """Every current-version fingerprint's hashes, as one index (one query)."""
     index = HashIndex()
-    for key, hashes in store.fingerprints.hashes(FINGERPRINT_VERSION):
+    for _row, key, hashes in store.fingerprints.hashes(FINGERPRINT_VERSION):
         index.add(key, Fingerprint.hashes_from_bytes(hashes))
     return index
+
+
+class LiveIndex:
+    """The hashes of one store's fingerprints, kept current for a run that stages source
+    after source (a nightly, a backfill batch) by reading only the rows added since the last
+    look instead of the whole table each time (which grows with every paper).
+
+    A fingerprint is replaced by deleting its row and inserting another, so every change is
+    a new row; a key whose row is gone has no thumbnails and is never matched. Rows are read
+    again from LOOKBACK_ROWS below the highest seen, which covers rows committed out of id
+    order by concurrent writers and SQLite reusing the id of a deleted last row.
+    """
+
+    LOOKBACK_ROWS = 512
+
+    def __init__(self) -> None:
+        self._index = HashIndex()
+        self._highest = 0
+        self._lock = threading.Lock()
+
+    def snapshot(self, store: Store) -> HashIndex:
+        """The index as the store holds it now; a copy the caller may add to."""
+        with self._lock:
+            after = max(0, self._highest - self.LOOKBACK_ROWS)
+            for row, key, hashes in store.fingerprints.hashes(FINGERPRINT_VERSION, after_row=after):
+                self._index.add(key, Fingerprint.hashes_from_bytes(hashes))
+                self._highest = max(self._highest, row)
+            return self._index.copy()
+
+
+_live: weakref.WeakKeyDictionary[Store, LiveIndex] = weakref.WeakKeyDictionary()
+_live_lock = threading.Lock()
+
+
+def current_index(store: Store) -> HashIndex:
+    """Every current-version fingerprint's hashes, read incrementally through the one
+    LiveIndex of this open store (it lives as long as the store object)."""
+    with _live_lock:
+        live = _live.setdefault(store, LiveIndex())
+    return live.snapshot(store)
 
 
 def load_thumbs(store: Store, key: Key) -> list[np.ndarray] | None:

@@ -66,14 +66,18 @@ class Fingerprints:
                     .values(phash=fingerprint.phash)
                 )
 
-    def hashes(self, version: int) -> Iterator[tuple[Key, bytes]]:
-        """Every fingerprint of this version: its key and packed hashes (one query)."""
+    def hashes(self, version: int, *, after_row: int = 0) -> Iterator[tuple[int, Key, bytes]]:
+        """The fingerprints of this version in rows after `after_row` (all by default): row
+        id, key and packed hashes (one query). A replaced fingerprint is a new row."""
         query = select(
-            image_fingerprints.c.kind, image_fingerprints.c.ref, image_fingerprints.c.hashes
-        ).where(image_fingerprints.c.version == version)
+            image_fingerprints.c.id,
+            image_fingerprints.c.kind,
+            image_fingerprints.c.ref,
+            image_fingerprints.c.hashes,
+        ).where(image_fingerprints.c.version == version, image_fingerprints.c.id > after_row)
         with self.engine.connect() as conn:
-            for kind, ref, hashes in conn.execute(query):
-                yield ((kind, int(ref)) if kind == "candidate" else (kind, ref)), hashes
+            for row, kind, ref, hashes in conn.execute(query):
+                yield row, ((kind, int(ref)) if kind == "candidate" else (kind, ref)), hashes
 
     def thumbs(self, key: Key, version: int) -> bytes | None:
         query = select(image_fingerprints.c.thumbs).where(
