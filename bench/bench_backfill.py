@@ -28,7 +28,6 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -45,6 +44,7 @@ sys.path.insert(0, str(REPO))
 
 from tests.literature import Literature, numbered_pdf, papers  # noqa: E402
 from tests.postgres import new_database, throwaway_cluster  # noqa: E402
+from tests.prefect_server import start_prefect_server  # noqa: E402
 from tests.processes import descendants  # noqa: E402
 
 PREFECT = Path(sys.executable).parent / "prefect"
@@ -76,12 +76,6 @@ def distinct_paper(number: int) -> bytes:
         return path.read_bytes()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def rss_mb(pid: int) -> float:
@@ -185,30 +179,6 @@ deployment = "bench"
 {default}
 {hosts}""")
     return path
-
-
-def start_prefect_server(
-    cluster: str, home: Path, log: Path
-) -> tuple[subprocess.Popen[bytes], str]:
-    database = new_database(cluster, "prefect").replace("+psycopg", "+asyncpg")
-    port = free_port()
-    env = {**os.environ, "PREFECT_HOME": str(home), "DO_NOT_TRACK": "1",
-           "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-           "PREFECT_API_DATABASE_CONNECTION_URL": database}  # fmt: skip
-    server = subprocess.Popen(
-        [str(PREFECT), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT, start_new_session=True,  # noqa: SIM115
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}/api"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as answer:
-                if answer.status == 200:
-                    return server, url
-        except OSError:
-            time.sleep(0.5)
-    raise RuntimeError(f"the Prefect server did not start (see {log})")
 
 
 def run_backfill(

@@ -28,10 +28,10 @@ from pipeline.store import Store  # noqa: E402
 from tests.literature import Literature, numbered_pdf, papers  # noqa: E402
 from tests.pdfs import case_report_pdf  # noqa: E402
 from tests.postgres import needs_postgres, new_database  # noqa: E402
+from tests.prefect_server import PREFECT, prefect_server  # noqa: E402
 from tests.processes import alive, descendants  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-PREFECT = Path(sys.executable).parent / "prefect"
 START, UNTIL = date(2020, 3, 1), date(2020, 3, 31)
 POOL = "backfill-test"
 CONCURRENCY, RATE = 2, 5.0  # per PDF host: a slot starts once per 0.4 s
@@ -104,6 +104,20 @@ class Processes:
 
 
 @pytest.fixture
+def own_prefect_server(postgres_url: str, tmp_path: Path) -> Iterator[str]:
+    """A Prefect server with its services (not the session's ephemeral one): the repossessor
+    takes back, each second here, the host slots a killed worker's flow run held."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    settings = {"PREFECT_SERVER_SERVICES_REPOSSESSOR_LOOP_SECONDS": "1"}
+    with (
+        prefect_server(postgres_url, tmp_path / "prefect", tmp_path / "srv.log", settings) as url,
+        temporary_settings(updates={PREFECT_API_URL: url}),
+    ):
+        yield url
+
+
+@pytest.fixture
 def processes(tmp_path: Path) -> Iterator[Processes]:
     folder = tmp_path / "logs"
     folder.mkdir()
@@ -142,15 +156,13 @@ def max_starts_within(starts: list[float], span: float) -> int:
 
 
 def test_two_workers_share_the_hosts_and_a_killed_workers_sources_are_picked_up_on_resume(
-    prefect_harness: None,
+    own_prefect_server: str,
     postgres_url: str,
     pipeline_env: dict[str, str],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     processes: Processes,
 ) -> None:
-    from prefect.settings import PREFECT_API_URL
-
     import flows.backfill
     from flows.backfill import backfill_flow
 
@@ -168,7 +180,7 @@ def test_two_workers_share_the_hosts_and_a_killed_workers_sources_are_picked_up_
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         processes.env = {**os.environ, **env, "PYTHONPATH": str(REPO),
-                         "PREFECT_API_URL": PREFECT_API_URL.value(),
+                         "PREFECT_API_URL": own_prefect_server,
                          "PREFECT_WORKER_QUERY_SECONDS": "1"}  # fmt: skip
         for name in ("worker-a", "worker-b"):
             processes.worker(name)
@@ -233,4 +245,5 @@ def test_two_workers_share_the_hosts_and_a_killed_workers_sources_are_picked_up_
     report = Path(summary["files"][0]).read_text()
     assert set(summary["workers"]) == {"worker-b", "worker-c"}, report
     assert "Sources per worker" in report and "HTTP 404" in report
-    assert summary["processed"] + len(done_before) >= len(items)
+    # (worker B may finish its own batch between the kill and the resume: not counted here)
+    assert summary["processed"] >= len(left)
