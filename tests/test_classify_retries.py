@@ -3,14 +3,13 @@ in, flagged for review; inverted and turned figures are never confident radiogra
 
 from __future__ import annotations
 
-import tracemalloc
-
 import cv2
 import numpy as np
 import pytest
 
 from pipeline.classify import LOW_CONFIDENCE, classify_image
 from tests import phantoms
+from tests.memory import traced_peak
 from tests.test_classify import (
     _brain_mri,
     _grey_microscopy,
@@ -98,12 +97,7 @@ def test_large_sideways_slice_is_retried_on_a_reduced_copy_with_its_true_size(tu
     """A 5000 px slice: the retries measure a reduced copy (bounded memory) and decide as on
     the image at a size they measure at anyway; the reasons give the image's own size."""
     big = cv2.rotate(cv2.resize(phantoms.ct_axial(1024), (5000, 5000)), turn)
-    tracemalloc.start()
-    try:
-        result = classify_image(big)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    result, peak = traced_peak(lambda: classify_image(big))
     assert peak < big.nbytes / 2, "the turned and inverted variants are not made full size"
     small = classify_image(cv2.rotate(phantoms.ct_axial(1024), turn))
     assert (result.modality, result.flags) == (small.modality, small.flags), result.reasons

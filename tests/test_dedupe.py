@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tracemalloc
 from collections.abc import Callable
 
 import cv2
@@ -19,6 +18,7 @@ from pipeline.dedupe.hashing import (
 from pipeline.dedupe.index import HashIndex
 from pipeline.dedupe.matching import MAX_HASH_DISTANCE, MIN_SIMILARITY, find_matches
 from tests import phantoms
+from tests.memory import traced_peak
 
 
 def rescaled(image: np.ndarray) -> np.ndarray:
@@ -201,12 +201,7 @@ def test_very_large_image_is_fingerprinted_on_a_reduced_copy_and_still_matches(
     side = 3 * WORK_SIDE
     big = cv2.resize(film, (side, side), interpolation=cv2.INTER_CUBIC)
     big = cv2.copyMakeBorder(big, 300, 300, 300, 300, cv2.BORDER_CONSTANT, value=255)
-    tracemalloc.start()
-    try:
-        fingerprint = fingerprint_image(big)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    fingerprint, peak = traced_peak(lambda: fingerprint_image(big))
     assert peak < big.nbytes, "no full-size working copy"
     found = find_matches(fingerprint, index, lambda key: prints[str(key[1])].thumbs)
     assert [match.key for match in found] == [("dataset", "xray")], found
