@@ -73,3 +73,15 @@ def prefect_server(
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+def drain_prefect_workers() -> None:
+    """Send what this process's Prefect events and API-log workers hold, and stop them, so
+    that the next flow run starts workers bound to the API URL of that moment. (An events
+    worker keeps the URL it started with: switching servers in one process without this sends
+    later events to the old server, and waits on it at exit once it is gone.)"""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for service in (APILogWorker, EventsWorker):
+        service.drain_all(timeout=30, at_exit=False)
