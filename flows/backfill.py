@@ -85,7 +85,10 @@ ARTIFACT_KEY = "backfill-batch"
 TAG = "backfill"
 ACTIVE = [StateType.SCHEDULED, StateType.PENDING, StateType.RUNNING, StateType.PAUSED,
           StateType.CANCELLING]  # fmt: skip
-STOP_WAIT = 15.0  # seconds a live worker takes at most to stop a cancelled flow run
+# Seconds a live worker takes at most to stop a cancelled flow run: its runner sends SIGTERM,
+# then SIGKILL 30 s later; past that the process is gone and its sources may be queued again
+# without being extracted twice.
+STOP_WAIT = 45.0
 
 
 # -- on a worker: one batch -------------------------------------------------------------------

@@ -147,17 +147,17 @@ class SharedHostSlots:
         state = self._host(host)
         clock = self.clock()
         slot = self._take(state)
-        while (wait := slot.next_start - self.clock()) > 0:
-            # A long wait on one of ours: take a slot the server frees meanwhile instead.
-            fresh = self._ask_if_due(state) if wait > WORTH_ASKING else None
-            if fresh is not None:
-                self._give_back(state, slot)
-                slot = fresh
-                break
-            self.sleep(min(wait, self._poll(state)))
-        slot.next_start = self.clock() + state.hold
-        self.stats.waited += self.clock() - clock
-        try:
+        try:  # from here on the slot goes back whatever happens (a server error while waiting)
+            while (wait := slot.next_start - self.clock()) > 0:
+                # A long wait on one of ours: take a slot the server frees meanwhile instead.
+                fresh = self._ask_if_due(state) if wait > WORTH_ASKING else None
+                if fresh is not None:
+                    self._give_back(state, slot)
+                    slot = fresh
+                    break
+                self.sleep(min(wait, self._poll(state)))
+            slot.next_start = self.clock() + state.hold
+            self.stats.waited += self.clock() - clock
             yield
         finally:
             self._give_back(state, slot)

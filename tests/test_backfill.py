@@ -251,3 +251,85 @@ def test_two_processes_share_a_hosts_slots_and_its_start_rate() -> None:
     assert (len(starts) - 1) / (starts[-1] - starts[0]) > 0.5 * 20
     assert sum(gate.stats.reused for gate in gates) > 10  # slots kept while busy
     assert server.active[limit_name(host)] == 0  # everything given back
+
+
+class FlakyLimits(FakeLimits):
+    """A server that answers the n-th ask for a slot from now with an error (a 500, a
+    timeout): `fail_in = n`."""
+
+    def __init__(self, limits: dict[str, int]) -> None:
+        super().__init__(limits)
+        self.fail_in: int | None = None
+
+    def increment_concurrency_slots_with_lease(self, names: list[str], **kwargs: Any) -> Any:
+        if self.fail_in is not None:
+            self.fail_in -= 1
+            if self.fail_in == 0:
+                self.fail_in = None
+                raise httpx.ConnectError("the server went away for a moment")
+        return super().increment_concurrency_slots_with_lease(names, **kwargs)
+
+
+def test_a_server_error_while_waiting_for_a_slots_turn_gives_the_slot_back() -> None:
+    """Our one slot of a host, paced by its rate, waits for its turn, and meanwhile we ask the
+    server for a free one; an error there ends the fetch, and the slot goes back (not kept and
+    renewed for nobody, which would hold the host's limit for good)."""
+    from flows.limits import SharedHostSlots, limit_name
+
+    host = "127.0.0.1:9"
+    server = FlakyLimits({limit_name(host): 1})
+    gate = SharedHostSlots(server, lambda _host: HostLimit(concurrency=1, rate=1.0))
+    with gate(host):
+        pass  # our slot; its next turn in 1 s
+    server.fail_in = 2  # the first ask is refused (the host's one slot is ours), then an error
+    with pytest.raises(httpx.ConnectError), gate(host):
+        pass
+    again = threading.Thread(target=lambda: gate(host).__enter__())
+    again.start()  # the slot is ours to use again (a leaked one would leave this waiting)
+    again.join(timeout=10)
+    assert not again.is_alive(), "the slot was kept by the failed fetch"
+    gate.close()
+
+
+def test_a_stopped_batch_starts_none_of_its_queued_sources(
+    pipeline_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cancelled batch's flow run is stopped by SIGTERM while it waits for its sources: the
+    one running ends, the queued ones are not started (the resumed backfill queues them
+    again; starting them here would extract them twice)."""
+    import pipeline.nightly.backfill as backfill
+
+    started: list[str] = []
+    release = threading.Event()
+
+    def extract(ref: SourceRef, *_args: Any, **_kwargs: Any) -> Any:
+        started.append(ref.location)
+        release.wait(5)
+        raise RuntimeError("not extracted in this test")
+
+    def stopped(*_args: Any) -> Any:
+        release.set()
+        raise KeyboardInterrupt  # what SIGTERM raises in the flow's main thread
+
+    monkeypatch.setattr(backfill, "extract_with_retries", extract)
+    monkeypatch.setattr(backfill, "outcome_of", stopped)
+    config = load_config()
+    store = Store.open(tmp_path / "staging.sqlite")
+    refs = [SourceRef("doi", f"10.5555/stop.{n}", "crossref", "a") for n in range(4)]
+    with pytest.raises(KeyboardInterrupt):
+        backfill.extract_batch(refs, config, store, backfill_settings(config), threads=1)
+    assert started == ["10.5555/stop.0"]
+
+
+def test_a_window_with_more_works_than_a_query_may_take_leaves_the_backfill_partial(
+    literature: Literature,
+) -> None:
+    """Works past max_results_per_query in a window are never found, by this run or by a
+    resume of it: the run says so and is not successful."""
+    config = load_config()
+    store = Store.open(config.path("staging_db"))
+    settings = replace(backfill_settings(config), crossref_max_results=2)
+    report = Backfill(config, store, settings, BackfillRequest(START, UNTIL),
+                      LocalBatches(config, store, settings), log=print).run()  # fmt: skip
+    assert report.status == "backfill-partial"
+    assert any("max_results_per_query" in problem for problem in report.problems)

@@ -268,7 +268,7 @@ class Backfill:
     def _take(self, results: list[RouteResult], ledger: Ledger, label: str) -> None:
         fresh = []
         for result in results:
-            self.incomplete |= result.incomplete
+            self.incomplete |= result.incomplete or result.truncated
             for ref in result.refs:
                 if ref.source_id not in self.seen:
                     self.seen.add(ref.source_id)
@@ -415,16 +415,22 @@ def extract_batch(
     """Extract a batch on a pool of threads, each source with the nightly's retries."""
     todo, _done = skip_done(refs, store)
     outcomes: list[SourceOutcome] = []
-    with batch_fetching(config) as fetching, ThreadPoolExecutor(
-        max_workers=max(1, threads or settings.max_in_flight)
-    ) as pool:
-        futures = {
-            pool.submit(extract_with_retries, ref, config, store, retries=settings.retries,
-                        delay=settings.retry_delay_seconds, fetching=fetching): ref
-            for ref in todo
-        }  # fmt: skip
-        for future, ref in futures.items():
-            outcomes.append(outcome_of(ref, future, store))
+    with batch_fetching(config) as fetching:
+        pool = ThreadPoolExecutor(max_workers=max(1, threads or settings.max_in_flight))
+        try:
+            futures = {
+                pool.submit(extract_with_retries, ref, config, store, retries=settings.retries,
+                            delay=settings.retry_delay_seconds, fetching=fetching): ref
+                for ref in todo
+            }  # fmt: skip
+            for future, ref in futures.items():
+                outcomes.append(outcome_of(ref, future, store))
+        except BaseException:
+            # Stopped (a cancelled flow run gets SIGTERM): the sources not started stay
+            # unstarted, for whoever takes the batch up again; the running ones end.
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
     return BatchResult(worker=worker_name(), outcomes=outcomes)
 
 

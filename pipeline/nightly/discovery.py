@@ -54,6 +54,9 @@ class RouteResult:
     # The route could not be asked (an error, not a bad watchlist line): what it would have
     # found may be missing, so the run must not count as successful.
     incomplete: bool = False
+    # More works matched than max_results_per_query allowed: a cap for a nightly, a hole for
+    # a backfill (its window must be made smaller).
+    truncated: bool = False
 
 
 def host_of(url: str) -> str:
@@ -102,6 +105,7 @@ def crossref_sources(
                 for number, page in enumerate(pages):
                     total, most = page.get("total-results"), settings.crossref_max_results
                     if number == 0 and isinstance(total, int) and total > most:
+                        result.truncated = True
                         result.problems.append(
                             f"crossref query {query!r}: {total} works, only the first {most} "
                             "taken (max_results_per_query)"
