@@ -48,6 +48,8 @@ TENURE = 15.0  # seconds a process keeps one slot before handing it back to the 
 MAX_POLL = 0.5  # seconds at most between two asks for a slot the server refused
 WORTH_ASKING = 0.1  # a slot of ours free within this many seconds is not worth a server call
 KEEPER_INTERVAL = 0.05
+RENEW_RETRY = 1.0  # seconds between two tries to renew a lease that failed to renew
+LOST_AFTER = 0.75  # a lease not renewed for this share of its length is taken as lost
 
 
 def limit_name(host: str) -> str:
@@ -90,6 +92,8 @@ class _Slot:
     tenure: float = TENURE
     next_start: float = 0.0  # this slot may start its next fetch from then on
     idle_since: float | None = None
+    renew_after: float = 0.0  # after a failed renewal: not asked again before then
+    lost: bool = False  # its lease may have run out: the server may have given it to another
 
 
 @dataclass
@@ -164,6 +168,8 @@ class SharedHostSlots:
 
     def _give_back(self, state: _Host, slot: _Slot) -> None:
         with state.cond:
+            if slot.lost:  # dropped by the keeper while in use: never used again
+                return
             slot.idle_since = self.clock()
             if slot.idle_since - slot.acquired_at >= slot.tenure:
                 state.retiring.append(slot)  # back to the server: the others' turn
@@ -313,10 +319,35 @@ class SharedHostSlots:
                         (state.idle if slot in state.idle else state.retiring).remove(slot)
                         state.held.remove(slot)
                     due = [slot for slot in state.held
-                           if moment - slot.renewed_at >= LEASE_SECONDS / 3]  # fmt: skip
+                           if moment - slot.renewed_at >= LEASE_SECONDS / 3
+                           and moment >= slot.renew_after]  # fmt: skip
                 for slot in done:
                     self._release(slot)
                 for slot in due:
-                    with contextlib.suppress(Exception):
-                        self.client.renew_concurrency_lease(slot.lease_id, LEASE_SECONDS)
-                        slot.renewed_at = moment
+                    self._renew(state, slot, moment)
+
+    def _renew(self, state: _Host, slot: _Slot, moment: float) -> None:
+        """Renew a slot's lease. One the server no longer knows, or could not be renewed for
+        most of a lease (the server may have taken it back and given it to another process),
+        is dropped: a fetch using it still finishes, and it is never used again."""
+        import httpx
+
+        try:
+            self.client.renew_concurrency_lease(slot.lease_id, LEASE_SECONDS)
+            slot.renewed_at = moment
+            return
+        except Exception as exc:  # noqa: BLE001 - any failure: retried, or the slot dropped
+            gone = isinstance(exc, httpx.HTTPStatusError) and exc.response.status_code in (
+                404,
+                410,
+            )
+            if not gone and moment - slot.renewed_at < LOST_AFTER * LEASE_SECONDS:
+                slot.renew_after = moment + RENEW_RETRY
+                return
+            log.warning("concurrency lease %s of %s lost: %s", slot.lease_id, state.name, exc)
+        with state.cond:
+            slot.lost = True
+            for slots in (state.held, state.idle, state.retiring):
+                if slot in slots:
+                    slots.remove(slot)
+            state.cond.notify_all()

@@ -333,3 +333,41 @@ def test_a_window_with_more_works_than_a_query_may_take_leaves_the_backfill_part
                       LocalBatches(config, store, settings), log=print).run()  # fmt: skip
     assert report.status == "backfill-partial"
     assert any("max_results_per_query" in problem for problem in report.problems)
+
+
+class ForgetfulLimits(FakeLimits):
+    """A server that, from `forget` on, fails every renewal and takes the leases back (as
+    its repossessor does with leases nobody renewed)."""
+
+    def __init__(self, limits: dict[str, int]) -> None:
+        super().__init__(limits)
+        self.forget = False
+
+    def renew_concurrency_lease(self, lease_id: Any, *_: Any) -> None:
+        if self.forget:
+            with self.lock:
+                if str(lease_id) in self.leases:
+                    self.active[self.leases.pop(str(lease_id))] -= 1
+            raise httpx.ConnectError("the server cannot be reached")
+
+
+def test_a_slot_whose_lease_could_not_be_renewed_is_not_used_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Renewals that fail for most of a lease: the server may have given the slot to another
+    process, so ours is dropped and the next fetch asks for a new one."""
+    import flows.limits
+    from flows.limits import SharedHostSlots, limit_name
+
+    monkeypatch.setattr(flows.limits, "LEASE_SECONDS", 0.3)
+    monkeypatch.setattr(flows.limits, "RENEW_RETRY", 0.02)
+    host = "127.0.0.1:9"
+    server = ForgetfulLimits({limit_name(host): 1})
+    gate = SharedHostSlots(server, lambda _host: HostLimit(concurrency=1, rate=2.0))
+    with gate(host):
+        server.forget = True
+    time.sleep(0.6)  # past the lease: the keeper gave up renewing it
+    with gate(host):  # a new slot from the server, not the lost one
+        pass
+    gate.close()
+    assert gate.stats.acquired == 2 and gate.stats.reused == 0
