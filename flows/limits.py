@@ -50,6 +50,7 @@ WORTH_ASKING = 0.1  # a slot of ours free within this many seconds is not worth 
 KEEPER_INTERVAL = 0.05
 RENEW_RETRY = 1.0  # seconds between two tries to renew a lease that failed to renew
 LOST_AFTER = 0.75  # a lease not renewed for this share of its length is taken as lost
+LEASE_UNKNOWN = (404, 410)  # the server's answers to a renewal of a lease it no longer has
 
 
 def limit_name(host: str) -> str:
@@ -337,11 +338,9 @@ class SharedHostSlots:
             slot.renewed_at = moment
             return
         except Exception as exc:  # noqa: BLE001 - any failure: retried, or the slot dropped
-            gone = isinstance(exc, httpx.HTTPStatusError) and exc.response.status_code in (
-                404,
-                410,
-            )
-            if not gone and moment - slot.renewed_at < LOST_AFTER * LEASE_SECONDS:
+            status = exc.response.status_code if isinstance(exc, httpx.HTTPStatusError) else None
+            unrenewed = moment - slot.renewed_at
+            if status not in LEASE_UNKNOWN and unrenewed < LOST_AFTER * LEASE_SECONDS:
                 slot.renew_after = moment + RENEW_RETRY
                 return
             log.warning("concurrency lease %s of %s lost: %s", slot.lease_id, state.name, exc)

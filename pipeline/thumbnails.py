@@ -13,15 +13,10 @@ def thumbnail_jpeg(path: Path, side: int, quality: int = 85) -> bytes:
     """A JPEG whose long side is at most `side`; ImageReadError when the file cannot be."""
     import cv2
 
-    from pipeline.classify.decode import load_image
+    from pipeline.classify.decode import load_image, shrunk
     from pipeline.errors import ImageReadError
 
-    image = load_image(path)
-    height, width = image.shape[:2]
-    scale = side / max(height, width)
-    if scale < 1:
-        size = (max(1, round(width * scale)), max(1, round(height * scale)))
-        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    image = shrunk(load_image(path), side)
     ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
         raise ImageReadError(str(path), "cannot be encoded as a thumbnail")

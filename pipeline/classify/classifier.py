@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from pipeline.classify.decide import WEAK_CONFIDENCE, decide
+from pipeline.classify.decode import shrunk
 from pipeline.classify.features import WORK_SIDE, Features, measure
 from pipeline.classify.model import Model, shipped_model
 from pipeline.classify.result import Classification
@@ -29,22 +30,13 @@ _TURNS = ((cv2.ROTATE_90_CLOCKWISE, "clockwise"), (cv2.ROTATE_90_COUNTERCLOCKWIS
 RETRY_SIDE = 4 * WORK_SIDE
 
 
-def _reduced(image: np.ndarray) -> np.ndarray:
-    h, w = image.shape[:2]
-    if max(h, w) <= RETRY_SIDE:
-        return image
-    scale = RETRY_SIDE / max(h, w)
-    size = (max(8, round(w * scale)), max(8, round(h * scale)))
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-
-
 def _retries(
     image: np.ndarray,
 ) -> Iterator[tuple[np.ndarray, tuple[int, int], str, str, tuple[str, ...]]]:
     """(variant, the (width, height) it stands for, flag, how, modalities it may show), one
     at a time from a reduced copy."""
     height, width = image.shape[:2]
-    small = _reduced(image)
+    small = shrunk(image, RETRY_SIDE, min_side=8)
     for turn, name in _TURNS:
         yield (
             cv2.rotate(small, turn),

@@ -120,6 +120,17 @@ def _reduced_flag(long_side: int, target_side: int = TARGET_SIDE) -> int:
     return cv2.IMREAD_COLOR
 
 
+def shrunk(image: np.ndarray, long_side: int, min_side: int = 1) -> np.ndarray:
+    """The image itself when its long side is at most `long_side`; else a copy reduced to
+    it by area averaging (each side at least `min_side` pixels)."""
+    height, width = image.shape[:2]
+    if max(height, width) <= long_side:
+        return image
+    scale = long_side / max(height, width)
+    size = (max(min_side, round(width * scale)), max(min_side, round(height * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
 def to_uint8(image: np.ndarray) -> np.ndarray:
     """Gray or BGR uint8 from any decoded array (uint16, float, alpha, 1-channel 3D)."""
     img = image

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from pipeline.classify.colour import normalise
+from pipeline.classify.decode import shrunk
 from pipeline.classify.marks import remove_marks
 
 WORK_SIDE = 256
@@ -59,11 +60,7 @@ class Features:
 
 def _work_copy(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """(gray, bgr or None) resized so the long side is at most WORK_SIDE."""
-    h, w = image.shape[:2]
-    s = WORK_SIDE / max(h, w)
-    if s < 1:
-        size = (max(8, round(w * s)), max(8, round(h * s)))
-        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    image = shrunk(image, WORK_SIDE, min_side=8)
     if image.ndim == 3:
         return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), image
     return image, None

@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.dedupe.hashing import Fingerprint, fingerprint_file
-from pipeline.dedupe.index import HashIndex
 from pipeline.dedupe.matching import Key, find_matches
 from pipeline.dedupe.storage import current_index, load_thumbs, packed
 from pipeline.errors import ImageReadError
@@ -102,25 +101,18 @@ def _write_flags(store: Store, candidate_id: int, found: list[DuplicateMatch]) -
     )
 
 
-def flag_duplicates(
-    store: Store, candidate_ids: list[int], *, index: HashIndex | None = None
-) -> list[DuplicateMatch]:
+def flag_duplicates(store: Store, candidate_ids: list[int]) -> list[DuplicateMatch]:
     """Fingerprint these candidates and flag each one that repeats another stored image.
 
     Compares with every other candidate (any status) and every imported dataset image.
-    Running it again on the same candidates adds no second flag. Without `index`, the
-    store's live index is brought up to date (`storage.LiveIndex`); with one (from
-    `storage.load_index`), the new candidates are added to it.
+    Running it again on the same candidates adds no second flag. The store's live index is
+    brought up to date first (`storage.LiveIndex`: it holds the candidates just saved).
     """
     if not candidate_ids:
         return []
     rows = store.candidates(ids=candidate_ids)
     fingerprints = _fingerprint_candidates(store, rows)
-    if index is None:
-        index = current_index(store)  # holds the ones just saved
-    else:
-        for candidate_id, fingerprint in fingerprints.items():
-            index.add(("candidate", candidate_id), fingerprint.hashes)
+    index = current_index(store)
     lookups = _Lookups(store)
     for candidate_id, fingerprint in fingerprints.items():
         lookups.thumbs[("candidate", candidate_id)] = fingerprint.thumbs

@@ -172,19 +172,11 @@ def thumbnail(gray: np.ndarray) -> np.ndarray:
     return cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
 
 
-def working_copy(gray: np.ndarray) -> np.ndarray:
-    """The image with its long side at most WORK_SIDE (area-averaged)."""
-    h, w = gray.shape
-    if max(h, w) <= WORK_SIDE:
-        return gray
-    scale = WORK_SIDE / max(h, w)
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
-
-
 def fingerprint_image(image: np.ndarray, sha256: str = "") -> Fingerprint:
     """Fingerprint a decoded gray or BGR uint8 array."""
-    gray = working_copy(to_gray(image))
+    from pipeline.classify.decode import shrunk
+
+    gray = shrunk(to_gray(image), WORK_SIDE)
     variants = [gray]
     trimmed = trim_padding(gray)
     if trimmed.shape != gray.shape:

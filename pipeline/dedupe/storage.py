@@ -28,11 +28,8 @@ def packed(fingerprint: Fingerprint) -> StoredFingerprint:
 
 
 def load_index(store: Store) -> HashIndex:
-    """Every current-version fingerprint's hashes, as one index (one query)."""
-    index = HashIndex()
-    for _row, key, hashes in store.fingerprints.hashes(FINGERPRINT_VERSION):
-        index.add(key, Fingerprint.hashes_from_bytes(hashes))
-    return index
+    """Every current-version fingerprint's hashes, as one index read afresh (one query)."""
+    return LiveIndex().snapshot(store)
 
 
 class LiveIndex:
