@@ -21,6 +21,7 @@ import contextlib
 import functools
 import ipaddress
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
@@ -64,14 +65,18 @@ class FetchError(SourceError):
 
 # -- a gate around every fetch, for limits shared with other processes -------------------------
 
-# gate(host) gives a context manager held for one whole fetch: its redirects, retries and body.
+# gate(host) gives a context manager held while a fetch talks to that host: from the first
+# request to the end of the body, given back and taken for the next host when a redirect
+# leads elsewhere.
 FetchGate = Callable[[str], contextlib.AbstractContextManager[None]]
 _fetch_gate: FetchGate | None = None
+_held = threading.local()  # the _HostHold of the fetch running in this thread
 
 
 @contextlib.contextmanager
 def fetch_gate(gate: FetchGate) -> Iterator[None]:
-    """Hold `gate(host)` around every fetch of every client in this process, inside the block.
+    """Hold `gate(host)` while any fetch of any client in this process, inside the block,
+    talks to `host` (a redirect to another host takes that host's gate instead).
 
     A host is the URL's `host[:port]`, as in configs/nightly.toml [hosts]. The Prefect
     backfill (flows/limits.py) passes one that takes a slot of the host's global
@@ -85,14 +90,49 @@ def fetch_gate(gate: FetchGate) -> Iterator[None]:
         _fetch_gate = previous
 
 
+class _HostHold:
+    """The gate of the one host a fetch is talking to. A redirect to another host gives this
+    host's slot back before taking the next one's (never two at once: two fetches redirected
+    crosswise would wait for each other), so every host counts every request it serves."""
+
+    def __init__(self, gate: FetchGate) -> None:
+        self.gate = gate
+        self.host: str | None = None
+        self.stack = contextlib.ExitStack()
+
+    def talk_to(self, url: str) -> None:
+        host = urlsplit(url).netloc.lower()
+        if host != self.host:
+            self.release()
+            self.stack.enter_context(self.gate(host))
+            self.host = host
+
+    def release(self) -> None:
+        self.host = None
+        self.stack.close()
+
+
+def _talking_to(url: str) -> None:
+    """Hold the gate of `url`'s host for the fetch running in this thread, if one is set."""
+    hold: _HostHold | None = getattr(_held, "hold", None)
+    if hold is not None:
+        hold.talk_to(url)
+
+
 def _gated(fetch: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fetch)
     def gated(self: HttpClient, url: str, *args: Any, **kwargs: Any) -> Any:
         gate = _fetch_gate
         if gate is None:
             return fetch(self, url, *args, **kwargs)
-        with gate(urlsplit(url).netloc.lower()):
+        outer = getattr(_held, "hold", None)
+        _held.hold = hold = _HostHold(gate)
+        try:
+            hold.talk_to(url)
             return fetch(self, url, *args, **kwargs)
+        finally:
+            hold.release()
+            _held.hold = outer
 
     return gated
 
@@ -377,6 +417,7 @@ class HttpClient:
         current = url
         for _hop in range(self.max_redirects + 1):
             self.check_url(current)
+            _talking_to(current)
             if watch.expired:
                 raise FetchError(current, watch.reason())
             try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.config import Config, load_config
-from pipeline.http import FetchError, HttpClient, check_url
+from pipeline.http import FetchError, HttpClient, check_url, fetch_gate
 from tests.httpserver import LocalServer, Reply
 
 PDF_BYTES = b"%PDF-1.4\n" + b"0" * 4000 + b"\n%%EOF\n"
@@ -139,6 +140,40 @@ def test_each_redirect_hop_is_checked(server: LocalServer, client: HttpClient) -
     with pytest.raises(FetchError, match="loopback or private"):
         client.get(server.url("/to-localhost"))
     assert server.hits("/secret") == 0
+
+
+def test_a_fetch_holds_the_gate_of_the_host_it_talks_to(
+    server: LocalServer, pipeline_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A shared per-host limit (the backfill's) counts every request at the host that serves
+    it: a redirect to another host gives the first host's slot back and takes the next's."""
+    monkeypatch.setenv("PIPELINE_HTTP_ALLOWED_PRIVATE_HOSTS", "127.0.0.1, localhost")
+    port = server.base_url.rsplit(":", 1)[1]
+    first, other = f"127.0.0.1:{port}", f"localhost:{port}"
+    server.add("/old", Reply.redirect("/moved"))
+    server.add("/moved", Reply.redirect(f"http://{other}/new"))
+    server.add("/new", Reply(200, PDF_BYTES, {"Content-Type": "application/pdf"}))
+    events: list[tuple[str, str]] = []
+    held: list[str] = []
+
+    @contextlib.contextmanager
+    def gate(host: str) -> Iterator[None]:
+        assert not held, f"{host} taken while {held} is still held"
+        held.append(host)
+        events.append(("take", host))
+        try:
+            yield
+        finally:
+            held.remove(host)
+            events.append(("give", host))
+
+    with HttpClient(load_config(), cache=False) as http, fetch_gate(gate):
+        assert http.get(f"http://{first}/old").content == PDF_BYTES
+        assert events == [("take", first), ("give", first), ("take", other), ("give", other)]
+        events.clear()
+        http.get(f"http://{first}/moved")  # through the same code path as downloads
+        assert [host for step, host in events if step == "take"] == [first, other]
+    assert not held and server.hits("/new") == 2
 
 
 def test_private_addresses_refused_unless_configured(
