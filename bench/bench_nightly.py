@@ -6,11 +6,12 @@ after a delay like a remote site; the watchlist lists all 1,000. The real comman
 written to a nightly.toml for the bench. Checks:
 - wall time of the extract step within 20% of what the per-host limits allow;
 - peak memory (RSS) of the run's process under 500 MB (Prefect's temporary server, a
-  separate process, is not counted: with `make server` it is not part of the run);
+  separate process, is not counted: with `make server` it is not part of the run), and of
+  its worker processes (`[run] processes`) under WORKER_MB each;
 - a second run, with nothing new, under 30 s in all.
 
 Needs no data from ../shared/data: the PDFs are generated (tests/pdfs.py, tests/phantoms.py).
-    .venv/bin/python bench/bench_nightly.py [--sources 1000] [--hosts 5]
+    .venv/bin/python bench/bench_nightly.py [--sources 1000] [--hosts 5] [--processes N]
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ sys.path.insert(0, str(REPO))
 LATENCY = 0.25  # seconds before a host answers
 RATE = 4.0  # sources started per second per host
 CONCURRENCY = 3  # sources in flight per host
+WORKER_MB = 250  # peak resident memory of one worker process (their fork server counts as one)
 
 
 def serve(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
@@ -91,7 +93,9 @@ class EmptyCrossref(PdfHost):
         self.httpd = serve(Handler)
 
 
-def nightly_toml(path: Path, hosts: list[PdfHost], watchlist: Path, max_sources: int) -> None:
+def nightly_toml(
+    path: Path, hosts: list[PdfHost], watchlist: Path, max_sources: int, processes: int
+) -> None:
     limits = "\n".join(
         f'[hosts."{host.netloc}"]\nconcurrency = {CONCURRENCY}\nrate = {RATE}\n' for host in hosts
     )
@@ -104,6 +108,7 @@ max_attempts = 3
 retries = 1
 retry_delay_seconds = 1
 max_in_flight = {CONCURRENCY * len(hosts)}
+processes = {processes}
 first_run_lookback_days = 7
 [crossref]
 queries = ["COVID-19 chest radiograph case report"]
@@ -142,17 +147,43 @@ print("SUMMARY " + json.dumps(summary))
 """
 
 
+def workers_rss_mb(pid: int) -> float:
+    """Resident memory of the run's worker processes (its multiprocessing descendants: the
+    workers, their fork server, the resource tracker), in MB."""
+    from tests.processes import descendants
+
+    total = 0
+    for child in descendants(pid):
+        try:
+            if b"multiprocessing" not in Path(f"/proc/{child}/cmdline").read_bytes():
+                continue
+            status = Path(f"/proc/{child}/status").read_text()
+        except OSError:
+            continue
+        total += next((int(line.split()[1]) for line in status.splitlines()
+                       if line.startswith("VmRSS:")), 0)  # fmt: skip
+    return total / 1024
+
+
 def run_nightly(env: dict[str, str], log: Path, code: str = FLOW) -> tuple[float, dict]:
-    """Wall seconds of one run in a fresh process, and its summary (with its peak RSS)."""
+    """Wall seconds of one run in a fresh process, and its summary (with its peak RSS and
+    the peak of its worker processes together, sampled twice a second)."""
     started = time.monotonic()
+    workers_peak = 0.0
     with open(log, "w") as out:
-        subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, stdout=out,
-                       stderr=subprocess.STDOUT, check=True)  # fmt: skip
+        run = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, env=env, stdout=out,
+                               stderr=subprocess.STDOUT)  # fmt: skip
+        while run.poll() is None:
+            workers_peak = max(workers_peak, workers_rss_mb(run.pid))
+            time.sleep(0.5)
+    if run.returncode:
+        raise subprocess.CalledProcessError(run.returncode, "nightly run", log.read_text())
     wall = time.monotonic() - started
     summary: dict = {}
     for line in log.read_text().splitlines():
         if line.startswith("SUMMARY "):
             summary = json.loads(line[len("SUMMARY ") :])
+    summary["workers_rss_mb"] = workers_peak
     return wall, summary
 
 
@@ -165,7 +196,12 @@ def main() -> int:
         action="store_true",
         help="also time the same run without Prefect (pipeline.nightly.run)",
     )
+    parser.add_argument(
+        "--processes", type=int, default=0, help="worker processes (default: configs/nightly.toml)"
+    )
     args = parser.parse_args()
+    from pipeline.config import load_config
+    from pipeline.nightly.settings import load_nightly_settings
     from tests.pdfs import case_report_pdf
 
     work = Path(tempfile.mkdtemp(prefix="bench-nightly-"))
@@ -177,7 +213,8 @@ def main() -> int:
     watchlist.write_text("".join(f"http://{host.netloc}/{n}.pdf\n"
                                  for n in range(per_host) for host in hosts))  # fmt: skip
     toml = work / "nightly.toml"
-    nightly_toml(toml, hosts, watchlist, max_sources=args.sources)
+    processes = args.processes or load_nightly_settings(load_config()).processes
+    nightly_toml(toml, hosts, watchlist, max_sources=args.sources, processes=processes)
     env = {
         **os.environ,
         "PYTHONPATH": str(REPO),
@@ -200,13 +237,14 @@ def main() -> int:
     rate_bound = (per_host - 1) / RATE + LATENCY
     print(f"{sources} sources on {args.hosts} hosts ({per_host} each), {LATENCY * 1000:.0f} ms "
           f"latency; per host {RATE}/s and {CONCURRENCY} at once: the limits allow "
-          f"{rate_bound:.1f} s for the extract step")  # fmt: skip
+          f"{rate_bound:.1f} s for the extract step; {processes} worker process(es)")  # fmt: skip
 
     wall, summary = run_nightly(env, work / "first.log")
     extract = summary.get("steps", {}).get("extract", float("nan"))
     peak_mb = summary.get("self_rss_mb", float("nan"))
     print(f"first run:  {wall:.1f} s in all, extract step {extract:.1f} s "
-          f"({extract / rate_bound:.2f}x the limit), peak RSS of the run {peak_mb:.0f} MB; "
+          f"({extract / rate_bound:.2f}x the limit), peak RSS of the run {peak_mb:.0f} MB, "
+          f"of its workers together {summary['workers_rss_mb']:.0f} MB; "
           f"processed {summary.get('processed')}, failed {summary.get('failed')}, "
           f"staged {summary.get('staged')}")  # fmt: skip
     second_wall, second = run_nightly(env, work / "second.log")
@@ -217,6 +255,8 @@ def main() -> int:
     checks = {
         "extract within 20% of the limits": extract <= 1.2 * rate_bound,
         "peak memory under 500 MB": peak_mb < 500,
+        f"workers under {WORKER_MB} MB each": summary["workers_rss_mb"]
+        <= WORKER_MB * max(processes, 1) + WORKER_MB,
         "second run under 30 s": second_wall < 30,
         "every source processed": summary.get("processed") == sources
         and summary.get("failed") == 0,

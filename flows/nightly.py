@@ -46,6 +46,7 @@ from pipeline.nightly.ingest import SourceOutcome, TransientSourceError, extract
 from pipeline.nightly.report import RunReport, render_markdown  # noqa: E402
 from pipeline.nightly.run import NightlyRunner, run_nightly, shared_client  # noqa: E402
 from pipeline.nightly.settings import NightlySettings, load_nightly_settings  # noqa: E402
+from pipeline.nightly.workers import ExtractionProcesses, worker_processes  # noqa: E402
 from pipeline.store import Store  # noqa: E402
 
 
@@ -59,7 +60,12 @@ def _retry_transient(_task: Any, _task_run: Any, state: Any) -> bool:
 
 
 def extract_one(
-    ref: SourceRef, config: Config, store: Store, client: Any, retries: int
+    ref: SourceRef,
+    config: Config,
+    store: Store,
+    client: Any,
+    retries: int,
+    processes: ExtractionProcesses | None = None,
 ) -> SourceOutcome | State[SourceOutcome]:
     """One source; raises TransientSourceError (and Prefect retries) while attempts are left.
 
@@ -68,7 +74,10 @@ def extract_one(
     outcome travels in the state's data and the flow run goes on (SourceFuture).
     """
     final = task_run.run_count > retries
-    outcome = extract_source(ref, config, store, client=client, final_attempt=final)
+    if processes is not None:  # on a worker process; this task's thread only waits
+        outcome = processes.extract(ref, final_attempt=final)
+    else:
+        outcome = extract_source(ref, config, store, client=client, final_attempt=final)
     if outcome.status == "failed":
         return Failed(message=outcome.error, data=outcome)
     return outcome
@@ -158,11 +167,14 @@ def nightly_flow(
     store = Store.open(db or config.path("staging_db"))
     logger = get_run_logger()
     extract = extract_task(settings)
-    with shared_client(config) as client:
+    with (
+        shared_client(config) as client,
+        worker_processes(config, store, settings.processes) as processes,
+    ):
         runner = NightlyRunner(
             run_step=run_as_task,
             submit=lambda ref: SourceFuture(
-                extract.submit(ref, config, store, client, settings.retries)
+                extract.submit(ref, config, store, client, settings.retries, processes)
             ),
             log=logger.info,
             progress=ProgressArtifact(),

@@ -19,6 +19,7 @@ from pipeline.config import Config
 from pipeline.store import Store
 from tests.pdfs import Figure, write_pdf
 from tests.phantoms import chest_xray_frontal, ct_axial
+from tests.processes import alive, descendants
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -31,7 +32,7 @@ from pipeline.nightly.settings import load_nightly_settings
 from pipeline.store import Store
 config = load_config()
 settings = replace(load_nightly_settings(config), crossref_queries=(), site_names=(),
-                   watchlist=Path({watchlist!r}), max_in_flight=2)
+                   watchlist=Path({watchlist!r}), max_in_flight=2, processes={processes})
 run_nightly(config, Store.open(config.path("staging_db")), settings)
 """
 
@@ -85,15 +86,16 @@ def _pdf(path: Path, n: int) -> bytes:
     return write_pdf(path, [figures], title=f"Case report {n}").read_bytes()
 
 
-def _run(env: dict[str, str], watchlist: Path) -> subprocess.Popen:
-    code = RUN.format(watchlist=str(watchlist))
+def _run(env: dict[str, str], watchlist: Path, processes: int) -> subprocess.Popen:
+    code = RUN.format(watchlist=str(watchlist), processes=processes)
     return subprocess.Popen([sys.executable, "-c", code], cwd=REPO, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+@pytest.mark.parametrize("processes", [1, 2], ids=["threads", "worker-processes"])
 def test_sigkill_mid_run_then_rerun(
-    tmp_path: Path, config: Config, store: Store, pipeline_env: dict[str, str]
+    tmp_path: Path, config: Config, store: Store, pipeline_env: dict[str, str], processes: int
 ) -> None:
     files = {f"/p{n}.pdf": _pdf(tmp_path / f"p{n}.pdf", n) for n in range(4)}
     files["/slow.pdf"] = _pdf(tmp_path / "slow.pdf", 9)
@@ -103,14 +105,22 @@ def test_sigkill_mid_run_then_rerun(
     env = {**os.environ, **pipeline_env, "PIPELINE_HTTP_ALLOWED_PRIVATE_HOSTS": "127.0.0.1",
            "PYTHONPATH": str(REPO)}  # fmt: skip
 
-    process = _run(env, watchlist)
+    process = _run(env, watchlist, processes)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not (server.half_sent.is_set() and store.candidates()):
         assert process.poll() is None, process.stderr.read().decode()
         time.sleep(0.05)
     assert server.half_sent.is_set(), "the slow download never started"
+    workers = descendants(process.pid)
+    if processes > 1:  # a worker at least, its fork server and the resource tracker
+        assert len(workers) >= 3
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = [Path(f"/proc/{pid}/cmdline").read_bytes()[:200] for pid in workers if alive(pid)]
+    assert not left, f"outlived the killed run: {left}"
     staged_before = {row.id: row.image_sha256 for row in store.candidates()}
     assert staged_before
     downloads = config.path("extracted") / "downloads"
@@ -118,7 +128,7 @@ def test_sigkill_mid_run_then_rerun(
     assert slow_pdf == [], "a half-downloaded PDF was left where a whole one would be"
 
     server.stall.clear()
-    rerun = _run(env, watchlist)
+    rerun = _run(env, watchlist, processes)
     assert rerun.wait(timeout=120) == 0, rerun.stderr.read().decode()
 
     rows = store.candidates()

@@ -69,10 +69,14 @@ def nightly(config: Config, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     return load_config(), settings, watchlist
 
 
+@pytest.mark.parametrize("processes", [1, 2], ids=["threads", "worker-processes"])
 def test_a_run_extracts_new_sources_and_the_next_run_skips_them(
-    nightly: tuple[Config, NightlySettings, Path], store: Store, tmp_path: Path
+    nightly: tuple[Config, NightlySettings, Path], store: Store, tmp_path: Path, processes: int
 ) -> None:
+    """The same run on the run's own threads and on worker processes (a transient failure
+    raised in a worker is retried; failures are recorded by the worker, in the same store)."""
     config, settings, watchlist = nightly
+    settings = replace(settings, processes=processes)
     pdf = case_report_pdf(tmp_path / "paper.pdf")
     logs: list[str] = []
     with LocalServer() as server:

@@ -43,6 +43,10 @@ class TransientSourceError(PipelineError):
         self.ref = ref
         self.reason = reason
 
+    def __reduce__(self) -> tuple[type, tuple[SourceRef, str]]:
+        # raised in a worker process (workers.py), it travels back to the run pickled
+        return (type(self), (self.ref, self.reason))
+
 
 @dataclass
 class SourceOutcome:

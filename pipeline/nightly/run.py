@@ -30,6 +30,7 @@ from pipeline.nightly.fanout import FutureLike, dispatch
 from pipeline.nightly.ingest import SourceOutcome, TransientSourceError, extract_source
 from pipeline.nightly.report import RunReport, count_discovery, count_outcome, write_report
 from pipeline.nightly.settings import NightlySettings
+from pipeline.nightly.workers import ExtractionProcesses, worker_processes
 from pipeline.sources.base import Fetching, StepRunner, run_directly
 from pipeline.store import Store, now
 
@@ -46,11 +47,15 @@ def extract_with_retries(
     delay: float,
     client: HttpClient | None = None,
     fetching: Fetching | None = None,
+    processes: ExtractionProcesses | None = None,
 ) -> SourceOutcome:
-    """extract_source, tried again after `delay` seconds on transient failures."""
+    """extract_source (on a worker process when `processes` is given), tried again after
+    `delay` seconds on transient failures."""
     for attempt in range(retries + 1):
         try:
             final = attempt == retries
+            if processes is not None:
+                return processes.extract(ref, final_attempt=final)
             return extract_source(ref, config, store, client=client, fetching=fetching,
                                   final_attempt=final)  # fmt: skip
         except TransientSourceError:
@@ -197,11 +202,14 @@ def extract_all(
         dispatch(todo, settings.host_limit, runner.submit, on_done,
                  max_in_flight=settings.max_in_flight)  # fmt: skip
         return
-    with ThreadPoolExecutor(max_workers=max(1, settings.max_in_flight)) as pool:
+    with (
+        worker_processes(config, store, settings.processes) as processes,
+        ThreadPoolExecutor(max_workers=max(1, settings.max_in_flight)) as pool,
+    ):
 
         def submit(ref: SourceRef) -> FutureLike:
             retries, delay = settings.retries, settings.retry_delay_seconds
             return pool.submit(extract_with_retries, ref, config, store, retries=retries,
-                               delay=delay, client=client)  # fmt: skip
+                               delay=delay, client=client, processes=processes)  # fmt: skip
 
         dispatch(todo, settings.host_limit, submit, on_done, max_in_flight=settings.max_in_flight)

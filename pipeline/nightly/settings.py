@@ -32,6 +32,7 @@ class NightlySettings:
     retries: int = 2
     retry_delay_seconds: float = 30.0
     max_in_flight: int = 8
+    processes: int = 1  # worker processes extracting sources; 1: the run's own threads
     first_run_lookback_days: int = 7
     crossref_queries: tuple[str, ...] = ()
     crossref_type: str = "journal-article"
@@ -60,7 +61,7 @@ FILE_KEYS: dict[tuple[str, str], str] = {
     **{
         ("run", name): name
         for name in ("max_sources", "max_attempts", "retries", "retry_delay_seconds",
-                     "max_in_flight", "first_run_lookback_days")
+                     "max_in_flight", "processes", "first_run_lookback_days")
     },  # fmt: skip
     ("crossref", "queries"): "crossref_queries",
     ("crossref", "type"): "crossref_type",

@@ -55,9 +55,10 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     # breaks SAVEPOINT; SQLAlchemy's documented recipe: let it do nothing and begin here.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
+    # the wait first: switching to WAL needs the lock another process may hold
+    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
 
 
@@ -95,6 +96,11 @@ class Store:
     def open(cls, location: str | Path) -> Store:
         """Open (creating or upgrading when needed) a store at a SQLite path or a URL."""
         return cls(engine_for(location))
+
+    @property
+    def location(self) -> str:
+        """The URL the store was opened at (for another process to open it too)."""
+        return self.engine.url.render_as_string(hide_password=False)
 
     # -- staging ---------------------------------------------------------------------------
 
