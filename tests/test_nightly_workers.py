@@ -3,6 +3,11 @@ raises or records reaches the run as it would from a thread."""
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
+import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,10 +15,11 @@ import pytest
 from pipeline.config import load_config
 from pipeline.nightly.discovery import SourceRef
 from pipeline.nightly.ingest import TransientSourceError
-from pipeline.nightly.workers import ExtractionProcesses
+from pipeline.nightly.workers import BROKEN_TRIES, ExtractionProcesses, WorkerDied
 from pipeline.store import Store
 from tests.httpserver import LocalServer, Reply
 from tests.pdfs import case_report_pdf
+from tests.processes import descendants
 
 
 @pytest.fixture
@@ -55,3 +61,59 @@ def test_workers_stage_into_the_runs_store(
 def test_one_worker_is_the_runs_own_threads(store: Store) -> None:
     with pytest.raises(ValueError, match="1 means the run's own threads"):
         ExtractionProcesses(load_config(), store.location, 1)
+
+
+def _kill_workers() -> None:
+    """SIGKILL the pool's workers (the fork server's children), as the OOM killer would."""
+    for pid in descendants(os.getpid()):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"forkserver" in command and int(stat[1]) != os.getpid():
+            os.kill(pid, signal.SIGKILL)
+
+
+def _kill_workers_at_each_request(server: LocalServer, path: str, times: int) -> threading.Thread:
+    def watch() -> None:
+        seen = 0
+        deadline = time.monotonic() + 60
+        while seen < times and time.monotonic() < deadline:
+            if server.hits(path) > seen:
+                seen += 1
+                time.sleep(0.2)
+                _kill_workers()
+            time.sleep(0.02)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_worker_killed_under_a_source_does_not_lose_it(
+    workers: ExtractionProcesses, store: Store, server: LocalServer, tmp_path: Path
+) -> None:
+    pdf = case_report_pdf(tmp_path / "paper.pdf")
+    server.add("/slow.pdf", replace(Reply.file(pdf), delay=5.0), Reply.file(pdf))
+    ref = SourceRef("pdf-url", server.url("/slow.pdf"), "watchlist", "127.0.0.1")
+    watch = _kill_workers_at_each_request(server, "/slow.pdf", 1)
+    outcome = workers.extract(ref)
+    watch.join()
+    assert outcome.status == "ok" and len(outcome.staged) == 2
+    assert server.hits("/slow.pdf") == 2  # tried again on a new pool
+
+
+def test_a_source_that_kills_its_worker_every_time_fails_alone(
+    workers: ExtractionProcesses, store: Store, server: LocalServer, tmp_path: Path
+) -> None:
+    server.add("/poison.pdf", Reply(200, b"%PDF-1.4", delay=5.0))
+    ref = SourceRef("pdf-url", server.url("/poison.pdf"), "watchlist", "127.0.0.1")
+    watch = _kill_workers_at_each_request(server, "/poison.pdf", BROKEN_TRIES)
+    with pytest.raises(WorkerDied, match="died 3 times"):
+        workers.extract(ref)
+    watch.join()
+    pdf = case_report_pdf(tmp_path / "paper.pdf")
+    server.add("/good.pdf", Reply.file(pdf))
+    good = SourceRef("pdf-url", server.url("/good.pdf"), "watchlist", "127.0.0.1")
+    assert workers.extract(good).status == "ok"  # the pool works again

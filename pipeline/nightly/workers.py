@@ -22,11 +22,13 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.config import Config
+from pipeline.errors import SourceError
 from pipeline.nightly.ingest import SourceOutcome, extract_source
 
 if TYPE_CHECKING:
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
     from pipeline.nightly.discovery import SourceRef
     from pipeline.store import Store
 
+BROKEN_TRIES = 3  # pools a source may see break under it before it is held the cause
 WATCH_SECONDS = 0.5  # how often a worker looks for the run's process without a pidfd
 # What extracting a source imports (much of it lazily), imported once by the fork server.
 PRELOAD = [
@@ -43,33 +46,65 @@ PRELOAD = [
 ]  # fmt: skip
 
 
+class WorkerDied(SourceError):
+    """The worker process extracting a source died under it, again and again."""
+
+
 class ExtractionProcesses:
     """A pool of worker processes that extract sources into one store. Use as a context
-    manager; `submit` returns a future of the source's SourceOutcome (a transient failure
-    before the final attempt is raised by it as TransientSourceError, as on a thread)."""
+    manager. A transient failure before the final attempt is raised as TransientSourceError,
+    as on a thread.
+
+    A worker that dies (the kernel's out-of-memory killer, a crash in a C library) breaks
+    the whole pool and every source running on it: the pool is replaced, and each of those
+    sources tried again on the new one, up to BROKEN_TRIES times; a source still there when
+    the pool breaks for the last time is the likely cause, and fails with that reason.
+    """
 
     def __init__(self, config: Config, store_location: str | Path, processes: int) -> None:
         if processes < 2:
             raise ValueError(f"worker processes: {processes} (1 means the run's own threads)")
         http = replace(config.http, requests_per_second=config.http.requests_per_second / processes)
+        self.processes = processes
+        self.initargs = (replace(config, http=http), str(store_location), os.getpid())
+        self._lock = threading.Lock()
+        self.pool = self._new_pool()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
         # Not a fork of the run's process: it has threads (Prefect's among them), and a
         # forked copy of a lock one of them holds never comes free. Workers are forked from
         # a fresh server process that imported the extraction code once (a second each).
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(PRELOAD)
-        self.pool = ProcessPoolExecutor(
-            processes,
-            mp_context=context,
-            initializer=_start_worker,
-            initargs=(replace(config, http=http), str(store_location), os.getpid()),
+        if "forkserver" in multiprocessing.get_all_start_methods():
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(PRELOAD)
+        else:
+            context = multiprocessing.get_context("spawn")
+        return ProcessPoolExecutor(
+            self.processes, mp_context=context, initializer=_start_worker, initargs=self.initargs
         )
 
     def submit(self, ref: SourceRef, *, final_attempt: bool = True) -> Future[SourceOutcome]:
+        """The future of one source's outcome (not tried again if the pool breaks)."""
         return self.pool.submit(_extract, ref, final_attempt)
 
     def extract(self, ref: SourceRef, *, final_attempt: bool = True) -> SourceOutcome:
         """Extract one source on a worker and wait for its outcome."""
-        return self.submit(ref, final_attempt=final_attempt).result()
+        for _ in range(BROKEN_TRIES):
+            pool = self.pool
+            try:
+                return pool.submit(_extract, ref, final_attempt).result()
+            except BrokenProcessPool:
+                self._replace(pool)
+        raise WorkerDied(
+            ref.location,
+            f"the worker process extracting it died {BROKEN_TRIES} times (out of memory?)",
+        )
+
+    def _replace(self, broken: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self.pool is broken:  # the first of the sources that saw it break
+                broken.shutdown(wait=False, cancel_futures=True)
+                self.pool = self._new_pool()
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
