@@ -417,7 +417,8 @@ class HttpClient:
         current = url
         for _hop in range(self.max_redirects + 1):
             self.check_url(current)
-            _talking_to(current)
+            with watch.paused():  # a turn at a host is not its slowness
+                _talking_to(current)
             if watch.expired:
                 raise FetchError(current, watch.reason())
             try:
@@ -550,7 +551,11 @@ def _rates(per_second: float, min_interval: float | None) -> list[Rate]:
     # pyrate-limiter wants the rates from the densest down: keep the per-second one only
     # when it allows less than the minimum interval does.
     if per_second > 0 and not (min_interval and per_second * min_interval >= 1):
-        rates.append(Rate(max(1, round(per_second)), Duration.SECOND))
+        # a share of a rate (workers.py) is a fraction: never round it up
+        if per_second >= 1:
+            rates.append(Rate(int(per_second), Duration.SECOND))
+        else:
+            rates.append(Rate(1, round(1000 / per_second)))
     return rates or [Rate(1000, Duration.SECOND)]
 
 

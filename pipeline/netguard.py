@@ -158,6 +158,29 @@ class Watch:
             if self.expired:
                 _shut(sock)
 
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """Stop this fetch's clock inside the block (waiting for a turn at a host is not the
+        host's slowness); the source's deadline, if any, still holds."""
+        with self._lock:
+            self._timer.cancel()
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            deadline = self.deadline + time.monotonic() - started
+            source = _SOURCE.get()
+            if source is not None:
+                deadline = min(deadline, source[0])
+            with self._lock:
+                self.deadline = max(self.deadline, deadline)
+                if not self.expired:
+                    self._timer = threading.Timer(
+                        max(0.0, self.deadline - time.monotonic()), self._expire
+                    )
+                    self._timer.daemon = True
+                    self._timer.start()
+
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
 

@@ -176,6 +176,35 @@ def test_a_fetch_holds_the_gate_of_the_host_it_talks_to(
     assert not held and server.hits("/new") == 2
 
 
+def test_waiting_for_a_redirect_targets_turn_is_not_held_against_the_fetch(
+    server: LocalServer, pipeline_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fetch deadline is for a slow server, not for a busy shared limit: a redirect
+    whose target host is at its limit waits for its turn without the fetch timing out."""
+    monkeypatch.setenv("PIPELINE_HTTP_ALLOWED_PRIVATE_HOSTS", "127.0.0.1, localhost")
+    monkeypatch.setenv("PIPELINE_HTTP_FETCH_DEADLINE", "1")
+    port = server.base_url.rsplit(":", 1)[1]
+    server.add("/doi", Reply.redirect(f"http://localhost:{port}/article"))
+    server.add("/article", Reply(200, PDF_BYTES, {"Content-Type": "application/pdf"}))
+
+    @contextlib.contextmanager
+    def busy_at_localhost(host: str) -> Iterator[None]:
+        if host.startswith("localhost"):
+            time.sleep(1.5)  # the host's slots are all taken for a while
+        yield
+
+    with HttpClient(load_config(), cache=False) as http, fetch_gate(busy_at_localhost):
+        assert http.get(server.url("/doi")).content == PDF_BYTES
+
+
+def test_a_share_of_a_rate_is_never_rounded_up() -> None:
+    from pipeline.http import _rates
+
+    assert [(r.limit, r.interval) for r in _rates(10 / 6, None)] == [(1, 1000)]
+    assert [(r.limit, r.interval) for r in _rates(0.5, None)] == [(1, 2000)]
+    assert [(r.limit, r.interval) for r in _rates(10, None)] == [(10, 1000)]
+
+
 def test_private_addresses_refused_unless_configured(
     server: LocalServer, pipeline_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -27,7 +27,7 @@ def workers(store: Store, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("PIPELINE_HTTP_ALLOWED_PRIVATE_HOSTS", "127.0.0.1")
     monkeypatch.setenv("PIPELINE_HTTP_RETRIES", "0")
     monkeypatch.setenv("PIPELINE_HTTP_CACHE", "false")
-    with ExtractionProcesses(load_config(), store.location, 2) as pool:
+    with ExtractionProcesses(load_config(), store.url_with_password(), 2) as pool:
         yield pool
 
 
@@ -60,7 +60,7 @@ def test_workers_stage_into_the_runs_store(
 
 def test_one_worker_is_the_runs_own_threads(store: Store) -> None:
     with pytest.raises(ValueError, match="1 means the run's own threads"):
-        ExtractionProcesses(load_config(), store.location, 1)
+        ExtractionProcesses(load_config(), store.url_with_password(), 1)
 
 
 def _kill_workers() -> None:
@@ -117,3 +117,48 @@ def test_a_source_that_kills_its_worker_every_time_fails_alone(
     server.add("/good.pdf", Reply.file(pdf))
     good = SourceRef("pdf-url", server.url("/good.pdf"), "watchlist", "127.0.0.1")
     assert workers.extract(good).status == "ok"  # the pool works again
+
+
+def test_workers_share_each_hosts_connection_limit(
+    store: Store, server: LocalServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`max_concurrent_per_host` holds for the workers together, as for one client."""
+    monkeypatch.setenv("PIPELINE_HTTP_ALLOWED_PRIVATE_HOSTS", "127.0.0.1")
+    monkeypatch.setenv("PIPELINE_HTTP_CACHE", "false")
+    monkeypatch.setenv("PIPELINE_HTTP_MAX_CONCURRENT_PER_HOST", "1")
+    pdf = case_report_pdf(tmp_path / "paper.pdf")
+    refs = []
+    for n in range(2):
+        server.add(f"/{n}.pdf", replace(Reply.file(pdf), delay=0.6))
+        refs.append(SourceRef("pdf-url", server.url(f"/{n}.pdf"), "watchlist", "127.0.0.1"))
+    with ExtractionProcesses(load_config(), store.url_with_password(), 2) as workers:
+        server.add("/warm.pdf", Reply.file(pdf))
+        workers.extract(SourceRef("pdf-url", server.url("/warm.pdf"), "watchlist", "127.0.0.1"))
+        started = time.monotonic()
+        futures = [workers.submit(ref) for ref in refs]
+        assert all(future.result().status == "ok" for future in futures)
+    first, second = sorted(r.at for r in server.requests if r.at >= started)
+    assert second - first >= 0.55  # one connection at a time to the host
+
+
+def test_workers_keep_each_hosts_request_rate_together(
+    store: Store, server: LocalServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`requests_per_second` holds for the workers together, as for one client."""
+    monkeypatch.setenv("PIPELINE_HTTP_ALLOWED_PRIVATE_HOSTS", "127.0.0.1")
+    monkeypatch.setenv("PIPELINE_HTTP_CACHE", "false")
+    monkeypatch.setenv("PIPELINE_HTTP_REQUESTS_PER_SECOND", "4")
+    pdf = case_report_pdf(tmp_path / "paper.pdf")
+    server.add("/warm.pdf", Reply.file(pdf))
+    refs = []
+    for n in range(4):
+        server.add(f"/{n}.pdf", Reply.file(pdf))
+        refs.append(SourceRef("pdf-url", server.url(f"/{n}.pdf"), "watchlist", "127.0.0.1"))
+    with ExtractionProcesses(load_config(), store.url_with_password(), 2) as workers:
+        workers.extract(SourceRef("pdf-url", server.url("/warm.pdf"), "watchlist", "127.0.0.1"))
+        started = time.monotonic()
+        futures = [workers.submit(ref) for ref in refs]
+        assert all(future.result().status == "ok" for future in futures)
+    times = sorted(r.at for r in server.requests if r.at >= started)
+    assert len(times) == 4
+    assert min(b - a for a, b in zip(times, times[1:], strict=False)) >= 0.2  # 1/4 s apart

@@ -7,9 +7,17 @@ that many worker processes; the run's own process keeps the discovery, the per-h
 dispatch, the retries and the report, and its threads only wait.
 
 Each worker opens the store (SQLite in WAL mode or PostgreSQL: several writers are safe)
-and one HTTP client of its own. The client's per-host request rate is divided among the
-workers so that together they keep to `[http] requests_per_second`. A worker exits as soon
-as the run's process ends, so a killed run leaves nothing writing after it.
+and one HTTP client of its own, whose per-host limits hold for the workers together: a
+fetch takes one of `[http] max_concurrent_per_host` shared semaphores of its host and
+starts no sooner than 1 / `[http] requests_per_second` after the host's last start by any
+worker (a host is found by the hash of its name in HOST_BUCKETS: two hosts in one bucket
+share its limits, stricter, never looser). A fetch's own retries are paced by its worker's
+client alone. A worker exits as soon as the run's process ends, so a killed run leaves nothing
+writing after it.
+
+Workers get the run's environment as it was when the pool started. Under `python -m
+flows.nightly` each also imports that module (multiprocessing prepares a worker's
+`__main__`), and with it Prefect: about 55 MB more per worker.
 """
 
 from __future__ import annotations
@@ -18,18 +26,19 @@ import contextlib
 import multiprocessing
 import os
 import select
+import sys
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import replace
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pipeline.config import Config
 from pipeline.errors import SourceError
-from pipeline.nightly.ingest import SourceOutcome, extract_source
+from pipeline.extract import failure_reason
+from pipeline.nightly.ingest import SourceOutcome, TransientSourceError, extract_source
 
 if TYPE_CHECKING:
     from pipeline.http import HttpClient
@@ -37,6 +46,7 @@ if TYPE_CHECKING:
     from pipeline.store import Store
 
 BROKEN_TRIES = 3  # pools a source may see break under it before it is held the cause
+HOST_BUCKETS = 64  # shared semaphores for the hosts' connection limits
 WATCH_SECONDS = 0.5  # how often a worker looks for the run's process without a pidfd
 # What extracting a source imports (much of it lazily), imported once by the fork server.
 PRELOAD = [
@@ -61,26 +71,35 @@ class ExtractionProcesses:
     the pool breaks for the last time is the likely cause, and fails with that reason.
     """
 
-    def __init__(self, config: Config, store_location: str | Path, processes: int) -> None:
+    def __init__(self, config: Config, store_url: str, processes: int) -> None:
         if processes < 2:
             raise ValueError(f"worker processes: {processes} (1 means the run's own threads)")
-        http = replace(config.http, requests_per_second=config.http.requests_per_second / processes)
+        if store_url in ("sqlite://", "sqlite:///:memory:"):
+            raise ValueError("a store in memory cannot be shared with worker processes")
+        self.config = config
         self.processes = processes
-        self.initargs = (replace(config, http=http), str(store_location), os.getpid())
+        self.store_url = store_url
         self._lock = threading.Lock()
-        self.pool = self._new_pool()
-
-    def _new_pool(self) -> ProcessPoolExecutor:
         # Not a fork of the run's process: it has threads (Prefect's among them), and a
         # forked copy of a lock one of them holds never comes free. Workers are forked from
         # a fresh server process that imported the extraction code once (a second each).
         if "forkserver" in multiprocessing.get_all_start_methods():
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(PRELOAD)
+            self.context = multiprocessing.get_context("forkserver")
+            self.context.set_forkserver_preload(PRELOAD)
         else:
-            context = multiprocessing.get_context("spawn")
+            self.context = multiprocessing.get_context("spawn")
+        self.pool = self._new_pool()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        # New semaphores with each pool: a worker killed while it held one took it along.
+        limit = self.config.http.max_concurrent_per_host
+        slots = [self.context.BoundedSemaphore(limit) for _ in range(HOST_BUCKETS)]
+        starts = self.context.Array("d", HOST_BUCKETS)  # next start allowed, per bucket
         return ProcessPoolExecutor(
-            self.processes, mp_context=context, initializer=_start_worker, initargs=self.initargs
+            self.processes,
+            mp_context=self.context,
+            initializer=_start_worker,
+            initargs=(self.config, self.store_url, os.getpid(), dict(os.environ), slots, starts),
         )
 
     def submit(self, ref: SourceRef, *, final_attempt: bool = True) -> Future[SourceOutcome]:
@@ -124,7 +143,7 @@ def worker_processes(
     if processes <= 1:
         yield None
         return
-    with ExtractionProcesses(config, store.location, processes) as pool:
+    with ExtractionProcesses(config, store.url_with_password(), processes) as pool:
         yield pool
 
 
@@ -132,30 +151,76 @@ class _Worker:
     config: Config
     store: Store
     client: HttpClient | None
+    slots: list[Any]
+    starts: Any  # multiprocessing.Array of monotonic times
+    held: set[int]  # buckets this worker holds (a fetch inside a fetch takes none again)
+    gate: contextlib.ExitStack
 
 
 _worker = _Worker()
 
 
-def _start_worker(config: Config, store_location: str, run: int) -> None:
+def _start_worker(
+    config: Config,
+    store_url: str,
+    run: int,
+    environment: dict[str, str],
+    slots: list[Any],
+    starts: Any,
+) -> None:
     _die_with(run)
-    from pipeline.http import HttpClient
+    os.environ.clear()
+    os.environ.update(environment)  # as the run's, not as the fork server's when it started
+    from pipeline.http import HttpClient, fetch_gate
     from pipeline.store import Store
 
     _worker.config = config
-    _worker.store = Store.open(store_location)
+    _worker.store = Store.open(store_url)
     _worker.client = HttpClient(config)
+    _worker.slots, _worker.starts, _worker.held = slots, starts, set()
+    _worker.gate = contextlib.ExitStack()
+    _worker.gate.enter_context(fetch_gate(_host_slot))
+
+
+@contextlib.contextmanager
+def _host_slot(host: str) -> Iterator[None]:
+    """One of the host's connections, shared with the other workers, and its turn to start
+    at the host's rate (time.monotonic is one clock for every process)."""
+    bucket = zlib.crc32(host.encode()) % len(_worker.slots)
+    if bucket in _worker.held:
+        yield
+        return
+    rate = _worker.config.http.requests_per_second
+    with _worker.slots[bucket]:
+        with _worker.starts.get_lock():
+            now = time.monotonic()
+            start = max(now, _worker.starts[bucket])
+            _worker.starts[bucket] = start + (1.0 / rate if rate > 0 else 0.0)
+        time.sleep(start - now)
+        _worker.held.add(bucket)
+        try:
+            yield
+        finally:
+            _worker.held.discard(bucket)
 
 
 def _extract(ref: SourceRef, final_attempt: bool) -> SourceOutcome:
-    return extract_source(
-        ref, _worker.config, _worker.store, client=_worker.client, final_attempt=final_attempt
-    )
+    try:
+        return extract_source(
+            ref, _worker.config, _worker.store, client=_worker.client, final_attempt=final_attempt
+        )
+    except TransientSourceError:
+        raise
+    except Exception as exc:  # the run must get it back: not every error survives pickling
+        raise RuntimeError(failure_reason(exc)) from None
 
 
 def _die_with(run: int) -> None:
     """Exit this worker as soon as the run's process ends, however it ends: a worker forked
     by the fork server holds its own task queue open, so it would never see it close."""
+
+    if sys.platform == "win32":  # os.kill(pid, 0) would end the run there
+        return
 
     def watch() -> None:
         with contextlib.suppress(OSError, AttributeError):  # pidfd: Linux 5.3 and later

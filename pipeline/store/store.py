@@ -97,9 +97,9 @@ class Store:
         """Open (creating or upgrading when needed) a store at a SQLite path or a URL."""
         return cls(engine_for(location))
 
-    @property
-    def location(self) -> str:
-        """The URL the store was opened at (for another process to open it too)."""
+    def url_with_password(self) -> str:
+        """The URL the store was opened at, password included: for another process to open
+        it too. Never log it."""
         return self.engine.url.render_as_string(hide_password=False)
 
     # -- staging ---------------------------------------------------------------------------
