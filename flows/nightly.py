@@ -74,7 +74,7 @@ def extract_one(
     outcome travels in the state's data and the flow run goes on (SourceFuture).
     """
     final = task_run.run_count > retries
-    if processes is not None:  # on a worker process; this task's thread only waits
+    if processes is not None and processes.takes(ref):  # on a worker; this thread waits
         outcome = processes.extract(ref, final_attempt=final)
     else:
         outcome = extract_source(ref, config, store, client=client, final_attempt=final)

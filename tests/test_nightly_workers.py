@@ -162,3 +162,14 @@ def test_workers_keep_each_hosts_request_rate_together(
     times = sorted(r.at for r in server.requests if r.at >= started)
     assert len(times) == 4
     assert min(b - a for a, b in zip(times, times[1:], strict=False)) >= 0.2  # 1/4 s apart
+
+
+def test_case_site_pages_stay_on_the_runs_own_threads(store: Store) -> None:
+    """A site's pace, robots.txt and captcha stop live in the run's one site fetcher."""
+    config = load_config()
+    with ExtractionProcesses(config, store.url_with_password(), 2) as workers:
+        case = f"{config.url('radiopaedia')}/cases/covid-19-pneumonia-12"
+        assert not workers.takes(SourceRef("url", case, "site:radiopaedia", "radiopaedia.org"))
+        pdf = "https://journals.example.org/article.pdf"
+        assert workers.takes(SourceRef("url", pdf, "watchlist", "journals.example.org"))
+        assert workers.takes(SourceRef("doi", "10.1000/xyz", "crossref", "api.crossref.org"))

@@ -54,7 +54,7 @@ def extract_with_retries(
     for attempt in range(retries + 1):
         try:
             final = attempt == retries
-            if processes is not None:
+            if processes is not None and processes.takes(ref):
                 return processes.extract(ref, final_attempt=final)
             return extract_source(ref, config, store, client=client, fetching=fetching,
                                   final_attempt=final)  # fmt: skip

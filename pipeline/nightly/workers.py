@@ -12,8 +12,8 @@ fetch takes one of `[http] max_concurrent_per_host` shared semaphores of its hos
 starts no sooner than 1 / `[http] requests_per_second` after the host's last start by any
 worker (a host is found by the hash of its name in HOST_BUCKETS: two hosts in one bucket
 share its limits, stricter, never looser). A fetch's own retries are paced by its worker's
-client alone. A worker exits as soon as the run's process ends, so a killed run leaves nothing
-writing after it.
+client alone. Case-site pages are not sent to workers (see `takes`). A worker exits as
+soon as the run's process ends, so a killed run leaves nothing writing after it.
 
 Workers get the run's environment as it was when the pool started. Under `python -m
 flows.nightly` each also imports that module (multiprocessing prepares a worker's
@@ -101,6 +101,14 @@ class ExtractionProcesses:
             initializer=_start_worker,
             initargs=(self.config, self.store_url, os.getpid(), dict(os.environ), slots, starts),
         )
+
+    def takes(self, ref: SourceRef) -> bool:
+        """Whether the source goes to a worker: not a case site's page. A site's pace, its
+        robots.txt and whether it showed a captcha are kept by one site fetcher for the
+        whole run, so case pages stay on the run's own threads (they are few)."""
+        from pipeline.sources.sites import site_for_url
+
+        return ref.kind == "doi" or site_for_url(ref.location, self.config) is None
 
     def submit(self, ref: SourceRef, *, final_attempt: bool = True) -> Future[SourceOutcome]:
         """The future of one source's outcome (not tried again if the pool breaks)."""
