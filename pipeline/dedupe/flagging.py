@@ -79,11 +79,10 @@ def _fingerprint_candidates(store: Store, rows: list[Candidate]) -> dict[int, Fi
     found: dict[int, Fingerprint] = {}
     for row in rows:
         try:
-            fingerprint = fingerprint_file(Path(row.image_file))
+            fingerprint = fingerprint_file(Path(row.image_file), row.image_sha256)
         except (ImageReadError, OSError) as exc:
             log.warning("candidate %s: cannot fingerprint its image: %s", row.id, exc)
             continue
-        fingerprint.sha256 = row.image_sha256
         found[row.id] = fingerprint
     store.fingerprints.save_for_candidates(
         {candidate_id: packed(fingerprint) for candidate_id, fingerprint in found.items()}

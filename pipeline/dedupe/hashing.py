@@ -185,14 +185,15 @@ def fingerprint_image(image: np.ndarray, sha256: str = "") -> Fingerprint:
     return Fingerprint(sha256=sha256, hashes=hashes, thumbs=[thumbnail(v) for v in variants])
 
 
-def fingerprint_file(path: Path) -> Fingerprint:
-    """Fingerprint an image file (any format `pipeline.classify.decode` reads).
+def fingerprint_file(path: Path, sha256: str | None = None) -> Fingerprint:
+    """Fingerprint an image file (any format `pipeline.classify.decode` reads); `sha256`:
+    the file's, when the caller knows it already.
 
     Raises ImageReadError when the file cannot be read or decoded.
     """
     from pipeline.classify.decode import load_image
 
-    return fingerprint_image(load_image(Path(path)), file_sha256(Path(path)))
+    return fingerprint_image(load_image(Path(path)), sha256 or file_sha256(Path(path)))
 
 
 def _detail(thumb: np.ndarray) -> np.ndarray:
