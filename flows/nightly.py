@@ -42,11 +42,15 @@ from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 
 from pipeline.config import Config, load_config  # noqa: E402
 from pipeline.nightly.discovery import SourceRef  # noqa: E402
-from pipeline.nightly.ingest import SourceOutcome, TransientSourceError, extract_source  # noqa: E402
+from pipeline.nightly.ingest import SourceOutcome, TransientSourceError  # noqa: E402
 from pipeline.nightly.report import RunReport, render_markdown  # noqa: E402
 from pipeline.nightly.run import NightlyRunner, run_nightly, shared_client  # noqa: E402
 from pipeline.nightly.settings import NightlySettings, load_nightly_settings  # noqa: E402
-from pipeline.nightly.workers import ExtractionProcesses, worker_processes  # noqa: E402
+from pipeline.nightly.workers import (  # noqa: E402
+    ExtractionProcesses,
+    extract_here_or_on_worker,
+    worker_processes,
+)
 from pipeline.store import Store  # noqa: E402
 
 
@@ -74,10 +78,9 @@ def extract_one(
     outcome travels in the state's data and the flow run goes on (SourceFuture).
     """
     final = task_run.run_count > retries
-    if processes is not None and processes.takes(ref):  # on a worker; this thread waits
-        outcome = processes.extract(ref, final_attempt=final)
-    else:
-        outcome = extract_source(ref, config, store, client=client, final_attempt=final)
+    outcome = extract_here_or_on_worker(
+        ref, config, store, processes, client=client, final_attempt=final
+    )
     if outcome.status == "failed":
         return Failed(message=outcome.error, data=outcome)
     return outcome

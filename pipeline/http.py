@@ -551,7 +551,7 @@ def _rates(per_second: float, min_interval: float | None) -> list[Rate]:
     # pyrate-limiter wants the rates from the densest down: keep the per-second one only
     # when it allows less than the minimum interval does.
     if per_second > 0 and not (min_interval and per_second * min_interval >= 1):
-        # a share of a rate (workers.py) is a fraction: never round it up
+        # a fractional rate is never rounded up (1.7/s would allow 2)
         if per_second >= 1:
             rates.append(Rate(int(per_second), Duration.SECOND))
         else:

@@ -148,7 +148,10 @@ class Watch:
         self.expired = False
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
-        self._timer = threading.Timer(max(0.0, deadline - time.monotonic()), self._expire)
+        self._start_timer()
+
+    def _start_timer(self) -> None:
+        self._timer = threading.Timer(max(0.0, self.deadline - time.monotonic()), self._expire)
         self._timer.daemon = True
         self._timer.start()
 
@@ -175,11 +178,7 @@ class Watch:
             with self._lock:
                 self.deadline = max(self.deadline, deadline)
                 if not self.expired:
-                    self._timer = threading.Timer(
-                        max(0.0, self.deadline - time.monotonic()), self._expire
-                    )
-                    self._timer.daemon = True
-                    self._timer.start()
+                    self._start_timer()
 
     def remaining(self) -> float:
         return self.deadline - time.monotonic()

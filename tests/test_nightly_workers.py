@@ -31,11 +31,15 @@ def workers(store: Store, monkeypatch: pytest.MonkeyPatch):
         yield pool
 
 
+def _link(server: LocalServer, path: str) -> SourceRef:
+    return SourceRef("pdf-url", server.url(path), "watchlist", "127.0.0.1")
+
+
 def test_a_transient_failure_in_a_worker_is_raised_in_the_run(
     workers: ExtractionProcesses, store: Store, server: LocalServer
 ) -> None:
     server.add("/busy.pdf", Reply(503))
-    ref = SourceRef("pdf-url", server.url("/busy.pdf"), "watchlist", "127.0.0.1")
+    ref = _link(server, "/busy.pdf")
     with pytest.raises(TransientSourceError) as raised:
         workers.extract(ref, final_attempt=False)
     assert raised.value.ref == ref and "503" in raised.value.reason
@@ -51,7 +55,7 @@ def test_workers_stage_into_the_runs_store(
     refs = []
     for n in range(4):
         server.add(f"/{n}.pdf", Reply.file(pdf))
-        refs.append(SourceRef("pdf-url", server.url(f"/{n}.pdf"), "watchlist", "127.0.0.1"))
+        refs.append(_link(server, f"/{n}.pdf"))
     outcomes = [future.result() for future in [workers.submit(ref) for ref in refs]]
     assert all(outcome.status == "ok" for outcome in outcomes)
     assert sum(len(outcome.staged) for outcome in outcomes) == 2  # one PDF behind four links
@@ -96,7 +100,7 @@ def test_a_worker_killed_under_a_source_does_not_lose_it(
 ) -> None:
     pdf = case_report_pdf(tmp_path / "paper.pdf")
     server.add("/slow.pdf", replace(Reply.file(pdf), delay=5.0), Reply.file(pdf))
-    ref = SourceRef("pdf-url", server.url("/slow.pdf"), "watchlist", "127.0.0.1")
+    ref = _link(server, "/slow.pdf")
     watch = _kill_workers_at_each_request(server, "/slow.pdf", 1)
     outcome = workers.extract(ref)
     watch.join()
@@ -108,15 +112,31 @@ def test_a_source_that_kills_its_worker_every_time_fails_alone(
     workers: ExtractionProcesses, store: Store, server: LocalServer, tmp_path: Path
 ) -> None:
     server.add("/poison.pdf", Reply(200, b"%PDF-1.4", delay=5.0))
-    ref = SourceRef("pdf-url", server.url("/poison.pdf"), "watchlist", "127.0.0.1")
+    ref = _link(server, "/poison.pdf")
     watch = _kill_workers_at_each_request(server, "/poison.pdf", BROKEN_TRIES)
     with pytest.raises(WorkerDied, match="died 3 times"):
         workers.extract(ref)
     watch.join()
     pdf = case_report_pdf(tmp_path / "paper.pdf")
     server.add("/good.pdf", Reply.file(pdf))
-    good = SourceRef("pdf-url", server.url("/good.pdf"), "watchlist", "127.0.0.1")
+    good = _link(server, "/good.pdf")
     assert workers.extract(good).status == "ok"  # the pool works again
+
+
+def _arrivals_of_sources_at_once(
+    store: Store, server: LocalServer, pdf: Path, count: int, delay: float = 0.0
+) -> list[float]:
+    """Two warm workers extract `count` PDF links on one host at once (each answered after
+    `delay` seconds): when each request reached the host, in order."""
+    for n in range(count):
+        server.add(f"/{n}.pdf", replace(Reply.file(pdf), delay=delay))
+    server.add("/warm.pdf", Reply.file(pdf))
+    with ExtractionProcesses(load_config(), store.url_with_password(), 2) as workers:
+        workers.extract(_link(server, "/warm.pdf"))  # both workers started
+        started = time.monotonic()
+        futures = [workers.submit(_link(server, f"/{n}.pdf")) for n in range(count)]
+        assert all(future.result().status == "ok" for future in futures)
+    return sorted(r.at for r in server.requests if r.at >= started)
 
 
 def test_workers_share_each_hosts_connection_limit(
@@ -127,17 +147,7 @@ def test_workers_share_each_hosts_connection_limit(
     monkeypatch.setenv("PIPELINE_HTTP_CACHE", "false")
     monkeypatch.setenv("PIPELINE_HTTP_MAX_CONCURRENT_PER_HOST", "1")
     pdf = case_report_pdf(tmp_path / "paper.pdf")
-    refs = []
-    for n in range(2):
-        server.add(f"/{n}.pdf", replace(Reply.file(pdf), delay=0.6))
-        refs.append(SourceRef("pdf-url", server.url(f"/{n}.pdf"), "watchlist", "127.0.0.1"))
-    with ExtractionProcesses(load_config(), store.url_with_password(), 2) as workers:
-        server.add("/warm.pdf", Reply.file(pdf))
-        workers.extract(SourceRef("pdf-url", server.url("/warm.pdf"), "watchlist", "127.0.0.1"))
-        started = time.monotonic()
-        futures = [workers.submit(ref) for ref in refs]
-        assert all(future.result().status == "ok" for future in futures)
-    first, second = sorted(r.at for r in server.requests if r.at >= started)
+    first, second = _arrivals_of_sources_at_once(store, server, pdf, 2, delay=0.6)
     assert second - first >= 0.55  # one connection at a time to the host
 
 
@@ -148,18 +158,7 @@ def test_workers_keep_each_hosts_request_rate_together(
     monkeypatch.setenv("PIPELINE_HTTP_ALLOWED_PRIVATE_HOSTS", "127.0.0.1")
     monkeypatch.setenv("PIPELINE_HTTP_CACHE", "false")
     monkeypatch.setenv("PIPELINE_HTTP_REQUESTS_PER_SECOND", "4")
-    pdf = case_report_pdf(tmp_path / "paper.pdf")
-    server.add("/warm.pdf", Reply.file(pdf))
-    refs = []
-    for n in range(4):
-        server.add(f"/{n}.pdf", Reply.file(pdf))
-        refs.append(SourceRef("pdf-url", server.url(f"/{n}.pdf"), "watchlist", "127.0.0.1"))
-    with ExtractionProcesses(load_config(), store.url_with_password(), 2) as workers:
-        workers.extract(SourceRef("pdf-url", server.url("/warm.pdf"), "watchlist", "127.0.0.1"))
-        started = time.monotonic()
-        futures = [workers.submit(ref) for ref in refs]
-        assert all(future.result().status == "ok" for future in futures)
-    times = sorted(r.at for r in server.requests if r.at >= started)
+    times = _arrivals_of_sources_at_once(store, server, case_report_pdf(tmp_path / "p.pdf"), 4)
     assert len(times) == 4
     assert min(b - a for a, b in zip(times, times[1:], strict=False)) >= 0.2  # 1/4 s apart
 

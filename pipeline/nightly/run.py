@@ -27,10 +27,14 @@ from pipeline.nightly.discovery import (
     watchlist_sources,
 )
 from pipeline.nightly.fanout import FutureLike, dispatch
-from pipeline.nightly.ingest import SourceOutcome, TransientSourceError, extract_source
+from pipeline.nightly.ingest import SourceOutcome, TransientSourceError
 from pipeline.nightly.report import RunReport, count_discovery, count_outcome, write_report
 from pipeline.nightly.settings import NightlySettings
-from pipeline.nightly.workers import ExtractionProcesses, worker_processes
+from pipeline.nightly.workers import (
+    ExtractionProcesses,
+    extract_here_or_on_worker,
+    worker_processes,
+)
 from pipeline.sources.base import Fetching, StepRunner, run_directly
 from pipeline.store import Store, now
 
@@ -54,10 +58,8 @@ def extract_with_retries(
     for attempt in range(retries + 1):
         try:
             final = attempt == retries
-            if processes is not None and processes.takes(ref):
-                return processes.extract(ref, final_attempt=final)
-            return extract_source(ref, config, store, client=client, fetching=fetching,
-                                  final_attempt=final)  # fmt: skip
+            return extract_here_or_on_worker(ref, config, store, processes, client=client,
+                                             fetching=fetching, final_attempt=final)  # fmt: skip
         except TransientSourceError:
             time.sleep(delay)
     raise AssertionError("unreachable: the final attempt never raises")

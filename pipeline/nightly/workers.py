@@ -43,6 +43,7 @@ from pipeline.nightly.ingest import SourceOutcome, TransientSourceError, extract
 if TYPE_CHECKING:
     from pipeline.http import HttpClient
     from pipeline.nightly.discovery import SourceRef
+    from pipeline.sources.base import Fetching
     from pipeline.store import Store
 
 BROKEN_TRIES = 3  # pools a source may see break under it before it is held the cause
@@ -141,6 +142,25 @@ class ExtractionProcesses:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+
+def extract_here_or_on_worker(
+    ref: SourceRef,
+    config: Config,
+    store: Store,
+    processes: ExtractionProcesses | None,
+    *,
+    client: HttpClient | None = None,
+    fetching: Fetching | None = None,
+    final_attempt: bool = True,
+) -> SourceOutcome:
+    """extract_source on a worker when there are workers and they take the source, else
+    on this thread (the run's store and clients)."""
+    if processes is not None and processes.takes(ref):
+        return processes.extract(ref, final_attempt=final_attempt)
+    return extract_source(
+        ref, config, store, client=client, fetching=fetching, final_attempt=final_attempt
+    )
 
 
 @contextlib.contextmanager
