@@ -159,18 +159,30 @@ def test_fingerprint_survives_serialisation() -> None:
     assert len(fingerprint.phash) == 32
 
 
-def test_index_stays_fast_with_tens_of_thousands_of_images() -> None:
+def test_a_lookup_among_tens_of_thousands_costs_about_one_fingerprint() -> None:
+    """The index is scanned as one array, not row by row: looking an image up among 30,000
+    costs about what fingerprinting that image does (measured: 2x; a loop over the rows in
+    Python costs about 100x). A ratio in one process, not a wall-clock limit."""
     import time
+
+    def best_of(runs: int, work: Callable[[], object]) -> float:
+        times = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            work()
+            times.append(time.perf_counter() - started)
+        return min(times)
 
     rng = np.random.default_rng(0)
     index = HashIndex()
     for i in range(30_000):
         index.add(("candidate", i), [int(v) for v in rng.integers(0, 2**63, size=11)])
-    query = fingerprint_image(phantoms.chest_xray_frontal(seed=0)).hashes
+    image = phantoms.chest_xray_frontal(seed=0)
+    query = fingerprint_image(image).hashes
     index.near(query, MAX_HASH_DISTANCE)
-    started = time.perf_counter()
-    index.near(query, MAX_HASH_DISTANCE)
-    assert time.perf_counter() - started < 0.5
+    fingerprinting = best_of(3, lambda: fingerprint_image(image))
+    lookup = best_of(3, lambda: index.near(query, MAX_HASH_DISTANCE))
+    assert lookup < 15 * fingerprinting
 
 
 def test_figures_with_large_white_areas_do_not_match() -> None:
