@@ -61,8 +61,9 @@ from prefect.client.schemas.objects import StateType  # noqa: E402
 from prefect.deployments import run_deployment  # noqa: E402
 from prefect.runtime import flow_run  # noqa: E402
 from prefect.settings import PREFECT_API_URL  # noqa: E402
-from prefect.states import Cancelled, Cancelling  # noqa: E402
+from prefect.states import Cancelled, Cancelling, Crashed  # noqa: E402
 
+from flows.heartbeats import HEARTBEAT_VARIABLE, SilentRuns  # noqa: E402
 from flows.limits import SharedHostSlots, ensure_limits, host_limits, politeness  # noqa: E402
 from flows.nightly import ProgressArtifact  # noqa: E402
 from pipeline.config import REPO_ROOT, load_config  # noqa: E402
@@ -151,7 +152,8 @@ def batch_deployment_name(settings: NightlySettings) -> str:
 
 def deploy_batches(client: Any, settings: NightlySettings, pool: str) -> UUID:
     """The process work pool (if missing) and the extract-batch deployment on it, whose runs
-    a worker executes from this repository (checked out at the same path on every machine)."""
+    a worker executes from this repository (checked out at the same path on every machine),
+    each sending a heartbeat every `[backfill] heartbeat_seconds` (flows/heartbeats.py)."""
     from prefect.client.schemas.actions import WorkPoolCreate
     from prefect.exceptions import ObjectAlreadyExists
 
@@ -163,6 +165,7 @@ def deploy_batches(client: Any, settings: NightlySettings, pool: str) -> UUID:
     return source.deploy(
         name=settings.backfill_deployment,
         work_pool_name=pool,
+        job_variables={"env": {HEARTBEAT_VARIABLE: str(settings.backfill_heartbeat_seconds)}},
         tags=[TAG],
         print_next_steps=False,
         ignore_warnings=True,
@@ -192,6 +195,7 @@ class PoolBatches:
         self.log = log
         self.runs: set[UUID] = set()
         self.stopping: dict[UUID, float] = {}  # adopted runs being cancelled, since when
+        self.silent = SilentRuns(client, settings.backfill_silence_seconds, log)
         self._room: tuple[float, int] = (0.0, 1)
         self._said_no_workers = False
 
@@ -233,6 +237,12 @@ class PoolBatches:
                              "its worker is gone; marking it cancelled")  # fmt: skip
                     run.state = Cancelled(message="its worker did not answer the cancellation")
                     self.client.set_flow_run_state(run.id, run.state, force=True)
+            for run in self.silent.among(r for r in runs if r.id not in self.stopping):
+                silence = self.silent.silence.total_seconds()
+                self.log(f"flow run {run.name} sent no heartbeat for {silence:.0f} s: its worker "
+                         "machine is gone; marking it crashed")  # fmt: skip
+                run.state = Crashed(message=f"no heartbeat from its worker for {silence:.0f} s")
+                self.client.set_flow_run_state(run.id, run.state, force=True)
             ended = [run for run in runs if run.state is not None and run.state.is_final()]
             if ended or time.monotonic() >= deadline:
                 self.runs.difference_update(run.id for run in ended)

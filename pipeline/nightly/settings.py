@@ -48,6 +48,11 @@ class NightlySettings:
     backfill_batch_size: int = 100
     backfill_pool: str = "backfill"
     backfill_deployment: str = "backfill"
+    # A batch's process sends a heartbeat this often (Prefect: at least 30 s apart); one
+    # silent for `silence_seconds` lost its worker machine and is marked crashed
+    # (flows/heartbeats.py).
+    backfill_heartbeat_seconds: int = 30
+    backfill_silence_seconds: float = 150.0
 
     def host_limit(self, host: str) -> HostLimit:
         return self.hosts.get(host) or self.hosts.get("default") or HostLimit()
@@ -71,7 +76,8 @@ FILE_KEYS: dict[tuple[str, str], str] = {
     ("sites", "names"): "site_names",
     ("sites", "query"): "site_query",
     **{("backfill", name): f"backfill_{name}"
-       for name in ("window_days", "batch_size", "pool", "deployment")},  # fmt: skip
+       for name in ("window_days", "batch_size", "pool", "deployment", "heartbeat_seconds",
+                    "silence_seconds")},  # fmt: skip
 }
 
 
@@ -109,4 +115,10 @@ def load_nightly_settings(
         name: HostLimit(int(limit.get("concurrency", 2)), float(limit.get("rate", 1.0)))
         for name, limit in tables.get("hosts", {}).items()
     }
-    return NightlySettings(**values, watchlist=watchlist or None, hosts=hosts)
+    settings = NightlySettings(**values, watchlist=watchlist or None, hosts=hosts)
+    if settings.backfill_silence_seconds < 3 * max(30, settings.backfill_heartbeat_seconds):
+        raise ConfigError(
+            f"{source} [backfill]: silence_seconds ({settings.backfill_silence_seconds:g}) "
+            "must cover at least three heartbeats (heartbeat_seconds, at least 30)"
+        )
+    return settings
