@@ -185,6 +185,7 @@ def _code_hash() -> str:
             "colour.py",
             "marks.py",
             "features.py",
+            "texture.py",
             "decode.py",
             "journal_styles.py",
             "other_figures.py",

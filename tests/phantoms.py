@@ -5,6 +5,12 @@ repository, so tests draw phantoms with the anatomy a classifier keys on: a dark
 field around a bright body, two dark lungs, a bright spine and ribs for a chest
 film; a circular field of view with a body section and lungs for a CT slice.
 All functions are deterministic for a given seed and return uint8 arrays.
+
+A radiograph's background is not white noise: overlapping anatomy gives it a power spectrum
+falling as 1/f^beta, beta about 2.5-3 (Burgess et al., Med. Phys. 2001). The radiograph
+phantoms carry such "anatomical noise" under the detector's white noise; its strength was
+chosen as the one (of a small grid) whose local-pattern counts (pipeline/classify/texture.py)
+come nearest those of the dev split's real films and slices.
 """
 
 from __future__ import annotations
@@ -12,9 +18,27 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+ANATOMY_BETA = 2.5
+ANATOMY_SIGMA = 16.0
+
 
 def _noise(shape: tuple[int, ...], rng: np.random.Generator, sigma: float) -> np.ndarray:
     return rng.normal(0.0, sigma, size=shape)
+
+
+def _anatomy(body: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Noise with a 1/f^ANATOMY_BETA power spectrum and standard deviation ANATOMY_SIGMA,
+    inside the body (a 0/1 mask, edges softened); the air around it stays as it was."""
+    shape = body.shape
+    fy = np.fft.fftfreq(shape[0])[:, None]
+    fx = np.fft.rfftfreq(shape[1])[None, :]
+    f = np.hypot(fx, fy)
+    f[0, 0] = 1.0
+    spectrum = (rng.normal(size=f.shape) + 1j * rng.normal(size=f.shape)) / f ** (ANATOMY_BETA / 2)
+    spectrum[0, 0] = 0.0
+    noise = np.fft.irfft2(spectrum, s=shape)
+    soft = cv2.GaussianBlur(body.astype(float), (0, 0), max(1.0, shape[0] / 100))
+    return noise / noise.std() * ANATOMY_SIGMA * soft
 
 
 def chest_xray_frontal(size: int = 512, seed: int = 0) -> np.ndarray:
@@ -25,6 +49,7 @@ def chest_xray_frontal(size: int = 512, seed: int = 0) -> np.ndarray:
     # soft tissue of the thorax and shoulders
     cv2.ellipse(img, (w // 2, int(h * 0.62)), (int(w * 0.44), int(h * 0.52)), 0, 0, 360, 170, -1)
     cv2.ellipse(img, (w // 2, int(h * 0.08)), (int(w * 0.16), int(h * 0.14)), 0, 0, 360, 160, -1)
+    body = img > 18.0
     # lungs
     for cx in (0.32, 0.68):
         cv2.ellipse(
@@ -56,7 +81,7 @@ def chest_xray_frontal(size: int = 512, seed: int = 0) -> np.ndarray:
             img, (int(w * cx), int(h * 0.84)), (int(w * 0.16), int(h * 0.06)), 0, 180, 360, 175, -1
         )
     img = cv2.GaussianBlur(img, (0, 0), size / 90)
-    img += _noise(img.shape, rng, 4.0)
+    img += _anatomy(body, rng) + _noise(img.shape, rng, 4.0)
     film = np.clip(img, 0, 255).astype(np.uint8)
     # a burned-in marker letter, as on real films
     cv2.putText(
@@ -73,6 +98,7 @@ def chest_xray_lateral(size: int = 512, seed: int = 0) -> np.ndarray:
     cv2.ellipse(
         img, (int(w * 0.5), int(h * 0.58)), (int(w * 0.36), int(h * 0.5)), 0, 0, 360, 165, -1
     )
+    body = img > 20.0
     cv2.ellipse(
         img, (int(w * 0.48), int(h * 0.5)), (int(w * 0.24), int(h * 0.32)), 0, 0, 360, 80, -1
     )
@@ -81,7 +107,7 @@ def chest_xray_lateral(size: int = 512, seed: int = 0) -> np.ndarray:
         img, (int(w * 0.40), int(h * 0.68)), (int(w * 0.13), int(h * 0.13)), 0, 0, 360, 185, -1
     )
     img = cv2.GaussianBlur(img, (0, 0), size / 90)
-    img += _noise(img.shape, rng, 4.0)
+    img += _anatomy(body, rng) + _noise(img.shape, rng, 4.0)
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
@@ -92,6 +118,7 @@ def ct_axial(size: int = 512, seed: int = 0) -> np.ndarray:
     img = np.zeros((h, w), dtype=float)
     cv2.circle(img, (w // 2, h // 2), int(w * 0.48), 40, -1)  # reconstruction circle
     cv2.ellipse(img, (w // 2, h // 2), (int(w * 0.42), int(h * 0.30)), 0, 0, 360, 200, -1)  # body
+    body = img == 200
     cv2.ellipse(img, (w // 2, h // 2), (int(w * 0.38), int(h * 0.26)), 0, 0, 360, 150, -1)  # muscle
     for cx in (0.33, 0.67):
         cv2.ellipse(
@@ -108,7 +135,7 @@ def ct_axial(size: int = 512, seed: int = 0) -> np.ndarray:
         img, (int(w * 0.28), int(h * 0.55)), (int(w * 0.05), int(h * 0.07)), 0, 0, 360, 80, -1
     )
     img = cv2.GaussianBlur(img, (0, 0), size / 300)
-    img += _noise(img.shape, rng, 3.0)
+    img += _anatomy(body, rng) + _noise(img.shape, rng, 3.0)
     return np.clip(img, 0, 255).astype(np.uint8)
 
 

@@ -58,7 +58,8 @@ def _toy(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
 
 
 def test_fit_learns_separable_classes_and_generalises():
-    base, labels, groups = _toy(600, 0)
+    # two informative terms among ~60 (samples scaled with the number of terms)
+    base, labels, groups = _toy(1200, 0)
     model = cf.fit(base, labels, np.ones(len(labels)), groups)
     test, truth, _ = _toy(300, 1)
     assert (model.probabilities(test).argmax(axis=1) == truth).mean() > 0.9

@@ -8,7 +8,7 @@ name says otherwise; intensities are 0..255; profile contrasts are divided by th
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -16,6 +16,7 @@ import numpy as np
 from pipeline.classify.colour import normalise
 from pipeline.classify.decode import shrunk
 from pipeline.classify.marks import remove_marks
+from pipeline.classify.texture import texture
 
 WORK_SIDE = 256
 
@@ -53,9 +54,8 @@ class Features:
     levels: float  # entropy of the grey histogram, bits (charts use few levels, films many)
 
     rendering: str = "grey"  # grey, one hue, colour map [name], colour
+    texture: tuple[float, ...] = ()  # shares of local patterns per radius (texture.py)
 
-    def as_dict(self) -> dict[str, float]:
-        return {k: v for k, v in asdict(self).items() if k != "rendering"}
 
 
 def _work_copy(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
@@ -249,4 +249,5 @@ def measure(image: np.ndarray) -> Features:
         dark_spots=dark_spots,
         levels=levels,
         rendering=normal.rendering,
+        texture=texture(gray),
     )

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from pipeline.classify.features import Features
+from pipeline.classify.texture import KINDS, RADII
 
 # The chest evidence of the hand-written rules this model replaced (read off the dev films):
 # one of a bright mediastinum column, two enclosed dark lungs side by side, a bright base
@@ -51,6 +52,10 @@ def chest_layout(f: Features) -> bool:
         or (f.bottom_bright >= BASE_MIN and f.border_white < FRAME_WHITE_MAX and smooth)
         or lateral
     )
+
+
+def _texture_share(position: int) -> Callable[[Features], float]:
+    return lambda f: f.texture[position]
 
 
 @dataclass(frozen=True)
@@ -147,6 +152,16 @@ TERMS: tuple[Term, ...] = (
         "{:.0%}",
     ),
     Term("marks", "burnt-in marks masked", lambda f: f.marks, "{:.1%}"),
+    *(
+        Term(
+            f"texture{radius}_{kind}",
+            f"pixels on {words} at {radius} px",
+            _texture_share(index * len(KINDS) + k),
+            "{:.1%}",
+        )
+        for index, radius in enumerate(RADII)
+        for k, (kind, words) in enumerate(KINDS)
+    ),
 )
 
 TERM_KEYS = tuple(term.key for term in TERMS)
@@ -157,6 +172,7 @@ TYPICAL_KEYS = tuple(
     k
     for k in TERM_KEYS
     if k not in ("colour", "off_curve", "colour_detail", "flat_colour", "marks")
+    and not k.startswith("texture")
 )
 
 
