@@ -155,7 +155,7 @@ TERMS: tuple[Term, ...] = (
     *(
         Term(
             f"texture{radius}_{kind}",
-            f"pixels on {words} at {radius} px",
+            f"texture at {radius} px, share of pixels with {words}",
             _texture_share(index * len(KINDS) + k),
             "{:.1%}",
         )
