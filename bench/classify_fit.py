@@ -16,7 +16,7 @@ from dataclasses import replace
 import numpy as np
 
 from pipeline.classify.decide import WEAK_CONFIDENCE
-from pipeline.classify.model import ALL_TERMS, CLASSES, Model, Typical, softmax
+from pipeline.classify.model import ALL_TERMS, CLASSES, Model, Typical, platt, softmax
 from pipeline.classify.terms import TERM_KEYS, TYPICAL_KEYS
 
 HINGES = 4
@@ -205,20 +205,72 @@ def cross_validate(
     return logits, strong, fold_of
 
 
-def decisions(
+def decided(
     probs: np.ndarray, other_min: float, strong: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """(class index, reported confidence) as decide.py makes them: other only at other_min or
-    above, else the likelier radiograph with its own probability, capped below LOW_CONFIDENCE
-    without strong evidence for it (`strong`: (samples, 2) from Model.strong)."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(class index, its probability, weak) as decide.py decides: other only at other_min or
+    above, else the likelier radiograph; weak (reported below LOW_CONFIDENCE) where `other`
+    is likelier than that radiograph, or it lacks strong evidence (`strong`: (samples, 2)
+    from Model.strong)."""
     other = probs[:, 2] >= other_min
     radiograph = np.where(probs[:, 0] >= probs[:, 1], 0, 1)
     pred = np.where(other, 2, radiograph)
-    conf = probs[np.arange(len(pred)), pred]
+    probability = probs[np.arange(len(pred)), pred]
+    weak = ~other & (probs[:, 2] > probability)
     if strong is not None:
-        weak = ~other & ~strong[np.arange(len(pred)), radiograph]
-        conf = np.where(weak, np.minimum(conf, WEAK_CONFIDENCE), conf)
-    return pred, conf
+        weak |= ~other & ~strong[np.arange(len(pred)), radiograph]
+    return pred, probability, weak
+
+
+def decisions(
+    probs: np.ndarray,
+    other_min: float,
+    strong: np.ndarray | None = None,
+    curve: tuple[float, float] = (1.0, 0.0),
+) -> tuple[np.ndarray, np.ndarray]:
+    """(class index, reported confidence) as decide.py makes them: the decision's probability
+    through the confidence curve, capped below LOW_CONFIDENCE when weak."""
+    pred, probability, weak = decided(probs, other_min, strong)
+    conf = platt(probability, *curve)
+    return pred, np.where(weak, np.minimum(conf, WEAK_CONFIDENCE), conf)
+
+
+def fit_confidence_curve(probability: np.ndarray, right: np.ndarray) -> tuple[float, float]:
+    """Platt's curve (slope, offset on the log-odds) from decisions' probabilities to how
+    often they were right, by Newton's method on the log-likelihood (a light ridge keeps it
+    near the identity when there is little to go on)."""
+    p = np.clip(probability, 1e-6, 1 - 1e-6)
+    x = np.stack([np.log(p / (1 - p)), np.ones(len(p))], axis=1)
+    y = right.astype(float)
+    w = np.array([1.0, 0.0])
+    ridge = np.diag([1.0, 1.0])
+    for _ in range(50):
+        q = 1.0 / (1.0 + np.exp(-(x @ w)))
+        gradient = x.T @ (q - y) + ridge @ (w - np.array([1.0, 0.0]))
+        hessian = (x * (q * (1 - q))[:, None]).T @ x + ridge
+        step = np.linalg.solve(hessian, gradient)
+        w = w - step
+        if np.abs(step).max() < 1e-8:
+            break
+    return float(w[0]), float(w[1])
+
+
+def cross_fitted_confidence(
+    probs: np.ndarray,
+    labels: np.ndarray,
+    other_min: float,
+    strong: np.ndarray,
+    fold: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(class index, reported confidence) with each fold's confidence curve fitted on the
+    other folds' decisions: how calibrated the shipped curve is on images it did not see."""
+    pred, probability, weak = decided(probs, other_min, strong)
+    conf = np.zeros(len(pred))
+    for k in np.unique(fold):
+        fit_on = (fold != k) & ~weak
+        curve = fit_confidence_curve(probability[fit_on], pred[fit_on] == labels[fit_on])
+        conf[fold == k] = platt(probability[fold == k], *curve)
+    return pred, np.where(weak, np.minimum(conf, WEAK_CONFIDENCE), conf)
 
 
 def choose_other_min(probs: np.ndarray, labels: np.ndarray, recall: float) -> float:

@@ -204,7 +204,8 @@ def cross_validation() -> dict:
     probs = softmax(logits / temperature)
     real = np.isin(sources, ["dev", "real"])
     other_min = cf.choose_other_min(probs[real], labels[real], tc.RADIOGRAPH_RECALL)
-    pred, conf = cf.decisions(probs, other_min, strong)
+    fold = np.array([fold_of[g] for g in groups])
+    pred, conf = cf.cross_fitted_confidence(probs, labels, other_min, strong, fold)
     folds = len(set(fold_of.values()))
     print(
         f"\n== group-wise {folds}-fold CV, learned layer refitted per fold "
@@ -242,8 +243,9 @@ def cross_validation() -> dict:
             f"    {name:14s} n={len(idx):4d} accuracy {(pred[idx] == labels[idx]).mean():.3f}"
             f"  radiographs {(pred[rad] == labels[rad]).sum()}/{len(rad)}"
         )
-    print("  calibration, all held-out (reported confidence vs accuracy; below 0.6 a staged")
-    print("  radiograph is flagged for review, and capped there without strong evidence):")
+    print("  calibration, all held-out (reported confidence vs accuracy; each fold's confidence")
+    print("  curve fitted on the other folds; below 0.6 a staged radiograph is flagged for")
+    print("  review, and capped there without strong evidence):")
     gap = 0.0
     for name, n, acc, mean in cf.calibration_table(conf, pred == labels):
         print(f"    {name}: n {n:5d}  accuracy {acc:.3f}  mean confidence {mean:.3f}")

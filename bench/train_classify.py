@@ -118,12 +118,15 @@ def main() -> int:
         + ", ".join(f"{k} {v}" for k, v in sorted(Counter(sources).items()))
     )
 
-    logits, strong, _ = cf.cross_validate(base, labels, groups, sources)
+    logits, strong, fold_of = cf.cross_validate(base, labels, groups, sources)
     temperature = cf.fit_temperature(logits, labels)
     probs = softmax(logits / temperature)
     real = np.isin(sources, ["dev", "real"])  # as figures come: the styled set is harder
     other_min = cf.choose_other_min(probs[real], labels[real], RADIOGRAPH_RECALL)
-    pred, conf = cf.decisions(probs, other_min, strong)
+    decided, probability, weak = cf.decided(probs, other_min, strong)
+    curve = cf.fit_confidence_curve(probability[~weak], decided[~weak] == labels[~weak])
+    fold = np.array([fold_of[g] for g in groups])
+    pred, conf = cf.cross_fitted_confidence(probs, labels, other_min, strong, fold)
     radiograph = labels < 2
     overlay_min = cf.choose_overlay_min(
         np.array([f.overlay for _, f in items])[radiograph],
@@ -132,7 +135,7 @@ def main() -> int:
     print(
         f"\ngroup-wise 5-fold CV: temperature {temperature:.2f}, other_min {other_min:.2f} "
         f"(keeps {RADIOGRAPH_RECALL:.0%} of held-out dev and real radiographs), "
-        f"overlay_min {overlay_min}"
+        f"overlay_min {overlay_min}, confidence curve {curve[0]:.2f}, {curve[1]:+.2f}"
     )
     cv = {}
     for source in ("dev", "styled", "real", "synthetic"):
@@ -144,7 +147,8 @@ def main() -> int:
             f"  {source:7s} n={m.sum():5d} "
             + " ".join(f"{k} {v:.3f}" for k, v in cv[source].items())
         )
-    print("  calibration (reported confidence vs accuracy, all held-out):")
+    print("  calibration (reported confidence vs accuracy, all held-out; the confidence curve")
+    print("  of each fold fitted on the others' decisions):")
     for name, n, acc, mean in cf.calibration_table(conf, pred == labels):
         print(f"    {name}: n {n:5d}  accuracy {acc:.3f}  mean confidence {mean:.3f}")
 
@@ -158,7 +162,12 @@ def main() -> int:
         "cv": {k: {m: round(v, 4) for m, v in f.items()} for k, f in cv.items()},
     }
     model = replace(
-        model, temperature=temperature, other_min=other_min, overlay_min=overlay_min, info=info
+        model,
+        temperature=temperature,
+        other_min=other_min,
+        overlay_min=overlay_min,
+        confidence_curve=curve,
+        info=info,
     )
     if args.dry_run:
         print("\n--dry-run: model not written")

@@ -86,9 +86,22 @@ def test_recall_first_decisions_and_calibration_table():
     probs = np.array([[0.3, 0.1, 0.6], [0.35, 0.2, 0.45], [0.05, 0.9, 0.05]])
     pred, conf = cf.decisions(probs, other_min=0.5)
     assert pred.tolist() == [2, 0, 1]  # other only at 0.5 or above; else the likelier one
-    assert conf.tolist() == [0.6, 0.35, 0.9]
+    assert np.allclose(conf, [0.6, 0.35, 0.9])  # the identity confidence curve
     rows = cf.calibration_table(conf, np.array([True, False, True]))
     assert sum(n for _, n, _, _ in rows) == 3
+
+
+def test_confidence_curve_recovers_how_often_decisions_are_right():
+    rng = np.random.default_rng(4)
+    probability = rng.uniform(0.5, 0.999, 4000)
+    logit = np.log(probability / (1 - probability))
+    truth = 1 / (1 + np.exp(-(0.6 * logit + 0.8)))  # under-confident in the middle
+    right = rng.uniform(size=4000) < truth
+    slope, offset = cf.fit_confidence_curve(probability, right)
+    assert abs(slope - 0.6) < 0.15 and abs(offset - 0.8) < 0.2
+    calibrated = rng.uniform(size=4000) < probability
+    slope, offset = cf.fit_confidence_curve(probability, calibrated)
+    assert abs(slope - 1.0) < 0.15 and abs(offset) < 0.2
 
 
 REAL_TSV = BENCH / "data" / "classify_real.tsv"

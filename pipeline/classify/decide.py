@@ -3,9 +3,10 @@
 The model (model.py) gives calibrated probabilities for X-ray, CT and other. Recall comes
 first: an image is `other` only when the model is sure (probability of `other` at least
 `other_min`, chosen in training so that held-out radiographs are almost never dropped).
-Anything else is staged as the likelier radiograph with that radiograph's probability as
-its confidence, so an image the model leans against but cannot rule out is staged below
-LOW_CONFIDENCE and flagged for the reviewer.
+Anything else is staged as the likelier radiograph; its confidence is how often held-out
+decisions at that radiograph's probability were right (the model's confidence curve). An
+image the model leans against (`other` likelier) but cannot rule out, and one without
+strong evidence, are reported below LOW_CONFIDENCE and flagged for the reviewer.
 
 The reasons name the measurements and the terms that weighed most for and against the
 answer, each with its share of the decision in logit units.
@@ -47,8 +48,10 @@ def decide(f: Features, model: Model) -> Classification:
         modality = "other"
     else:
         modality = "xray" if p["xray"] >= p["ct"] else "ct"
-    confidence = round(p[modality], 3)
-    reasons = [_measured(f), _verdict(modality, p, model)]
+    confidence = round(float(model.confidence(p[modality])), 3)
+    reasons = [_measured(f), _verdict(modality, p, model, confidence)]
+    if modality != "other" and p["other"] > p[modality]:
+        confidence = min(confidence, WEAK_CONFIDENCE)  # said in the verdict
     weak = modality != "other" and not model.strong(values)[0][CLASSES.index(modality)]
     if weak and confidence > WEAK_CONFIDENCE:
         confidence = WEAK_CONFIDENCE
@@ -98,16 +101,20 @@ def _measured(f: Features) -> str:
     )
 
 
-def _verdict(modality: str, p: dict[str, float], model: Model) -> str:
+def _verdict(modality: str, p: dict[str, float], model: Model, confidence: float) -> str:
     odds = f"X-ray {p['xray']:.2f}, CT {p['ct']:.2f}, other {p['other']:.2f}"
+    said = (
+        f"; confidence {confidence:.2f} (how often held-out readings at {p[modality]:.2f} "
+        "were right)"
+    )
     if modality == "other":
-        return f"other: {odds} (other needs >= {model.other_min:.2f})"
+        return f"other: {odds} (other needs >= {model.other_min:.2f}){said}"
     if p["other"] > p[modality]:
         return (
             f"{modality}, not ruled out: {odds}; other is likelier but below "
-            f"{model.other_min:.2f}, so the image is staged for a reviewer to decide"
+            f"{model.other_min:.2f}, so the image is staged for a reviewer to decide{said}"
         )
-    return f"{modality}: {odds}"
+    return f"{modality}: {odds}{said}"
 
 
 def _weights(modality: str, contributions: np.ndarray, values: np.ndarray, model: Model) -> str:

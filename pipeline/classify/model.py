@@ -13,9 +13,11 @@ and texture terms lie from those of the training X-rays, and of the training CT 
 show) it lowers that class's logit by `guard_slope` per unit of distance: an MRI slice, a
 blot or a grey photo then reads as `other` even when the additive terms would not say so.
 
-Probabilities are the softmax of the logits over a temperature fitted on held-out folds,
-so a stated confidence of 0.9 is right about nine times in ten. `bench/train_classify.py`
-fits everything and writes `model.json` beside this file.
+Probabilities are the softmax of the logits over a temperature fitted on held-out folds.
+The confidence reported for a decision is that probability recalibrated on the held-out
+decisions themselves (Platt: a logistic curve of its log-odds), so a stated confidence of
+0.9 is right about nine times in ten. `bench/train_classify.py` fits everything and writes
+`model.json` beside this file.
 """
 
 from __future__ import annotations
@@ -69,6 +71,11 @@ class Model:
     other_min: float  # `other` only at this probability or above; else staged, flagged
     overlay_min: float  # overlay share above which a radiograph carries the flag
     info: dict
+    confidence_curve: tuple[float, float] = (1.0, 0.0)  # Platt slope and offset
+
+    def confidence(self, probability: np.ndarray | float) -> np.ndarray:
+        """The reported confidence of a decision taken at this class probability."""
+        return platt(np.asarray(probability, dtype=float), *self.confidence_curve)
 
     def guard(self, base: np.ndarray) -> np.ndarray:
         """(samples, classes): what the distance guard adds to each logit (0 or less)."""
@@ -127,6 +134,7 @@ class Model:
             "temperature": round(self.temperature, 4),
             "other_min": self.other_min,
             "overlay_min": self.overlay_min,
+            "confidence_curve": [round(v, 4) for v in self.confidence_curve],
             "info": self.info,
         }
 
@@ -150,7 +158,14 @@ class Model:
             other_min=float(data["other_min"]),
             overlay_min=float(data["overlay_min"]),
             info=dict(data.get("info", {})),
+            confidence_curve=tuple(float(v) for v in data["confidence_curve"]),
         )
+
+
+def platt(probability: np.ndarray, slope: float, offset: float) -> np.ndarray:
+    """1 / (1 + exp(-(slope * logit(p) + offset)))."""
+    p = np.clip(probability, 1e-6, 1 - 1e-6)
+    return 1.0 / (1.0 + np.exp(-(slope * np.log(p / (1 - p)) + offset)))
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
