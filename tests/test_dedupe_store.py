@@ -236,6 +236,24 @@ def test_live_index_reads_new_rows_only_and_rows_committed_late_within_its_lookb
     assert ("candidate", 7) not in live.snapshot(store).keys
 
 
+def test_live_index_reads_everything_again_after_a_while_so_very_late_rows_are_seen() -> None:
+    store = SimpleNamespace(fingerprints=_Rows())
+    packed_hashes = Fingerprint(sha256="", hashes=[1, 2], thumbs=[]).hashes_bytes()
+    store.fingerprints.rows = [(n, ("dataset", f"{n}.png"), packed_hashes) for n in range(1, 1001)]
+    now = [0.0]
+    live = LiveIndex(clock=lambda: now[0])
+    live.snapshot(store)
+    very_late = (5, ("candidate", 9), packed_hashes)  # below the lookback: missed at first
+    store.fingerprints.rows.append(very_late)
+    store.fingerprints.rows.remove((1, ("dataset", "1.png"), packed_hashes))  # deleted
+    now[0] = LiveIndex.FULL_READ_SECONDS - 1
+    assert ("candidate", 9) not in live.snapshot(store).keys
+    now[0] = LiveIndex.FULL_READ_SECONDS
+    keys = set(live.snapshot(store).keys)
+    assert ("candidate", 9) in keys and ("dataset", "1.png") not in keys
+    assert store.fingerprints.asked_after[-1] == 0
+
+
 def test_patient_ids_continue_and_dataset_copies_are_flagged(
     store: Store, dataset: tuple[Path, Path], tmp_path: Path
 ) -> None:

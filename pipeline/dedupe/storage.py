@@ -7,7 +7,9 @@ per variant, compressed) are read only for the few images a lookup shortlists.
 from __future__ import annotations
 
 import threading
+import time
 import weakref
+from collections.abc import Callable
 
 import numpy as np
 
@@ -40,19 +42,28 @@ class LiveIndex:
     A fingerprint is replaced by deleting its row and inserting another, so every change is
     a new row; a key whose row is gone has no thumbnails and is never matched. Rows are read
     again from LOOKBACK_ROWS below the highest seen, which covers rows committed out of id
-    order by concurrent writers and SQLite reusing the id of a deleted last row.
+    order by concurrent writers and SQLite reusing the id of a deleted last row. A row whose
+    id was taken long before it was committed (a PostgreSQL transaction held open while
+    hundreds of others commit) can fall below that; so the whole table is read afresh every
+    FULL_READ_SECONDS, which bounds how long such a row goes unseen.
     """
 
     LOOKBACK_ROWS = 512
+    FULL_READ_SECONDS = 600.0
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
         self._index = HashIndex()
         self._highest = 0
+        self._read_all_at: float | None = None
         self._lock = threading.Lock()
 
     def snapshot(self, store: Store) -> HashIndex:
         """The index as the store holds it now; a copy the caller may add to."""
         with self._lock:
+            now = self._clock()
+            if self._read_all_at is None or now - self._read_all_at >= self.FULL_READ_SECONDS:
+                self._index, self._highest, self._read_all_at = HashIndex(), 0, now
             after = max(0, self._highest - self.LOOKBACK_ROWS)
             for row, key, hashes in store.fingerprints.hashes(FINGERPRINT_VERSION, after_row=after):
                 self._index.add(key, Fingerprint.hashes_from_bytes(hashes))
