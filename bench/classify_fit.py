@@ -179,6 +179,29 @@ def logits_of(model: Model, base: np.ndarray) -> np.ndarray:
     return model.logits(base)
 
 
+def fold_fits(
+    base: np.ndarray,
+    labels: np.ndarray,
+    groups: Sequence[str],
+    sources: Sequence[str],
+    folds: int = 5,
+    l2: float = L2,
+) -> tuple[dict[str, int], list[Model]]:
+    """The fold of each group, and per fold the model fitted from scratch without its
+    groups."""
+    fold_of = group_folds(groups, folds)
+    fold = np.array([fold_of[g] for g in groups])
+    models = []
+    for k in range(folds):
+        train = fold != k
+        train_groups = [g for g, t in zip(groups, train, strict=True) if t]
+        w = sample_weights(
+            labels[train], train_groups, [s for s, t in zip(sources, train, strict=True) if t]
+        )
+        models.append(fit(base[train], labels[train], w, train_groups, l2))
+    return fold_of, models
+
+
 def cross_validate(
     base: np.ndarray,
     labels: np.ndarray,
@@ -189,19 +212,14 @@ def cross_validate(
 ) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
     """Held-out logits of every sample (each fold refitted from scratch without its groups),
     the held-out strong-evidence flags (Model.strong), and the fold of each group."""
-    fold_of = group_folds(groups, folds)
+    fold_of, models = fold_fits(base, labels, groups, sources, folds, l2)
     fold = np.array([fold_of[g] for g in groups])
     logits = np.zeros((len(labels), len(CLASSES)))
     strong = np.zeros((len(labels), 2), bool)
-    for k in range(folds):
-        train = fold != k
-        train_groups = [g for g, t in zip(groups, train, strict=True) if t]
-        w = sample_weights(
-            labels[train], train_groups, [s for s, t in zip(sources, train, strict=True) if t]
-        )
-        model = fit(base[train], labels[train], w, train_groups, l2)
-        logits[~train] = logits_of(model, base[~train])
-        strong[~train] = model.strong(base[~train])
+    for k, model in enumerate(models):
+        held_out = fold == k
+        logits[held_out] = logits_of(model, base[held_out])
+        strong[held_out] = model.strong(base[held_out])
     return logits, strong, fold_of
 
 

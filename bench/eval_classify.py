@@ -256,20 +256,39 @@ def cross_validation() -> dict:
 
 
 def retries(samples: list) -> dict[str, float]:
-    """Dev images inverted and turned: what the retries recover and what they let in. (The
-    model saw these images upright; none of them negative or sideways.)"""
+    """Dev images inverted and turned: what the retries recover and what they let in, each
+    image classified by the model of its CV fold (fitted without its group; the texture
+    terms of a turned image are those of the image, so the shipped model would score fitted
+    values)."""
+    from dataclasses import replace
+
+    import classify_fit as cf
     import cv2
+    import train_classify as tc
 
     from pipeline.classify.classifier import classify_array
     from pipeline.classify.decode import load_image
+    from pipeline.classify.model import shipped_model
 
+    items = tc.training_set(tc.DEFAULT_COPIES, tc.DEFAULT_SYNTHETIC)
+    base, labels, groups, sources = tc.arrays(items)
+    fold_of, models = cf.fold_fits(base, labels, groups, sources)
+    shipped = shipped_model()
+    like = {
+        "temperature": shipped.temperature,
+        "other_min": shipped.other_min,
+        "overlay_min": shipped.overlay_min,
+        "confidence_curve": shipped.confidence_curve,
+    }
+    models = [replace(model, **like) for model in models]
     counts: Counter = Counter()
     for sample in samples:
+        model = models[fold_of[sample.group]]
         image = load_image(sample.path)
         counts[sample.modality] += 1
-        negative = classify_array(255 - image)
+        negative = classify_array(255 - image, model)
         inverted = negative.modality
-        turned = classify_array(cv2.rotate(image, cv2.ROTATE_90_CLOCKWISE)).modality
+        turned = classify_array(cv2.rotate(image, cv2.ROTATE_90_CLOCKWISE), model).modality
         if sample.modality == "xray":
             counts["inv_flagged"] += inverted == "xray" and "inverted" in negative.flags
         if sample.modality == "other":

@@ -162,10 +162,13 @@ def deploy_batches(client: Any, settings: NightlySettings, pool: str) -> UUID:
     source = extract_batch_flow.from_source(
         str(REPO_ROOT), entrypoint="flows/backfill.py:extract_batch_flow"
     )
+    template = client.read_work_pool(pool).base_job_template
+    pool_env = template.get("variables", {}).get("properties", {}).get("env", {}).get("default")
+    env = {**(pool_env or {}), HEARTBEAT_VARIABLE: str(settings.backfill_heartbeat_seconds)}
     return source.deploy(
         name=settings.backfill_deployment,
         work_pool_name=pool,
-        job_variables={"env": {HEARTBEAT_VARIABLE: str(settings.backfill_heartbeat_seconds)}},
+        job_variables={"env": env},  # the pool's own env, and the heartbeat
         tags=[TAG],
         print_next_steps=False,
         ignore_warnings=True,
@@ -241,8 +244,10 @@ class PoolBatches:
                 silence = self.silent.silence.total_seconds()
                 self.log(f"flow run {run.name} sent no heartbeat for {silence:.0f} s: its worker "
                          "machine is gone; marking it crashed")  # fmt: skip
-                run.state = Crashed(message=f"no heartbeat from its worker for {silence:.0f} s")
-                self.client.set_flow_run_state(run.id, run.state, force=True)
+                # not forced: a run that ended meanwhile keeps its own final state
+                self.client.set_flow_run_state(
+                    run.id, Crashed(message=f"no heartbeat from its worker for {silence:.0f} s")
+                )
             ended = [run for run in runs if run.state is not None and run.state.is_final()]
             if ended or time.monotonic() >= deadline:
                 self.runs.difference_update(run.id for run in ended)

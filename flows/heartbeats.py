@@ -3,10 +3,11 @@
 A worker machine that dies (power, network, the OOM killer taking the worker too) leaves
 its flow run Running on the server: nothing else ever ends it. Each batch's process sends a
 `prefect.flow-run.heartbeat` event every `[backfill] heartbeat_seconds` (the deployment sets
-PREFECT_FLOWS_HEARTBEAT_FREQUENCY in its environment; Prefect sends none more often than
-every 30 s). A run that has been Running or Pending longer than `[backfill] silence_seconds`
-with no heartbeat within that time is gone; the backfill marks it Crashed, and what it did
-not finish is queued again (pipeline/nightly/backfill.py).
+PREFECT_FLOWS_HEARTBEAT_FREQUENCY in its environment; Prefect accepts no less than 30 s). A
+run that has been Running or Pending longer than `[backfill] silence_seconds` with no
+heartbeat within that time is gone; the backfill marks it Crashed (not forced: a run that
+ended meanwhile keeps its state), and what it did not finish is queued again
+(pipeline/nightly/backfill.py).
 
 Silence counts only once a heartbeat of any batch has reached the server: a server that
 stores no events (its event persister off), or a deployment made before heartbeats, would

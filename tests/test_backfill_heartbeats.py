@@ -16,9 +16,11 @@ from flows.settings import apply_offline_defaults
 apply_offline_defaults()
 
 from prefect.client.orchestration import get_client  # noqa: E402
+from prefect.client.schemas.actions import WorkPoolCreate  # noqa: E402
 from prefect.client.schemas.objects import StateType  # noqa: E402
 from prefect.events import emit_event  # noqa: E402
 from prefect.states import Running  # noqa: E402
+from prefect.workers.process import ProcessWorker  # noqa: E402
 
 from flows.heartbeats import HEARTBEAT_EVENT, HEARTBEAT_VARIABLE, resource_id  # noqa: E402
 from pipeline.nightly.settings import NightlySettings  # noqa: E402
@@ -53,9 +55,15 @@ def test_a_batch_that_stops_sending_heartbeats_is_marked_crashed(server: str) ->
     )
     said: list[str] = []
     with get_client(sync_client=True) as client:
+        # an operator's pool, with an environment of its own for every flow run
+        template = ProcessWorker.get_default_base_job_template()
+        template["variables"]["properties"]["env"]["default"] = {"OPERATOR_SET": "yes"}
+        client.create_work_pool(
+            WorkPoolCreate(name=settings.backfill_pool, type="process", base_job_template=template)
+        )
         deployment_id = deploy_batches(client, settings, settings.backfill_pool)
         job = client.read_deployment(deployment_id).job_variables
-        assert job["env"][HEARTBEAT_VARIABLE] == "30"  # the batches' processes send them
+        assert job["env"] == {HEARTBEAT_VARIABLE: "30", "OPERATOR_SET": "yes"}
 
         # Two batches taken by workers (Running); no worker exists to run them.
         live, dead = (
@@ -103,7 +111,7 @@ def test_a_batch_that_stops_sending_heartbeats_is_marked_crashed(server: str) ->
             sender.join()
 
 
-def test_a_silence_shorter_than_three_heartbeats_is_refused(
+def test_heartbeats_under_30_s_and_a_silence_under_three_heartbeats_are_refused(
     tmp_path: Path, pipeline_env: dict[str, str]
 ) -> None:
     from pipeline.config import ConfigError, load_config
@@ -115,3 +123,6 @@ def test_a_silence_shorter_than_three_heartbeats_is_refused(
         load_nightly_settings(load_config(), nightly)
     nightly.write_text("[backfill]\nheartbeat_seconds = 30\nsilence_seconds = 90\n")
     assert load_nightly_settings(load_config(), nightly).backfill_silence_seconds == 90
+    nightly.write_text("[backfill]\nheartbeat_seconds = 10\nsilence_seconds = 90\n")
+    with pytest.raises(ConfigError, match="heartbeat_seconds"):
+        load_nightly_settings(load_config(), nightly)

@@ -24,32 +24,39 @@ def _gray(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
 
 
-def test_negative_frontal_films_are_kept_and_a_retried_one_is_flagged_and_says_why():
-    """Every negative film is staged as an X-ray. Some read as X-rays as given (a negative
-    frontal film has a dark mediastinum and vertical structures, as a lateral film does);
-    the others get in through the inversion retry, flagged, below LOW_CONFIDENCE, with
-    why. (On the dev images inverted, 161 of 163 are kept, most of them flagged: make eval.)"""
-    retried = 0
-    for seed in (0, 1, 2):
-        for size in (256, 512, 1024):
-            result = classify_image(255 - phantoms.chest_xray_frontal(size, seed))
-            assert result.modality == "xray", (seed, size, result.reasons)
-            if "inverted" in result.flags:
-                retried += 1
-                assert result.view == "frontal", (seed, size, result.reasons)
-                assert result.confidence < LOW_CONFIDENCE
-                assert result.reasons[-1].startswith("inverted:")
-                assert "flagged for review" in result.reasons[-1]
-    assert retried >= 3
+@pytest.mark.parametrize("size", [256, 512, 1024])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_negative_frontal_film_is_kept_flagged_and_says_why(size: int, seed: int):
+    result = classify_image(255 - phantoms.chest_xray_frontal(size, seed))
+    assert (result.modality, result.view) == ("xray", "frontal"), result.reasons
+    assert result.confidence < LOW_CONFIDENCE
+    assert "inverted" in result.flags
+    assert result.reasons[-1].startswith("inverted:") and "flagged for review" in result.reasons[-1]
 
 
-def test_negative_lateral_films_are_staged_and_one_is_read_as_a_negative_x_ray():
-    """Never dropped; the phantom drawn at 256 and 512 px reads as a CT slice (staged, the
-    wrong modality: a reviewer's key). Dev films inverted: 160 of 163 read as X-rays (make
-    eval, retry_inverted_xray_kept)."""
-    results = [classify_image(255 - phantoms.chest_xray_lateral(size)) for size in (256, 512, 1024)]
-    assert all(result.modality != "other" for result in results), [r.reasons for r in results]
-    assert any(r.modality == "xray" and "inverted" in r.flags for r in results)
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_tight_crop_of_a_negative_film_is_kept_and_flagged(seed: int):
+    """Kept below LOW_CONFIDENCE and flagged; the flag the phantoms get is `rotated`, not
+    `inverted` (turned a quarter, the negative crop reads surer)."""
+    film = phantoms.chest_xray_frontal(512, seed)
+    crop = film[80:490, 50:460]  # no field around the body left
+    result = classify_image(255 - crop)
+    assert result.modality == "xray", result.reasons
+    assert result.confidence < LOW_CONFIDENCE
+    assert {"inverted", "rotated"} & set(result.flags)
+
+
+# A known gap, on two phantoms: the negative lateral film drawn at 256 and 512 px reads as a
+# CT slice (0.66, 0.73: staged, the wrong modality, no flag). Dev films inverted, each read
+# by the model of its CV fold: 159 of 163 read as X-rays (make eval).
+LATERAL_GAP = pytest.mark.xfail(strict=True, reason="the negative lateral reads as a CT slice")
+
+
+@pytest.mark.parametrize(
+    "size", [pytest.param(256, marks=LATERAL_GAP), pytest.param(512, marks=LATERAL_GAP), 1024]
+)
+def test_negative_lateral_film_gets_in(size: int):
+    assert classify_image(255 - phantoms.chest_xray_lateral(size)).modality == "xray"
 
 
 @pytest.mark.parametrize("size", [256, 512, 1024])

@@ -42,7 +42,7 @@ CASES = [
 
 # A known gap, on one phantom: the frontal film of seed 0 inside plot axes reads as a weak
 # X-ray as given, and turned a quarter as a CT slice, which the retry takes (it is staged for
-# review as CT, flagged `rotated`). Real films in plot axes: 117 of 131 right in the
+# review as CT, flagged `rotated`). Real films in plot axes: 122 of 131 right in the
 # group-wise CV of `make eval`.
 AXES_GAP = ("chest_xray_frontal", "axes", 0)
 

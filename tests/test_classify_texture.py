@@ -39,5 +39,15 @@ def test_beside_a_straight_step_three_neighbours_are_brighter() -> None:
     assert shares[KIND["peak"]] == pytest.approx(2 * 26)  # bright side: nothing brighter
 
 
-def test_an_image_smaller_than_the_ring_counts_as_flat() -> None:
-    assert histogram(np.zeros((5, 5), np.uint8), 4)[KIND["flat"]] == 1.0
+def test_a_radius_the_image_is_too_narrow_for_repeats_the_largest_that_fits() -> None:
+    strip = np.random.default_rng(2).integers(0, 256, (12, 200), dtype=np.uint8)
+    assert histogram(strip, 8) is None
+    values = np.array(texture(strip)).reshape(len(RADII), len(KINDS))
+    assert np.array_equal(values[2], values[1]) and not np.array_equal(values[1], values[0])
+    tiny = np.array(texture(np.zeros((3, 3), np.uint8))).reshape(len(RADII), len(KINDS))
+    assert tiny[:, KIND["flat"]].tolist() == [1.0] * len(RADII)
+
+
+def test_turning_an_image_a_quarter_leaves_the_counts_as_they_are() -> None:
+    image = np.random.default_rng(3).integers(0, 256, (40, 60), dtype=np.uint8)
+    assert np.allclose(texture(image), texture(np.rot90(image)))

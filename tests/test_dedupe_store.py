@@ -254,6 +254,25 @@ def test_live_index_reads_everything_again_after_a_while_so_very_late_rows_are_s
     assert store.fingerprints.asked_after[-1] == 0
 
 
+def test_a_live_index_read_that_fails_part_way_leaves_the_index_as_it_was() -> None:
+    packed_hashes = Fingerprint(sha256="", hashes=[1, 2], thumbs=[]).hashes_bytes()
+    rows = [(n, ("dataset", f"{n}.png"), packed_hashes) for n in range(1, 2001)]
+
+    class Failing:
+        def hashes(self, version: int, *, after_row: int = 0) -> Iterator[tuple[int, Key, bytes]]:
+            yield from rows[:1500]
+            raise ConnectionError("server closed the connection")
+
+    store = SimpleNamespace(fingerprints=Failing())
+    live = LiveIndex()
+    with pytest.raises(ConnectionError):
+        live.snapshot(store)
+    store.fingerprints = _Rows()
+    store.fingerprints.rows = rows
+    assert len(live.snapshot(store)) == 2000  # read from the start: nothing was taken as read
+    assert store.fingerprints.asked_after == [0]
+
+
 def test_patient_ids_continue_and_dataset_copies_are_flagged(
     store: Store, dataset: tuple[Path, Path], tmp_path: Path
 ) -> None:

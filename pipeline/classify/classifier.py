@@ -22,8 +22,9 @@ from pipeline.classify.features import WORK_SIDE, Features, measure
 from pipeline.classify.model import Model, shipped_model
 from pipeline.classify.result import Classification
 
-RETRY_MIN = 0.9  # probability of the radiograph the turned or inverted image must reach
-RETRY_SKIP = 0.97  # an image `other` with this probability upright is not retried (charts)
+# Confidences (the model's curve: how often held-out decisions were right), as reported:
+RETRY_MIN = 0.9  # of the radiograph the turned or inverted image must reach
+RETRY_SKIP = 0.97  # of `other` upright, from which an image is not retried (charts)
 _TURNS = ((cv2.ROTATE_90_CLOCKWISE, "clockwise"), (cv2.ROTATE_90_COUNTERCLOCKWISE, "anticlockwise"))
 # Retries turn and invert a reduced copy: measuring works on a far smaller one anyway, and
 # three full-size variants of a 144 MP image would cost over 400 MB.

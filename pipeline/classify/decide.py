@@ -48,13 +48,13 @@ def decide(f: Features, model: Model) -> Classification:
         modality = "other"
     else:
         modality = "xray" if p["xray"] >= p["ct"] else "ct"
-    confidence = round(float(model.confidence(p[modality])), 3)
-    reasons = [_measured(f), _verdict(modality, p, model, confidence)]
-    if modality != "other" and p["other"] > p[modality]:
-        confidence = min(confidence, WEAK_CONFIDENCE)  # said in the verdict
+    curve = round(float(model.confidence(p[modality])), 3)
+    leaned_against = modality != "other" and p["other"] > p[modality]
     weak = modality != "other" and not model.strong(values)[0][CLASSES.index(modality)]
-    if weak and confidence > WEAK_CONFIDENCE:
-        confidence = WEAK_CONFIDENCE
+    capped = (leaned_against or weak) and curve > WEAK_CONFIDENCE
+    confidence = WEAK_CONFIDENCE if capped else curve
+    reasons = [_measured(f), _verdict(modality, p, model, curve, capped)]
+    if weak:
         reasons.append(_weak(modality, f, values, model))
     reasons.append(_weights(modality, contributions, values[0], model))
     if guard.any():
@@ -88,7 +88,7 @@ def _weak(modality: str, f: Features, values: np.ndarray, model: Model) -> str:
             f"layout and texture unlike the training {modality} images (distance "
             f"{distance:.1f} > {model.guard_start:.1f})"
         )
-    return f"weak evidence: {missing}; reported at {WEAK_CONFIDENCE} for a reviewer to decide"
+    return f"weak evidence: {missing}; reported below {ClassifySettings.low_confidence}"
 
 
 def _measured(f: Features) -> str:
@@ -101,18 +101,19 @@ def _measured(f: Features) -> str:
     )
 
 
-def _verdict(modality: str, p: dict[str, float], model: Model, confidence: float) -> str:
+def _verdict(
+    modality: str, p: dict[str, float], model: Model, curve: float, capped: bool
+) -> str:
     odds = f"X-ray {p['xray']:.2f}, CT {p['ct']:.2f}, other {p['other']:.2f}"
-    said = (
-        f"; confidence {confidence:.2f} (how often held-out readings at {p[modality]:.2f} "
-        "were right)"
-    )
+    said = f"; held-out decisions at {p[modality]:.2f} were right {curve:.0%} of the time"
+    if capped:
+        said += f", reported at {WEAK_CONFIDENCE} for a reviewer to decide"
     if modality == "other":
         return f"other: {odds} (other needs >= {model.other_min:.2f}){said}"
     if p["other"] > p[modality]:
         return (
             f"{modality}, not ruled out: {odds}; other is likelier but below "
-            f"{model.other_min:.2f}, so the image is staged for a reviewer to decide{said}"
+            f"{model.other_min:.2f}, so the image is staged{said}"
         )
     return f"{modality}: {odds}{said}"
 

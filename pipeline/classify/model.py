@@ -158,8 +158,13 @@ class Model:
             other_min=float(data["other_min"]),
             overlay_min=float(data["overlay_min"]),
             info=dict(data.get("info", {})),
-            confidence_curve=tuple(float(v) for v in data["confidence_curve"]),
+            confidence_curve=_curve(data.get("confidence_curve", (1.0, 0.0))),
         )
+
+
+def _curve(values: list[float] | tuple[float, float]) -> tuple[float, float]:
+    slope, offset = values
+    return float(slope), float(offset)
 
 
 def platt(probability: np.ndarray, slope: float, offset: float) -> np.ndarray:

@@ -1,16 +1,20 @@
 """Texture: what the neighbourhood of each pixel looks like, counted over the image.
 
-Local binary patterns (Ojala et al. 2002): each pixel's 8 neighbours at a distance of 1, 2
-and 4 working pixels are marked brighter than it (by at least TOLERANCE grey levels) or not;
+Local binary patterns (Ojala et al. 2002): each pixel's 8 neighbours at a distance of 2, 4
+and 8 working pixels (RADII) are marked brighter than it (by at least TOLERANCE grey levels) or not;
 the pattern of marks says what the pixel sits on: how many neighbours are brighter when
 they form one run around it (a pixel beside a straight step sees three, one on a slope
 four), or irregular when they form several. A pixel with no neighbour differing by more
 than FLAT is flat. The share of each kind of pattern, at each distance, is a texture a
 reviewer can read: a CT slice has bright spots (vessels) in black lungs and flat black
 surroundings, a film soft slopes at every scale, a chart flat fills and straight edges, a
-photo irregular speckle. The tolerance makes the patterns of a JPEG's
-noise count as flat, and tints and colour maps are undone before (colour.py), so how a
-journal printed the image changes the counts little.
+photo irregular speckle. The tolerance makes the patterns of a JPEG's noise count as flat,
+and tints and colour maps are undone before (colour.py), so how a journal printed the image
+changes the counts little. (Turning an image a quarter permutes the neighbours around the
+run, so the counts do not change.)
+
+An image too narrow for a radius (a strip of a few working pixels) takes the counts of the
+largest radius that fits it, not a made-up "all flat" that would read as a chart's fill.
 """
 
 from __future__ import annotations
@@ -52,14 +56,13 @@ def _uniform_table() -> np.ndarray:
 _KIND_OF_CODE = _uniform_table()
 
 
-def histogram(gray: np.ndarray, radius: int) -> np.ndarray:
-    """Share of each kind of KINDS among the pixels at least `radius` from the border."""
+def histogram(gray: np.ndarray, radius: int) -> np.ndarray | None:
+    """Share of each kind of KINDS among the pixels at least `radius` from the border; None
+    when the image has no such pixel."""
     g = gray.astype(np.int16)
     h, w = g.shape
     if h <= 2 * radius or w <= 2 * radius:
-        out = np.zeros(len(KINDS))
-        out[-1] = 1.0
-        return out
+        return None
     centre = g[radius : h - radius, radius : w - radius]
     code = np.zeros(centre.shape, np.int64)
     flat = np.ones(centre.shape, bool)
@@ -73,5 +76,12 @@ def histogram(gray: np.ndarray, radius: int) -> np.ndarray:
 
 
 def texture(gray: np.ndarray) -> tuple[float, ...]:
-    """The histograms of every radius in RADII, one after the other."""
-    return tuple(float(v) for radius in RADII for v in histogram(gray, radius))
+    """The histograms of every radius in RADII, one after the other (a radius the image is
+    too small for repeats the one before; an image too small for any is all flat)."""
+    fallback = np.zeros(len(KINDS))
+    fallback[-1] = 1.0
+    found: list[np.ndarray] = []
+    for radius in RADII:
+        shares = histogram(gray, radius)
+        found.append(shares if shares is not None else (found[-1] if found else fallback))
+    return tuple(float(v) for shares in found for v in shares)

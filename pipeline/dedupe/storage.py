@@ -59,15 +59,21 @@ class LiveIndex:
         self._lock = threading.Lock()
 
     def snapshot(self, store: Store) -> HashIndex:
-        """The index as the store holds it now; a copy the caller may add to."""
+        """The index as the store holds it now; a copy the caller may add to. The rows are
+        read in full before any is added, so a read that fails leaves the index as it was."""
         with self._lock:
             now = self._clock()
-            if self._read_all_at is None or now - self._read_all_at >= self.FULL_READ_SECONDS:
-                self._index, self._highest, self._read_all_at = HashIndex(), 0, now
-            after = max(0, self._highest - self.LOOKBACK_ROWS)
-            for row, key, hashes in store.fingerprints.hashes(FINGERPRINT_VERSION, after_row=after):
-                self._index.add(key, Fingerprint.hashes_from_bytes(hashes))
-                self._highest = max(self._highest, row)
+            full = self._read_all_at is None or now - self._read_all_at >= self.FULL_READ_SECONDS
+            highest = 0 if full else self._highest
+            after = max(0, highest - self.LOOKBACK_ROWS)
+            rows = list(store.fingerprints.hashes(FINGERPRINT_VERSION, after_row=after))
+            index = HashIndex() if full else self._index
+            for row, key, hashes in rows:
+                index.add(key, Fingerprint.hashes_from_bytes(hashes))
+                highest = max(highest, row)
+            self._index, self._highest = index, highest
+            if full:
+                self._read_all_at = now
             return self._index.copy()
 
 

@@ -15,6 +15,8 @@ from typing import Any
 
 from pipeline.config import Config, ConfigError, checked_value, coerce
 
+MIN_HEARTBEAT_SECONDS = 30  # Prefect's flows.heartbeat_frequency accepts no less
+
 
 @dataclass(frozen=True)
 class HostLimit:
@@ -48,7 +50,7 @@ class NightlySettings:
     backfill_batch_size: int = 100
     backfill_pool: str = "backfill"
     backfill_deployment: str = "backfill"
-    # A batch's process sends a heartbeat this often (Prefect: at least 30 s apart); one
+    # A batch's process sends a heartbeat this often (at least 30 s: Prefect's minimum); one
     # silent for `silence_seconds` lost its worker machine and is marked crashed
     # (flows/heartbeats.py).
     backfill_heartbeat_seconds: int = 30
@@ -116,9 +118,14 @@ def load_nightly_settings(
         for name, limit in tables.get("hosts", {}).items()
     }
     settings = NightlySettings(**values, watchlist=watchlist or None, hosts=hosts)
-    if settings.backfill_silence_seconds < 3 * max(30, settings.backfill_heartbeat_seconds):
+    if settings.backfill_heartbeat_seconds < MIN_HEARTBEAT_SECONDS:
+        raise ConfigError(
+            f"{source} [backfill]: heartbeat_seconds ({settings.backfill_heartbeat_seconds}) "
+            f"must be at least {MIN_HEARTBEAT_SECONDS}: Prefect refuses a flow run a shorter one"
+        )
+    if settings.backfill_silence_seconds < 3 * settings.backfill_heartbeat_seconds:
         raise ConfigError(
             f"{source} [backfill]: silence_seconds ({settings.backfill_silence_seconds:g}) "
-            "must cover at least three heartbeats (heartbeat_seconds, at least 30)"
+            "must cover at least three heartbeats (heartbeat_seconds)"
         )
     return settings

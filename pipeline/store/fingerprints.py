@@ -76,7 +76,7 @@ class Fingerprints:
             image_fingerprints.c.hashes,
         ).where(image_fingerprints.c.version == version, image_fingerprints.c.id > after_row)
         with self.engine.connect() as conn:
-            for row, kind, ref, hashes in conn.execute(query):
+            for row, kind, ref, hashes in conn.execute(query.order_by(image_fingerprints.c.id)):
                 yield row, ((kind, int(ref)) if kind == "candidate" else (kind, ref)), hashes
 
     def thumbs(self, key: Key, version: int) -> bytes | None:
