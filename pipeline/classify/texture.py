@@ -1,7 +1,9 @@
 """Texture: what the neighbourhood of each pixel looks like, counted over the image.
 
-Local binary patterns (Ojala et al. 2002): each pixel's 8 neighbours at a distance of 2, 4
-and 8 working pixels (RADII) are marked brighter than it (by at least TOLERANCE grey levels) or not;
+Local binary patterns (Ojala et al. 2002), on a half-size copy of the working image (each
+pixel the mean of 2x2: less of the print's noise, a quarter of the cost): each pixel's 8
+neighbours at a distance of 1, 2 and 4 of its pixels (2, 4 and 8 working pixels, RADII) are
+marked brighter than it (by at least TOLERANCE grey levels) or not;
 the pattern of marks says what the pixel sits on: how many neighbours are brighter when
 they form one run around it (a pixel beside a straight step sees three, one on a slope
 four), or irregular when they form several. A pixel with no neighbour differing by more
@@ -19,9 +21,10 @@ largest radius that fits it, not a made-up "all flat" that would read as a chart
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
-RADII = (2, 4, 8)
+RADII = (2, 4, 8)  # in working pixels; measured at half of each on the half-size copy
 TOLERANCE = 3  # grey levels by which a neighbour must be brighter to count
 FLAT = 2  # a pixel whose neighbours all lie within this many grey levels is flat
 # The kinds of pattern, in histogram order: by the number of brighter neighbours when those
@@ -81,7 +84,9 @@ def texture(gray: np.ndarray) -> tuple[float, ...]:
     fallback = np.zeros(len(KINDS))
     fallback[-1] = 1.0
     found: list[np.ndarray] = []
+    h, w = gray.shape
+    half = cv2.resize(gray, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
     for radius in RADII:
-        shares = histogram(gray, radius)
+        shares = histogram(half, radius // 2)
         found.append(shares if shares is not None else (found[-1] if found else fallback))
     return tuple(float(v) for shares in found for v in shares)
