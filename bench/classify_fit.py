@@ -16,7 +16,7 @@ from dataclasses import replace
 import numpy as np
 
 from pipeline.classify.decide import WEAK_CONFIDENCE
-from pipeline.classify.model import ALL_TERMS, CLASSES, Model, Typical, platt, softmax
+from pipeline.classify.model import ALL_TERMS, CLASSES, Model, Typical, log_odds, platt, softmax
 from pipeline.classify.terms import TERM_KEYS, TYPICAL_KEYS
 
 HINGES = 4
@@ -257,8 +257,7 @@ def fit_confidence_curve(probability: np.ndarray, right: np.ndarray) -> tuple[fl
     """Platt's curve (slope, offset on the log-odds) from decisions' probabilities to how
     often they were right, by Newton's method on the log-likelihood (a light ridge keeps it
     near the identity when there is little to go on)."""
-    p = np.clip(probability, 1e-6, 1 - 1e-6)
-    x = np.stack([np.log(p / (1 - p)), np.ones(len(p))], axis=1)
+    x = np.stack([log_odds(probability), np.ones(len(probability))], axis=1)
     y = right.astype(float)
     w = np.array([1.0, 0.0])
     ridge = np.diag([1.0, 1.0])
@@ -287,8 +286,9 @@ def cross_fitted_confidence(
     for k in np.unique(fold):
         fit_on = (fold != k) & ~weak
         curve = fit_confidence_curve(probability[fit_on], pred[fit_on] == labels[fit_on])
-        conf[fold == k] = platt(probability[fold == k], *curve)
-    return pred, np.where(weak, np.minimum(conf, WEAK_CONFIDENCE), conf)
+        held_out = fold == k
+        _, conf[held_out] = decisions(probs[held_out], other_min, strong[held_out], curve)
+    return pred, conf
 
 
 def choose_other_min(probs: np.ndarray, labels: np.ndarray, recall: float) -> float:

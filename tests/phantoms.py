@@ -8,9 +8,11 @@ All functions are deterministic for a given seed and return uint8 arrays.
 
 A radiograph's background is not white noise: overlapping anatomy gives it a power spectrum
 falling as 1/f^beta, beta about 2.5-3 (Burgess et al., Med. Phys. 2001). The radiograph
-phantoms carry such "anatomical noise" under the detector's white noise; its strength was
-chosen as the one (of a small grid) whose local-pattern counts (pipeline/classify/texture.py)
-come nearest those of the dev split's real films and slices.
+phantoms carry such "anatomical noise" inside the body, under the detector's white noise.
+Its strength was chosen, from a small grid, as the one whose local-pattern counts
+(pipeline/classify/texture.py, as first measured on the full-size working image) come
+nearest those of the dev split's real films and slices while the lateral phantom's Canny
+edge share stays within that of the real lateral films.
 """
 
 from __future__ import annotations

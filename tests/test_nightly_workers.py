@@ -124,10 +124,18 @@ def test_a_source_that_kills_its_worker_every_time_fails_alone(
 
 
 def _arrivals_of_sources_at_once(
-    store: Store, server: LocalServer, pdf: Path, count: int, delay: float = 0.0
+    store: Store,
+    server: LocalServer,
+    pdf: Path,
+    count: int,
+    monkeypatch: pytest.MonkeyPatch,
+    delay: float = 0.0,
 ) -> list[float]:
     """Two warm workers extract `count` PDF links on one host at once (each answered after
-    `delay` seconds): when each request reached the host, in order."""
+    `delay` seconds, the local host allowed, nothing cached): when each request reached the
+    host, in order."""
+    monkeypatch.setenv("PIPELINE_HTTP_ALLOWED_PRIVATE_HOSTS", "127.0.0.1")
+    monkeypatch.setenv("PIPELINE_HTTP_CACHE", "false")
     for n in range(count):
         server.add(f"/{n}.pdf", replace(Reply.file(pdf), delay=delay))
     server.add("/warm.pdf", Reply.file(pdf))
@@ -143,11 +151,9 @@ def test_workers_share_each_hosts_connection_limit(
     store: Store, server: LocalServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`max_concurrent_per_host` holds for the workers together, as for one client."""
-    monkeypatch.setenv("PIPELINE_HTTP_ALLOWED_PRIVATE_HOSTS", "127.0.0.1")
-    monkeypatch.setenv("PIPELINE_HTTP_CACHE", "false")
     monkeypatch.setenv("PIPELINE_HTTP_MAX_CONCURRENT_PER_HOST", "1")
     pdf = case_report_pdf(tmp_path / "paper.pdf")
-    first, second = _arrivals_of_sources_at_once(store, server, pdf, 2, delay=0.6)
+    first, second = _arrivals_of_sources_at_once(store, server, pdf, 2, monkeypatch, delay=0.6)
     assert second - first >= 0.55  # one connection at a time to the host
 
 
@@ -155,10 +161,9 @@ def test_workers_keep_each_hosts_request_rate_together(
     store: Store, server: LocalServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`requests_per_second` holds for the workers together, as for one client."""
-    monkeypatch.setenv("PIPELINE_HTTP_ALLOWED_PRIVATE_HOSTS", "127.0.0.1")
-    monkeypatch.setenv("PIPELINE_HTTP_CACHE", "false")
     monkeypatch.setenv("PIPELINE_HTTP_REQUESTS_PER_SECOND", "4")
-    times = _arrivals_of_sources_at_once(store, server, case_report_pdf(tmp_path / "p.pdf"), 4)
+    pdf = case_report_pdf(tmp_path / "p.pdf")
+    times = _arrivals_of_sources_at_once(store, server, pdf, 4, monkeypatch)
     assert len(times) == 4
     assert min(b - a for a, b in zip(times, times[1:], strict=False)) >= 0.2  # 1/4 s apart
 

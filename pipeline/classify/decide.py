@@ -48,12 +48,12 @@ def decide(f: Features, model: Model) -> Classification:
         modality = "other"
     else:
         modality = "xray" if p["xray"] >= p["ct"] else "ct"
-    curve = round(float(model.confidence(p[modality])), 3)
+    calibrated = round(float(model.confidence(p[modality])), 3)
     leaned_against = modality != "other" and p["other"] > p[modality]
     weak = modality != "other" and not model.strong(values)[0][CLASSES.index(modality)]
-    capped = (leaned_against or weak) and curve > WEAK_CONFIDENCE
-    confidence = WEAK_CONFIDENCE if capped else curve
-    reasons = [_measured(f), _verdict(modality, p, model, curve, capped)]
+    capped = (leaned_against or weak) and calibrated > WEAK_CONFIDENCE
+    confidence = WEAK_CONFIDENCE if capped else calibrated
+    reasons = [_measured(f), _verdict(modality, p, model, calibrated, capped)]
     if weak:
         reasons.append(_weak(modality, f, values, model))
     reasons.append(_weights(modality, contributions, values[0], model))
@@ -102,10 +102,10 @@ def _measured(f: Features) -> str:
 
 
 def _verdict(
-    modality: str, p: dict[str, float], model: Model, curve: float, capped: bool
+    modality: str, p: dict[str, float], model: Model, calibrated: float, capped: bool
 ) -> str:
     odds = f"X-ray {p['xray']:.2f}, CT {p['ct']:.2f}, other {p['other']:.2f}"
-    said = f"; held-out decisions at {p[modality]:.2f} were right {curve:.0%} of the time"
+    said = f"; held-out decisions at {p[modality]:.2f} were right {calibrated:.0%} of the time"
     if capped:
         said += f", reported at {WEAK_CONFIDENCE} for a reviewer to decide"
     if modality == "other":

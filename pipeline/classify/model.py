@@ -167,10 +167,14 @@ def _curve(values: list[float] | tuple[float, float]) -> tuple[float, float]:
     return float(slope), float(offset)
 
 
-def platt(probability: np.ndarray, slope: float, offset: float) -> np.ndarray:
-    """1 / (1 + exp(-(slope * logit(p) + offset)))."""
+def log_odds(probability: np.ndarray) -> np.ndarray:
     p = np.clip(probability, 1e-6, 1 - 1e-6)
-    return 1.0 / (1.0 + np.exp(-(slope * np.log(p / (1 - p)) + offset)))
+    return np.log(p / (1 - p))
+
+
+def platt(probability: np.ndarray, slope: float, offset: float) -> np.ndarray:
+    """1 / (1 + exp(-(slope * log_odds(p) + offset)))."""
+    return 1.0 / (1.0 + np.exp(-(slope * log_odds(probability) + offset)))
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
