@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 from pipeline.classify import LOW_CONFIDENCE, classify_image
+from pipeline.classify.features import measure
 from tests import phantoms
 from tests.test_classify import not_a_confident_radiograph
 
@@ -58,6 +59,26 @@ def test_styled_radiograph_keeps_its_modality(
     result = classify_image(image)
     assert result.modality == modality, result.reasons
     assert "overlay" not in result.flags, result.reasons
+
+
+@pytest.mark.parametrize("style", [*FRAMES, "text", "letter"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_styled_lateral_film_stays_lateral(style: str, seed: int):
+    """The view is read from the film past a title, tick numbers or a label beside it."""
+    image, _ = js.journal_print(
+        phantoms.chest_xray_lateral(512, seed), np.random.default_rng(seed), [style]
+    )
+    result = classify_image(image)
+    assert (result.modality, result.view) == ("xray", "lateral"), result.reasons
+
+
+@pytest.mark.parametrize("draw", [phantoms.chest_xray_lateral, phantoms.ct_axial])
+def test_picture_without_a_page_is_measured_whole_for_the_view(draw):
+    features = measure(draw(512, 0))
+    assert (features.view_column, features.view_horizontal) == (
+        features.centre_bright,
+        features.grad_vertical,
+    )
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

@@ -62,7 +62,7 @@ def decide(f: Features, model: Model) -> Classification:
     view = None
     flags: list[str] = []
     if modality == "xray":
-        view, why = _view(f)
+        view, why = view_of(f)
         reasons.append(why)
     if modality != "other" and f.overlay >= model.overlay_min:
         flags.append("overlay")
@@ -153,14 +153,16 @@ def _guard(values: np.ndarray, guard: np.ndarray, model: Model) -> str:
     )
 
 
-def _view(f: Features) -> tuple[str, str]:
-    if f.centre_bright < LATERAL_COLUMN_MAX and f.grad_vertical < LATERAL_HORIZONTAL_MAX:
+def view_of(f: Features) -> tuple[str, str]:
+    """Frontal or lateral, and why, for an image read as a chest X-ray: measured on the
+    picture past any title or tick numbers around it (Features.view_*)."""
+    if f.view_column < LATERAL_COLUMN_MAX and f.view_horizontal < LATERAL_HORIZONTAL_MAX:
         return "lateral", (
-            f"lateral: no mediastinum column ({f.centre_bright:+.2f} < {LATERAL_COLUMN_MAX}), "
-            f"vertical structures (horizontal-edge share {f.grad_vertical:.2f} "
+            f"lateral: no mediastinum column ({f.view_column:+.2f} < {LATERAL_COLUMN_MAX}), "
+            f"vertical structures (horizontal-edge share {f.view_horizontal:.2f} "
             f"< {LATERAL_HORIZONTAL_MAX})"
         )
     return "frontal", (
-        f"frontal: mediastinum column {f.centre_bright:+.2f}, "
-        f"horizontal-edge share {f.grad_vertical:.2f}"
+        f"frontal: mediastinum column {f.view_column:+.2f}, "
+        f"horizontal-edge share {f.view_horizontal:.2f}"
     )

@@ -19,6 +19,12 @@ from pipeline.classify.marks import remove_marks
 from pipeline.classify.texture import texture
 
 WORK_SIDE = 256
+PAPER_WHITE = 235  # grey level of the white page a picture is pasted on
+PAPER_MIN_SHARE = 0.05  # less white than this: no page around the picture
+PICTURE_MIN_SHARE = 0.25  # a smaller largest shape is a drawing's part, not its picture
+PICTURE_MAX_SHARE = 0.97  # the picture already fills the image
+OUTSIDE_WHITE = 0.85  # share of the page outside the picture that is white
+_STROKE = np.ones((5, 5), np.uint8)  # thinner than this (working pixels): text, ticks, lines
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,10 @@ class Features:
 
     rendering: str = "grey"  # grey, one hue, colour map [name], colour
     texture: tuple[float, ...] = ()  # shares of local patterns per radius (texture.py)
+    # centre_bright and grad_vertical of the picture a white page holds (_on_paper), past a
+    # title or tick numbers the trim stops at; the same as those two when there is no page
+    view_column: float = 0.0
+    view_horizontal: float = 0.5
 
 
 
@@ -64,6 +74,34 @@ def _work_copy(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     if image.ndim == 3:
         return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), image
     return image, None
+
+
+def _on_paper(gray: np.ndarray) -> np.ndarray:
+    """The picture a white page holds: the bounding box of the largest connected non-white
+    shape, when what lies outside that box is nearly all white (a title, tick numbers or a
+    label beside the picture, not touching it). A title row or a column of tick numbers
+    blocks the row-by-row trim (_trim_margins); this finds the picture past them. Pictures
+    that are not on white paper, or that the box would cut into, come back whole."""
+    h, w = gray.shape
+    paper = gray >= PAPER_WHITE
+    if paper.mean() < PAPER_MIN_SHARE:
+        return gray
+    # strokes (text, tick marks, frame lines) opened away: they would join the labels
+    # beside a picture to it
+    shapes = cv2.morphologyEx((~paper).astype(np.uint8), cv2.MORPH_OPEN, _STROKE)
+    n, _labels, stats, _ = cv2.connectedComponentsWithStats(shapes, connectivity=8)
+    if n <= 1:
+        return gray
+    largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    x, y, bw, bh = (int(v) for v in stats[largest, :4])
+    if bw * bh >= PICTURE_MAX_SHARE * h * w or bw * bh < PICTURE_MIN_SHARE * h * w:
+        return gray
+    outside = paper.copy()
+    outside[y : y + bh, x : x + bw] = True
+    outside_white = (float(outside.sum()) - bw * bh) / (h * w - bw * bh)
+    if outside_white < OUTSIDE_WHITE:
+        return gray
+    return gray[y : y + bh, x : x + bw]
 
 
 def _trim_margins(gray: np.ndarray, tol: int = 10) -> np.ndarray:
@@ -133,6 +171,23 @@ def _profiles(tiny: np.ndarray, scale: float) -> tuple[float, float]:
     return float((centre - sides) / scale), float(bottom / scale)
 
 
+def _horizontal_share(blur: np.ndarray) -> float:
+    """Share of gradient energy along y: horizontal edges (ribs, a frontal film's)."""
+    gx = cv2.Sobel(blur, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(blur, cv2.CV_32F, 0, 1, ksize=3)
+    ex, ey = float((gx * gx).sum()), float((gy * gy).sum())
+    return ey / (ex + ey) if ex + ey > 0 else 0.5
+
+
+def _column_and_horizontal(gray: np.ndarray) -> tuple[float, float]:
+    """(centre_bright, grad_vertical) of a trimmed, stretched grey picture, as measure()
+    finds them."""
+    p05, p95 = _percentiles(gray, (5, 95))
+    tiny = cv2.resize(gray.astype(np.float32), (64, 64), interpolation=cv2.INTER_AREA)
+    centre, _ = _profiles(tiny, max(1.0, float(p95 - p05)))
+    return centre, _horizontal_share(cv2.GaussianBlur(gray, (5, 5), 0))
+
+
 def _percentiles(gray: np.ndarray, qs: tuple[float, ...]) -> list[float]:
     """Percentiles of a uint8 image from its histogram (fast; integer grey levels)."""
     cdf = np.cumsum(np.bincount(gray.ravel(), minlength=256)) / gray.size
@@ -198,6 +253,12 @@ def measure(image: np.ndarray) -> Features:
     lung_frac, lung_pair = _lungs(dark)
     tiny = cv2.resize(g, (64, 64), interpolation=cv2.INTER_AREA)
     centre_bright, bottom_bright = _profiles(tiny, scale)
+    picture = _on_paper(cleaned)
+    view_column, view_horizontal = (
+        _column_and_horizontal(_stretch(_trim_margins(picture)))
+        if picture is not cleaned
+        else (None, None)
+    )
     symmetry = _symmetry(tiny)
     in_dark = dark > 0
     dark_level = float(g[in_dark].mean()) / 255.0 if in_dark.any() else 0.0
@@ -207,9 +268,7 @@ def measure(image: np.ndarray) -> Features:
     hist = hist[hist > 0] / gray.size
     levels = float(-(hist * np.log2(hist)).sum())
 
-    gx = cv2.Sobel(blur, cv2.CV_32F, 1, 0, ksize=3)
-    gy = cv2.Sobel(blur, cv2.CV_32F, 0, 1, ksize=3)
-    ex, ey = float((gx * gx).sum()), float((gy * gy).sum())
+    grad_vertical = _horizontal_share(blur)
     lap = np.abs(cv2.Laplacian(gray, cv2.CV_32F, ksize=3))
 
     k5 = np.ones((5, 5), np.uint8)
@@ -239,7 +298,7 @@ def measure(image: np.ndarray) -> Features:
         bottom_bright=bottom_bright,
         body_touch_bottom=float(np.mean(blur[-1] > 40)),
         edges=float(np.mean(cv2.Canny(blur, 50, 150) > 0)),
-        grad_vertical=ey / (ex + ey) if ex + ey > 0 else 0.5,
+        grad_vertical=grad_vertical,
         fine_texture=float(lap[in_dark].mean()) / max(std, 1.0) if in_dark.any() else 0.0,
         flat_any=flat_any,
         flat_mid=flat_mid,
@@ -250,4 +309,6 @@ def measure(image: np.ndarray) -> Features:
         levels=levels,
         rendering=normal.rendering,
         texture=texture(gray),
+        view_column=centre_bright if view_column is None else view_column,
+        view_horizontal=grad_vertical if view_horizontal is None else view_horizontal,
     )
