@@ -6,7 +6,8 @@
   xref (or drawing index for inline images), an optional crop box (fractions of the image:
   one panel of a compound figure), modality, overlay (a heat map or colour mask over the
   radiograph), group (the paper) and split: `dev` papers may be looked at while designing,
-  `check` papers only scored. The images are extracted once into a cache folder.
+  `check` papers only scored. For ../shared/data/realpapers the split is bench/splits.py's,
+  the one the end-to-end score uses. The images are extracted once into a cache folder.
 - styled: dev images printed the way journals print them (bench/journal_styles.py).
 """
 
@@ -20,9 +21,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+import splits
 
 REPO = Path(__file__).resolve().parents[1]
 REAL_TSV = REPO / "bench" / "data" / "classify_real.tsv"
+REAL_PAPERS = "realpapers"  # sources in this folder of ../shared/data follow bench/splits.py
 VIEWS = {"PA": "frontal", "AP": "frontal", "AP Supine": "frontal", "L": "lateral"}
 
 
@@ -108,8 +111,11 @@ def _extracted(pdf: Path) -> dict[tuple[int, str], Path]:
     }
 
 
-def real_samples(split: str | None = None, root: Path | None = None) -> list[Sample]:
-    """Labelled images from real PDFs (`split` dev or check; None for both)."""
+def real_samples(
+    split: str | None = None, root: Path | None = None, fitted: bool | None = None
+) -> list[Sample]:
+    """Labelled images from real PDFs (`split` dev or check; None for both), only those the
+    classifier is fitted on (`fitted` True) or only the others (False; bench/splits.py)."""
     base = root or shared_data()
     if not REAL_TSV.exists() or not (base / "realpapers").is_dir():
         return []
@@ -117,7 +123,22 @@ def real_samples(split: str | None = None, root: Path | None = None) -> list[Sam
     listings: dict[Path, dict] = {}
     with REAL_TSV.open(newline="") as fh:
         for n, row in enumerate(csv.DictReader(fh, delimiter="\t")):
+            if (
+                row["source"].startswith(REAL_PAPERS + "/")
+                and row["split"] != splits.split_of(Path(row["source"]).name)
+            ):
+                raise ValueError(
+                    f"{REAL_TSV.name} line {n + 2}: split {row['split']!r}, but "
+                    f"{Path(row['source']).name} is a {splits.split_of(Path(row['source']).name)}"
+                    " paper (bench/splits.py)"
+                )
             if split is not None and row["split"] != split:
+                continue
+            is_fitted = row["split"] == "dev" and not (
+                row["source"].startswith(REAL_PAPERS + "/")
+                and Path(row["source"]).name in splits.NOT_FITTED
+            )
+            if fitted is not None and is_fitted != fitted:
                 continue
             pdf = base / row["source"]
             if pdf not in listings:

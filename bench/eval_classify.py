@@ -6,13 +6,15 @@ Run: .venv/bin/python bench/eval_classify.py [--no-cv] [--data DIR]
    frontal/lateral accuracy (curators' PA, AP, AP Supine -> frontal, L -> lateral), images
    per second (decode + features + model, one process, one core), misclassified files.
 2. Figures of real papers (bench/data/classify_real.tsv), shipped model: the `dev` papers
-   (used in training) and the `check` papers (never used to design or fit anything),
-   radiographs kept, `other` kept out, overlay flags, per figure style.
+   the layer is fitted on, the dev papers it is not fitted on (bench/splits.py) and the
+   `check` papers (never used to design or fit anything): radiographs kept, `other` kept
+   out, overlay flags, per figure style.
 3. Group-wise 5-fold cross-validation (unless --no-cv): the learned layer refitted on the
    training folds of dev + journal-styled dev + real dev papers + generated figures, scored
-   on the held-out groups: per source, per journal style, and accuracy per confidence bin
-   (calibration: a 0.9 should be right nine times in ten).
-4. Dev images inverted and turned: what the retries recover, flag and let in.
+   on the held-out groups: per source, per journal style, frontal/lateral of the styled
+   X-rays, and accuracy per confidence bin (calibration: a 0.9 should be right nine times
+   in ten).
+4. Dev images inverted and turned: what the retries recover, flag (and misflag) and let in.
 The figures are checked against the floors in bench/floors.toml.
 """
 
@@ -140,17 +142,25 @@ def dev_images(samples: list) -> tuple[dict, list]:
     return figures, results
 
 
+REAL_SETS = {  # name: (split, fitted, title)
+    "dev": ("dev", True, "seen in training"),
+    "unfitted": ("dev", False, "looked at end to end, never fitted on: bench/splits.py"),
+    "check": ("check", None, "held out: never used to design or fit"),
+}
+
+
 def real_papers(split: str, show_errors: bool) -> dict:
-    """The shipped classifier on the labelled figures of the dev or check papers."""
+    """The shipped classifier on the labelled figures of the dev papers it is fitted on,
+    the dev papers it is not fitted on, or the check papers (REAL_SETS)."""
     from pipeline.classify.classifier import classify_array
 
-    samples = data.real_samples(split)
+    rows, fitted, title = REAL_SETS[split]
+    samples = data.real_samples(rows, fitted=fitted)
     if not samples:
         print(f"\nSKIP real papers ({split}): no realpapers under {data.shared_data()}")
         return {}
     results = [classify_array(s.load()) for s in samples]
     s = scores([x.modality for x in samples], [r.modality for r in results])
-    title = "seen in training" if split == "dev" else "held out: never used to design or fit"
     print_scores(s, f"real-paper figures, {split} papers ({title}), shipped model")
     radiographs = [(x, r) for x, r in zip(samples, results, strict=True) if x.modality != "other"]
     kept = sum(r.modality != "other" for _, r in radiographs)
@@ -311,9 +321,11 @@ def retries(samples: list) -> dict[str, float]:
         counts[sample.modality] += 1
         negative = classify_array(255 - image, model)
         inverted = negative.modality
-        turned = classify_array(cv2.rotate(image, cv2.ROTATE_90_CLOCKWISE), model).modality
+        sideways = classify_array(cv2.rotate(image, cv2.ROTATE_90_CLOCKWISE), model)
+        turned = sideways.modality
         if sample.modality == "xray":
             counts["inv_flagged"] += inverted == "xray" and "inverted" in negative.flags
+            counts["turn_misflagged"] += "inverted" in sideways.flags
         if sample.modality == "other":
             counts["inv_in"] += inverted != "other"
             counts["turn_in"] += turned != "other"
@@ -322,7 +334,8 @@ def retries(samples: list) -> dict[str, float]:
             counts[f"turn_{sample.modality}"] += turned == sample.modality
     print(
         f"\nretries: inverted X-rays kept {counts['inv_xray']}/{counts['xray']} (flagged "
-        f"{counts['inv_flagged']}), turned X-rays {counts['turn_xray']}/{counts['xray']}, "
+        f"{counts['inv_flagged']}), turned X-rays {counts['turn_xray']}/{counts['xray']} "
+        f"({counts['turn_misflagged']} of them flagged `inverted`, not `rotated`), "
         f"turned CT {counts['turn_ct']}/{counts['ct']}; `other` let in: inverted "
         f"{counts['inv_in']}/{counts['other']}, turned {counts['turn_in']}/{counts['other']}"
     )
@@ -330,6 +343,7 @@ def retries(samples: list) -> dict[str, float]:
         "retry_inverted_xray_kept": counts["inv_xray"] / max(1, counts["xray"]),
         "retry_inverted_xray_flagged": counts["inv_flagged"] / max(1, counts["xray"]),
         "retry_turned_xray_kept": counts["turn_xray"] / max(1, counts["xray"]),
+        "retry_turned_xray_flagged_inverted": counts["turn_misflagged"] / max(1, counts["xray"]),
         "retry_turned_ct_kept": counts["turn_ct"] / max(1, counts["ct"]),
         "retry_other_in_inverted": counts["inv_in"] / max(1, counts["other"]),
         "retry_other_in_turned": counts["turn_in"] / max(1, counts["other"]),
@@ -366,6 +380,7 @@ def main() -> int:
         )
     )
     figures.update(real_papers("dev", show_errors=True))
+    figures.update(real_papers("unfitted", show_errors=True))
     figures.update(real_papers("check", show_errors=args.errors))
     if not args.no_cv:
         figures.update(cross_validation())

@@ -20,9 +20,10 @@ folder and a temporary staging database, then scores per page against MANIFEST.t
 - speed: extraction of each paper against `pdfimages -all` on it, as a ratio of wall times
   (the fastest of --repeat runs of each, interleaved).
 
-The papers are split once, by a hash of the file name (`is_check`), into dev (about two thirds)
-and check (a third, never looked at while writing splitting rules): figures are printed side by
-side; the gate in bench/floors.toml pins both.
+The papers are split once, by a hash of the file name (`splits.is_check`), into dev (about two
+thirds) and check (a third, never looked at while writing rules; the classifier's labelled
+figures follow the same split): figures are printed side by side; the gate in
+bench/floors.toml pins both.
 
 Run: .venv/bin/python bench/eval_realpapers.py [--only NAME] [--pages] [--show-check]
 """
@@ -31,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import json
 import os
 import re
@@ -49,6 +49,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 import gate  # noqa: E402
+from splits import is_check  # noqa: E402
 
 DATA = Path(os.environ.get("PIPELINE_SHARED_DATA", REPO.parent / "shared" / "data"))
 PAPERS = DATA / "realpapers"
@@ -56,12 +57,6 @@ KINDS = ("xray", "ct", "overlay")
 MIN_PIECE = 64  # pixels: smaller leftovers are letters, icons, slivers, not panels
 # Extraction flags of images that are never staged (pipeline.extract.NOT_STAGED_FLAGS).
 NOT_PIECES = {"icon", "repeated", "too-large", "undecodable", "tile", "in-smask"}
-
-
-def is_check(name: str) -> bool:
-    """The check set: a third of the papers, chosen by the file name's hash before any rule
-    was written. Check papers are never opened while designing rules."""
-    return int(hashlib.sha256(name.encode()).hexdigest()[:8], 16) % 3 == 0
 
 
 @dataclass

@@ -7,7 +7,7 @@ Training data, all from ../shared/data, grouped by patient or paper:
 - the same images printed N times in random journal styles (bench/journal_styles.py:
   tints, colour maps, burnt-in marks, crops, frames, axes, heat maps, masks),
 - the labelled figures of the `dev` papers in bench/data/classify_real.tsv (never the
-  `check` papers),
+  `check` papers, nor the dev papers bench/splits.py leaves unfitted),
 - generated `other` figures (bench/other_figures.py: charts, diagrams, pages, MRI slices,
   blots, micrographs, photos, logos), one group per kind, weighted less: they teach the
   model that a dark field or a symmetric grey shape alone is not a radiograph.
@@ -52,7 +52,9 @@ def training_set(copies: int = DEFAULT_COPIES, synthetic: int = DEFAULT_SYNTHETI
         f"styled-{STYLE_SEED}-{copies}",
         lambda: data.measured(data.styled(dev, STYLE_SEED, copies)),
     )
-    items += data.cached("real-dev", lambda: data.measured(data.real_samples("dev")))
+    items += data.cached(
+        "real-fitted", lambda: data.measured(data.real_samples("dev", fitted=True))
+    )
     if synthetic:
         items += data.cached(
             f"synthetic-{STYLE_SEED}-{synthetic}",

@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 from pipeline.classify import LOW_CONFIDENCE, classify_image
+from pipeline.classify.classifier import _likeliest
+from pipeline.classify.result import Classification
 from tests import phantoms
 from tests.memory import traced_peak
 from tests.test_classify import (
@@ -114,3 +116,27 @@ def test_large_sideways_slice_is_retried_on_a_reduced_copy_with_its_true_size(tu
     assert (result.modality, result.flags) == (small.modality, small.flags), result.reasons
     assert abs(result.confidence - small.confidence) < 0.05
     assert "5000x5000" in " ".join(result.reasons)
+
+
+def _reading(modality: str, confidence: float) -> Classification:
+    return Classification(modality, None, confidence, ["size", "why"], [])
+
+
+def test_among_sure_x_ray_retries_the_upright_positive_film_is_reported():
+    """Texture does not change when a film is turned, so a sideways film may read as a sure
+    X-ray inverted too: the variant with the brightest mediastinum column is the film as it
+    should stand."""
+    sure = [
+        (_reading("xray", 0.99), -0.2, "inverted", "inverted"),
+        (_reading("xray", 0.93), 0.35, "rotated", "turned a quarter clockwise"),
+        (_reading("xray", 0.95), -0.1, "rotated", "turned a quarter anticlockwise"),
+    ]
+    assert _likeliest(sure)[3] == "turned a quarter clockwise"
+
+
+def test_the_surest_modality_is_kept_when_retries_disagree():
+    sure = [
+        (_reading("ct", 0.97), 0.0, "rotated", "turned a quarter clockwise"),
+        (_reading("xray", 0.92), 0.4, "inverted", "inverted"),
+    ]
+    assert _likeliest(sure)[0].modality == "ct"

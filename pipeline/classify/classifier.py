@@ -6,6 +6,7 @@ turned or inverted, and reported below LOW_CONFIDENCE with a flag so a reviewer 
 - inverted (`inverted`): a negative print (bones dark, lungs bright), as some papers show
   chest films. Only an X-ray counts: an inverted white-page figure is a dark field with
   bright marks, which can look like a CT slice.
+When several retries are sure, the flag must name what was done to the film: see _likeliest.
 """
 
 from __future__ import annotations
@@ -54,6 +55,19 @@ def _measure_sized(variant: np.ndarray, width: int, height: int) -> Features:
     return replace(measure(variant), width=width, height=height)
 
 
+def _likeliest(
+    sure: list[tuple[Classification, float, str, str]],
+) -> tuple[Classification, float, str, str]:
+    """The retry to report: the surest modality; among X-ray readings, the variant with the
+    brightest mediastinum column. Texture does not change when a film is turned, so a
+    sideways film also reads as a sure X-ray inverted, and a negative one turned; only the
+    variant that is the film upright and positive has the column."""
+    best = max(sure, key=lambda s: s[0].confidence)
+    if best[0].modality != "xray":
+        return best
+    return max((s for s in sure if s[0].modality == "xray"), key=lambda s: (s[1], s[0].confidence))
+
+
 def classify_array(image: np.ndarray, model: Model | None = None) -> Classification:
     """Classify a gray or BGR uint8 image (`model`: the shipped one unless given)."""
     model = model or shipped_model()
@@ -62,15 +76,15 @@ def classify_array(image: np.ndarray, model: Model | None = None) -> Classificat
         return upright
     if upright.modality == "other" and upright.confidence >= RETRY_SKIP:
         return upright
-    best: tuple[Classification, str, str] | None = None
+    sure = []
     for variant, (width, height), flag, how, allowed in _retries(image):
-        result = decide(_measure_sized(variant, width, height), model)
-        sure = result.modality in allowed and result.confidence >= RETRY_MIN
-        if sure and (best is None or result.confidence > best[0].confidence):
-            best = (result, flag, how)
-    if best is None:
+        features = _measure_sized(variant, width, height)
+        result = decide(features, model)
+        if result.modality in allowed and result.confidence >= RETRY_MIN:
+            sure.append((result, features.view_column, flag, how))
+    if not sure:
         return upright
-    result, flag, how = best
+    result, _, flag, how = _likeliest(sure)
     what = f"{result.view} X-ray" if result.modality == "xray" else "CT slice"
     return Classification(
         result.modality,
