@@ -134,9 +134,9 @@ def real_samples(
                 )
             if split is not None and row["split"] != split:
                 continue
-            is_fitted = row["split"] == "dev" and not (
-                row["source"].startswith(REAL_PAPERS + "/")
-                and Path(row["source"]).name in splits.NOT_FITTED
+            is_fitted = row["split"] == "dev" and (
+                not row["source"].startswith(REAL_PAPERS + "/")
+                or splits.fitted(Path(row["source"]).name)
             )
             if fitted is not None and is_fitted != fitted:
                 continue
@@ -211,6 +211,7 @@ def _code_hash() -> str:
             "journal_styles.py",
             "other_figures.py",
             "classify_data.py",
+            "splits.py",
         ):
             digest.update(path.read_bytes())
     digest.update(REAL_TSV.read_bytes() if REAL_TSV.exists() else b"")

@@ -271,12 +271,17 @@ def styled_views(items: list, pred: np.ndarray) -> dict[str, float]:
     by their CV fold. The view rule's thresholds were set on the dev films as they come,
     so the styles (crops, axes, labels, colour maps) are new to it."""
     from pipeline.classify.decide import view_of
+    from pipeline.classify.model import CLASSES
 
-    right = {"frontal": [], "lateral": []}
+    xray = CLASSES.index("xray")
+    right: dict[str, list[bool]] = {"frontal": [], "lateral": []}
     for (sample, features), p in zip(items, pred, strict=True):
-        if data.source_of(sample) == "styled" and sample.view in right and p == 0:
+        if data.source_of(sample) == "styled" and sample.view in right and p == xray:
             right[sample.view].append(view_of(features)[0] == sample.view)
     every = right["frontal"] + right["lateral"]
+    if not right["lateral"] or not right["frontal"]:
+        print("  frontal/lateral of styled X-rays: no styled frontal or lateral read as X-ray")
+        return {}
     print(
         f"  frontal/lateral of styled X-rays read as X-rays: {sum(every)}/{len(every)} "
         f"(frontal {sum(right['frontal'])}/{len(right['frontal'])}, lateral "

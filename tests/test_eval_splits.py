@@ -44,6 +44,26 @@ def test_a_row_off_the_split_is_refused(tmp_path: Path, monkeypatch: pytest.Monk
 
 def test_papers_left_unfitted_are_dev_papers_with_labelled_figures() -> None:
     with classify_data.REAL_TSV.open(newline="") as fh:
-        labelled = {Path(r["source"]).name for r in csv.DictReader(fh, delimiter="\t")}
+        labelled = {
+            Path(r["source"]).name
+            for r in csv.DictReader(fh, delimiter="\t")
+            if r["source"].startswith("realpapers/")
+        }
     assert splits.NOT_FITTED.issubset(labelled)
     assert not any(splits.is_check(name) for name in splits.NOT_FITTED)
+
+
+def test_library_test_pdfs_keep_the_split_of_their_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only ../shared/data/realpapers follows bench/splits.py; the library test PDFs in
+    ../shared/data/pdfs keep the split written in their row."""
+    name = next(n for n in (f"suite{i}.pdf" for i in range(50)) if not splits.is_check(n))
+    tsv = tmp_path / "classify_real.tsv"
+    tsv.write_text(
+        "source\tpage\txref\tindex\tbox\tmodality\toverlay\tgroup\tsplit\tstyle\n"
+        f"pdfs/{name}\t1\t5\t0\t\tother\t0\tpdf:{name}\tcheck\tchart\n"
+    )
+    (tmp_path / "realpapers").mkdir()
+    monkeypatch.setattr(classify_data, "REAL_TSV", tsv)
+    assert classify_data.real_samples("dev", root=tmp_path) == []

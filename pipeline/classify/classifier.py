@@ -59,9 +59,11 @@ def _likeliest(
     sure: list[tuple[Classification, float, str, str]],
 ) -> tuple[Classification, float, str, str]:
     """The retry to report: the surest modality; among X-ray readings, the variant with the
-    brightest mediastinum column. Texture does not change when a film is turned, so a
-    sideways film also reads as a sure X-ray inverted, and a negative one turned; only the
-    variant that is the film upright and positive has the column."""
+    brightest mediastinum column (confidence breaks ties). Texture does not change when a
+    film is turned, so a sideways film also reads as a sure X-ray inverted, and a negative
+    one turned; of a frontal film, only the variant that is the film upright and positive
+    has the column. A lateral film has none either way, and the pick among its readings is
+    no surer than before."""
     best = max(sure, key=lambda s: s[0].confidence)
     if best[0].modality != "xray":
         return best

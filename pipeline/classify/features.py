@@ -59,12 +59,13 @@ class Features:
     dark_spots: float  # share of the dark class that is small bright spots (CT vessels)
     levels: float  # entropy of the grey histogram, bits (charts use few levels, films many)
 
-    rendering: str = "grey"  # grey, one hue, colour map [name], colour
-    texture: tuple[float, ...] = ()  # shares of local patterns per radius (texture.py)
     # centre_bright and grad_vertical of the picture a white page holds (_on_paper), past a
     # title or tick numbers the trim stops at; the same as those two when there is no page
-    view_column: float = 0.0
-    view_horizontal: float = 0.5
+    view_column: float
+    view_horizontal: float
+
+    rendering: str = "grey"  # grey, one hue, colour map [name], colour
+    texture: tuple[float, ...] = ()  # shares of local patterns per radius (texture.py)
 
 
 
@@ -76,32 +77,33 @@ def _work_copy(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     return image, None
 
 
-def _on_paper(gray: np.ndarray) -> np.ndarray:
-    """The picture a white page holds: the bounding box of the largest connected non-white
-    shape, when what lies outside that box is nearly all white (a title, tick numbers or a
-    label beside the picture, not touching it). A title row or a column of tick numbers
-    blocks the row-by-row trim (_trim_margins); this finds the picture past them. Pictures
-    that are not on white paper, or that the box would cut into, come back whole."""
+def _on_paper(gray: np.ndarray) -> tuple[slice, slice] | None:
+    """The box (rows, columns) of the picture a white page holds: the bounding box of the
+    largest connected non-white shape, when what lies outside that box is nearly all white
+    (a title, tick numbers or a label beside the picture, not touching it). A title row or a
+    column of tick numbers blocks the row-by-row trim (_trim_margins); this finds the
+    picture past them. None when there is no white page around a picture, or when the box
+    would be nearly the whole image or a small part of it."""
     h, w = gray.shape
     paper = gray >= PAPER_WHITE
     if paper.mean() < PAPER_MIN_SHARE:
-        return gray
+        return None
     # strokes (text, tick marks, frame lines) opened away: they would join the labels
     # beside a picture to it
     shapes = cv2.morphologyEx((~paper).astype(np.uint8), cv2.MORPH_OPEN, _STROKE)
     n, _labels, stats, _ = cv2.connectedComponentsWithStats(shapes, connectivity=8)
     if n <= 1:
-        return gray
+        return None
     largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
     x, y, bw, bh = (int(v) for v in stats[largest, :4])
     if bw * bh >= PICTURE_MAX_SHARE * h * w or bw * bh < PICTURE_MIN_SHARE * h * w:
-        return gray
+        return None
     outside = paper.copy()
     outside[y : y + bh, x : x + bw] = True
     outside_white = (float(outside.sum()) - bw * bh) / (h * w - bw * bh)
     if outside_white < OUTSIDE_WHITE:
-        return gray
-    return gray[y : y + bh, x : x + bw]
+        return None
+    return slice(y, y + bh), slice(x, x + bw)
 
 
 def _trim_margins(gray: np.ndarray, tol: int = 10) -> np.ndarray:
@@ -180,8 +182,8 @@ def _horizontal_share(blur: np.ndarray) -> float:
 
 
 def _column_and_horizontal(gray: np.ndarray) -> tuple[float, float]:
-    """(centre_bright, grad_vertical) of a trimmed, stretched grey picture, as measure()
-    finds them."""
+    """(centre_bright, grad_vertical) of a trimmed, stretched grey picture: the mediastinum
+    column of the 64x64 copy, and the share of horizontal edges."""
     p05, p95 = _percentiles(gray, (5, 95))
     tiny = cv2.resize(gray.astype(np.float32), (64, 64), interpolation=cv2.INTER_AREA)
     centre, _ = _profiles(tiny, max(1.0, float(p95 - p05)))
@@ -252,12 +254,13 @@ def measure(image: np.ndarray) -> Features:
     otsu_sep = _separability(blur, int(t))
     lung_frac, lung_pair = _lungs(dark)
     tiny = cv2.resize(g, (64, 64), interpolation=cv2.INTER_AREA)
-    centre_bright, bottom_bright = _profiles(tiny, scale)
-    picture = _on_paper(cleaned)
+    _, bottom_bright = _profiles(tiny, scale)
+    centre_bright, grad_vertical = _column_and_horizontal(gray)
+    box = _on_paper(cleaned)
     view_column, view_horizontal = (
-        _column_and_horizontal(_stretch(_trim_margins(picture)))
-        if picture is not cleaned
-        else (None, None)
+        (centre_bright, grad_vertical)
+        if box is None
+        else _column_and_horizontal(_stretch(_trim_margins(cleaned[box])))
     )
     symmetry = _symmetry(tiny)
     in_dark = dark > 0
@@ -268,7 +271,6 @@ def measure(image: np.ndarray) -> Features:
     hist = hist[hist > 0] / gray.size
     levels = float(-(hist * np.log2(hist)).sum())
 
-    grad_vertical = _horizontal_share(blur)
     lap = np.abs(cv2.Laplacian(gray, cv2.CV_32F, ksize=3))
 
     k5 = np.ones((5, 5), np.uint8)
@@ -309,6 +311,6 @@ def measure(image: np.ndarray) -> Features:
         levels=levels,
         rendering=normal.rendering,
         texture=texture(gray),
-        view_column=centre_bright if view_column is None else view_column,
-        view_horizontal=grad_vertical if view_horizontal is None else view_horizontal,
+        view_column=view_column,
+        view_horizontal=view_horizontal,
     )
