@@ -12,6 +12,9 @@ folder and a temporary staging database, then scores per page against MANIFEST.t
   as a share of all counted panels;
 - modality right: of the matched clean candidates, how many carry the page's modality
   (X-ray and CT counted apart on the page);
+- clean panels missed, by cause: staged but flagged `overlay` beyond the page's counted
+  overlays, fewer pieces on the page than panels, or not staged from the pieces there
+  (see score_page);
 - splitter alone: on each page with counted panels, the pieces extraction leaves there (whole
   images not cut, and panels of cut ones; decorations and slivers under 64 px left out)
   against the count: recall min(pieces, counted) / counted, precision min(pieces, counted) /
@@ -136,6 +139,10 @@ class Score:
     pieces_counted: int = 0
     pieces_found: int = 0
     pieces_matched: int = 0
+    # why counted clean panels were missed (see score_page)
+    missed_flagged: int = 0
+    missed_uncut: int = 0
+    missed_unstaged: int = 0
     extract_seconds: float = 0.0
     pdfimages_seconds: float = 0.0
     lines: list[str] = field(default_factory=list)
@@ -174,6 +181,13 @@ def score_page(count: Count, staged: list[dict[str, Any]], pieces: int) -> Score
     false_confident = sum("low confidence" not in (row.get("flags") or []) for row in false_rows)
     by_modality = {m: sum(row["modality"] == m for row in plain) for m in ("xray", "ct")}
     right = min(by_modality["xray"], count.xray) + min(by_modality["ct"], count.ct)
+    # A missed clean panel is put down first to a staged row flagged `overlay` beyond the
+    # page's counted overlays, then to the page having fewer pieces than counted panels (not
+    # cut out), and the rest to the page's pieces not staged: read as `other`, or pieces that
+    # are other pictures while a panel stayed uncut (the count of pieces cannot tell).
+    missed = count.clean - clean_found
+    flagged_spare = min(missed, max(0, len(flagged) - count.overlay))
+    uncut = min(missed - flagged_spare, max(0, count.total - pieces))
     return Score(
         clean=count.clean,
         clean_found=clean_found,
@@ -185,6 +199,9 @@ def score_page(count: Count, staged: list[dict[str, Any]], pieces: int) -> Score
         pieces_counted=count.total,
         pieces_found=pieces if count.total else 0,
         pieces_matched=min(pieces, count.total),
+        missed_flagged=flagged_spare,
+        missed_uncut=uncut,
+        missed_unstaged=missed - flagged_spare - uncut,
     )
 
 
@@ -323,7 +340,10 @@ def main() -> int:
         print(
             f"{label}: clean {s.clean_found}/{s.clean}, overlay {s.overlay_found}/{s.overlay},"
             f" false {s.false}, modality right {s.modality_right}/{s.clean_found},"
-            f" splitter {s.pieces_matched}/{s.pieces_counted} (pieces {s.pieces_found})"
+            f" splitter {s.pieces_matched}/{s.pieces_counted} (pieces {s.pieces_found});"
+            f" clean panels missed: {s.missed_flagged} staged flagged `overlay`,"
+            f" {s.missed_uncut} fewer pieces than panels, {s.missed_unstaged} not staged"
+            " from the pieces there"
         )
     speed_10 = ten_pages.extract_seconds / max(1e-9, ten_pages.pdfimages_seconds)
     print(f"speed, papers of 5-15 pages: extract {ten_pages.extract_seconds:.2f} s,"
