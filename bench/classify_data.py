@@ -123,21 +123,16 @@ def real_samples(
     listings: dict[Path, dict] = {}
     with REAL_TSV.open(newline="") as fh:
         for n, row in enumerate(csv.DictReader(fh, delimiter="\t")):
-            if (
-                row["source"].startswith(REAL_PAPERS + "/")
-                and row["split"] != splits.split_of(Path(row["source"]).name)
-            ):
+            paper = Path(row["source"]).name
+            real_paper = row["source"].startswith(REAL_PAPERS + "/")
+            if real_paper and row["split"] != splits.split_of(paper):
                 raise ValueError(
-                    f"{REAL_TSV.name} line {n + 2}: split {row['split']!r}, but "
-                    f"{Path(row['source']).name} is a {splits.split_of(Path(row['source']).name)}"
-                    " paper (bench/splits.py)"
+                    f"{REAL_TSV.name} line {n + 2}: split {row['split']!r}, but {paper} is a "
+                    f"{splits.split_of(paper)} paper (bench/splits.py)"
                 )
             if split is not None and row["split"] != split:
                 continue
-            is_fitted = row["split"] == "dev" and (
-                not row["source"].startswith(REAL_PAPERS + "/")
-                or splits.fitted(Path(row["source"]).name)
-            )
+            is_fitted = row["split"] == "dev" and (not real_paper or splits.fitted(paper))
             if fitted is not None and is_fitted != fitted:
                 continue
             pdf = base / row["source"]

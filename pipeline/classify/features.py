@@ -68,7 +68,6 @@ class Features:
     texture: tuple[float, ...] = ()  # shares of local patterns per radius (texture.py)
 
 
-
 def _work_copy(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """(gray, bgr or None) resized so the long side is at most WORK_SIDE."""
     image = shrunk(image, WORK_SIDE, min_side=8)
