@@ -180,13 +180,18 @@ def _horizontal_share(blur: np.ndarray) -> float:
     return ey / (ex + ey) if ex + ey > 0 else 0.5
 
 
-def _column_and_horizontal(gray: np.ndarray) -> tuple[float, float]:
-    """(centre_bright, grad_vertical) of a trimmed, stretched grey picture: the mediastinum
-    column of the 64x64 copy, and the share of horizontal edges."""
+def _profile_copies(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """What the profile and edge measures read of a trimmed, stretched grey image: its 64x64
+    float copy, its 5x5 blur, and its 5-95 percentile range (at least 1)."""
     p05, p95 = _percentiles(gray, (5, 95))
     tiny = cv2.resize(gray.astype(np.float32), (64, 64), interpolation=cv2.INTER_AREA)
-    centre, _ = _profiles(tiny, max(1.0, float(p95 - p05)))
-    return centre, _horizontal_share(cv2.GaussianBlur(gray, (5, 5), 0))
+    return tiny, cv2.GaussianBlur(gray, (5, 5), 0), max(1.0, float(p95 - p05))
+
+
+def _column_and_horizontal(tiny: np.ndarray, blur: np.ndarray, scale: float) -> tuple[float, float]:
+    """(centre_bright, grad_vertical): the mediastinum column of the 64x64 copy, and the
+    share of horizontal edges."""
+    return _profiles(tiny, scale)[0], _horizontal_share(blur)
 
 
 def _percentiles(gray: np.ndarray, qs: tuple[float, ...]) -> list[float]:
@@ -238,8 +243,7 @@ def measure(image: np.ndarray) -> Features:
     h, w = gray.shape
     g = gray.astype(np.float32)
     std = float(g.std())
-    p05, p95 = _percentiles(gray, (5, 95))
-    scale = max(1.0, float(p95 - p05))
+    tiny, blur, scale = _profile_copies(gray)
 
     k = max(2, min(h, w) // 40)
     ring = np.concatenate(
@@ -248,18 +252,16 @@ def measure(image: np.ndarray) -> Features:
     c = max(3, min(h, w) // 12)
     corners = (gray[:c, :c], gray[:c, -c:], gray[-c:, :c], gray[-c:, -c:])
 
-    blur = cv2.GaussianBlur(gray, (5, 5), 0)
     t, dark = cv2.threshold(blur, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
     otsu_sep = _separability(blur, int(t))
     lung_frac, lung_pair = _lungs(dark)
-    tiny = cv2.resize(g, (64, 64), interpolation=cv2.INTER_AREA)
     _, bottom_bright = _profiles(tiny, scale)
-    centre_bright, grad_vertical = _column_and_horizontal(gray)
+    centre_bright, grad_vertical = _column_and_horizontal(tiny, blur, scale)
     box = _on_paper(cleaned)
     view_column, view_horizontal = (
         (centre_bright, grad_vertical)
         if box is None
-        else _column_and_horizontal(_stretch(_trim_margins(cleaned[box])))
+        else _column_and_horizontal(*_profile_copies(_stretch(_trim_margins(cleaned[box]))))
     )
     symmetry = _symmetry(tiny)
     in_dark = dark > 0
