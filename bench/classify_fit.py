@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -202,6 +202,14 @@ def fold_fits(
     return fold_of, models
 
 
+@dataclass(frozen=True)
+class CrossValidation:
+    fold_of: dict[str, int]  # the fold of each group
+    models: list[Model]  # per fold, fitted from scratch without its groups
+    logits: np.ndarray  # held-out logits of every sample
+    strong: np.ndarray  # held-out strong-evidence flags (Model.strong)
+
+
 def cross_validate(
     base: np.ndarray,
     labels: np.ndarray,
@@ -209,9 +217,8 @@ def cross_validate(
     sources: Sequence[str],
     folds: int = 5,
     l2: float = L2,
-) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
-    """Held-out logits of every sample (each fold refitted from scratch without its groups),
-    the held-out strong-evidence flags (Model.strong), and the fold of each group."""
+) -> CrossValidation:
+    """Each fold's model, and what it says of the samples it was fitted without."""
     fold_of, models = fold_fits(base, labels, groups, sources, folds, l2)
     fold = np.array([fold_of[g] for g in groups])
     logits = np.zeros((len(labels), len(CLASSES)))
@@ -220,7 +227,7 @@ def cross_validate(
         held_out = fold == k
         logits[held_out] = logits_of(model, base[held_out])
         strong[held_out] = model.strong(base[held_out])
-    return logits, strong, fold_of
+    return CrossValidation(fold_of, models, logits, strong)
 
 
 def decided(

@@ -26,6 +26,7 @@ import sys
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -35,6 +36,9 @@ sys.path.insert(0, str(REPO / "bench"))
 
 import classify_data as data  # noqa: E402
 import gate  # noqa: E402
+
+if TYPE_CHECKING:
+    from classify_fit import CrossValidation
 
 CLASSES = ("xray", "ct", "other")
 GOALS = {
@@ -200,22 +204,17 @@ def real_papers(split: str, show_errors: bool) -> dict:
     }
 
 
-def cross_validation() -> dict:
-    """Group-wise CV of the learned layer on all training data; per source, style, bin."""
+def cross_validation() -> tuple[dict, CrossValidation]:
+    """Group-wise CV of the learned layer on all training data; per source, style, bin. Also
+    the CV itself (classify_fit.CrossValidation), whose fold models the retries reuse."""
     import classify_fit as cf
     import train_classify as tc
 
-    from pipeline.classify.model import softmax
-
     items = tc.training_set(tc.DEFAULT_COPIES, tc.DEFAULT_SYNTHETIC)
     base, labels, groups, sources = tc.arrays(items)
-    logits, strong, fold_of = cf.cross_validate(base, labels, groups, sources)
-    temperature = cf.fit_temperature(logits, labels)
-    probs = softmax(logits / temperature)
-    real = np.isin(sources, ["dev", "real"])
-    other_min = cf.choose_other_min(probs[real], labels[real], tc.RADIOGRAPH_RECALL)
-    fold = np.array([fold_of[g] for g in groups])
-    pred, conf = cf.cross_fitted_confidence(probs, labels, other_min, strong, fold)
+    held = tc.held_out(base, labels, groups, sources)
+    fold_of, temperature, other_min = held.cv.fold_of, held.temperature, held.other_min
+    pred, conf = held.pred, held.conf
     folds = len(set(fold_of.values()))
     print(
         f"\n== group-wise {folds}-fold CV, learned layer refitted per fold "
@@ -263,7 +262,7 @@ def cross_validation() -> dict:
         if mean >= 0.9 and n >= 50:
             gap = max(gap, abs(acc - mean))
     figures["cv_calibration_gap_above_0.9"] = gap
-    return figures
+    return figures, held.cv
 
 
 def styled_views(items: list, pred: np.ndarray) -> dict[str, float]:
@@ -293,11 +292,12 @@ def styled_views(items: list, pred: np.ndarray) -> dict[str, float]:
     }
 
 
-def retries(samples: list) -> dict[str, float]:
+def retries(samples: list, cv: CrossValidation | None = None) -> dict[str, float]:
     """Dev images inverted and turned: what the retries recover and what they let in, each
     image classified by the model of its CV fold (fitted without its group; the texture
     terms of a turned image are those of the image, so the shipped model would score fitted
-    values)."""
+    values). `cv`: the cross-validation's folds and models when it ran, else they are
+    fitted here."""
     from dataclasses import replace
 
     import classify_fit as cf
@@ -308,9 +308,12 @@ def retries(samples: list) -> dict[str, float]:
     from pipeline.classify.decode import load_image
     from pipeline.classify.model import shipped_model
 
-    items = tc.training_set(tc.DEFAULT_COPIES, tc.DEFAULT_SYNTHETIC)
-    base, labels, groups, sources = tc.arrays(items)
-    fold_of, models = cf.fold_fits(base, labels, groups, sources)
+    if cv is None:
+        items = tc.training_set(tc.DEFAULT_COPIES, tc.DEFAULT_SYNTHETIC)
+        base, labels, groups, sources = tc.arrays(items)
+        fold_of, models = cf.fold_fits(base, labels, groups, sources)
+    else:
+        fold_of, models = cv.fold_of, cv.models
     shipped = shipped_model()
     like = {
         "temperature": shipped.temperature,
@@ -387,9 +390,11 @@ def main() -> int:
     figures.update(real_papers("dev", show_errors=True))
     figures.update(real_papers("unfitted", show_errors=True))
     figures.update(real_papers("check", show_errors=args.errors))
+    cv = None
     if not args.no_cv:
-        figures.update(cross_validation())
-    figures.update(retries(samples))
+        cv_figures, cv = cross_validation()
+        figures.update(cv_figures)
+    figures.update(retries(samples, cv))
     return gate.check("classify", figures, only_reported=args.no_cv)
 
 

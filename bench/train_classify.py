@@ -26,7 +26,7 @@ import json
 import sys
 import time
 from collections import Counter
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -72,6 +72,35 @@ def arrays(items: list) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
     return base, labels, [s.group for s, _ in items], [data.source_of(s) for s, _ in items]
 
 
+@dataclass(frozen=True)
+class HeldOut:
+    """The group-wise CV's decisions as the shipped model makes them, and what made them."""
+
+    cv: cf.CrossValidation
+    temperature: float
+    probs: np.ndarray  # held-out class probabilities at that temperature
+    other_min: float
+    fold: np.ndarray  # the fold of each sample
+    pred: np.ndarray
+    conf: np.ndarray  # reported confidence, each fold's curve fitted on the other folds
+
+
+def held_out(
+    base: np.ndarray, labels: np.ndarray, groups: list[str], sources: list[str]
+) -> HeldOut:
+    """Cross-validate, then choose the temperature and `other_min` on the held-out logits."""
+    from pipeline.classify.model import softmax
+
+    cv = cf.cross_validate(base, labels, groups, sources)
+    temperature = cf.fit_temperature(cv.logits, labels)
+    probs = softmax(cv.logits / temperature)
+    real = np.isin(sources, ["dev", "real"])  # as figures come: the styled set is harder
+    other_min = cf.choose_other_min(probs[real], labels[real], RADIOGRAPH_RECALL)
+    fold = np.array([cv.fold_of[g] for g in groups])
+    pred, conf = cf.cross_fitted_confidence(probs, labels, other_min, cv.strong, fold)
+    return HeldOut(cv, temperature, probs, other_min, fold, pred, conf)
+
+
 def model_text(data: dict) -> str:
     """The model as JSON with one key a line (arrays kept on that line): short diffs."""
     lines = [f" {json.dumps(key)}: {json.dumps(value)}" for key, value in data.items()]
@@ -109,7 +138,7 @@ def main() -> int:
 
     import cv2
 
-    from pipeline.classify.model import MODEL_FILE, softmax
+    from pipeline.classify.model import MODEL_FILE
 
     cv2.setNumThreads(1)
     start = time.time()
@@ -120,15 +149,10 @@ def main() -> int:
         + ", ".join(f"{k} {v}" for k, v in sorted(Counter(sources).items()))
     )
 
-    logits, strong, fold_of = cf.cross_validate(base, labels, groups, sources)
-    temperature = cf.fit_temperature(logits, labels)
-    probs = softmax(logits / temperature)
-    real = np.isin(sources, ["dev", "real"])  # as figures come: the styled set is harder
-    other_min = cf.choose_other_min(probs[real], labels[real], RADIOGRAPH_RECALL)
-    decided, probability, weak = cf.decided(probs, other_min, strong)
+    held = held_out(base, labels, groups, sources)
+    temperature, other_min, pred, conf = held.temperature, held.other_min, held.pred, held.conf
+    decided, probability, weak = cf.decided(held.probs, other_min, held.cv.strong)
     curve = cf.fit_confidence_curve(probability[~weak], decided[~weak] == labels[~weak])
-    fold = np.array([fold_of[g] for g in groups])
-    pred, conf = cf.cross_fitted_confidence(probs, labels, other_min, strong, fold)
     radiograph = labels < 2
     overlay_min = cf.choose_overlay_min(
         np.array([f.overlay for _, f in items])[radiograph],

@@ -69,9 +69,9 @@ def test_cross_validation_holds_out_whole_groups():
     base, labels, groups = _toy(300, 2)
     fold_of = cf.group_folds(groups, 5)
     assert len(set(fold_of.values())) == 5
-    logits, strong, _ = cf.cross_validate(base, labels, groups, ["toy"] * len(labels))
-    assert logits.shape == (300, 3) and strong.shape == (300, 2)
-    assert (logits.argmax(axis=1) == labels).mean() > 0.85
+    cv = cf.cross_validate(base, labels, groups, ["toy"] * len(labels))
+    assert cv.logits.shape == (300, 3) and cv.strong.shape == (300, 2)
+    assert (cv.logits.argmax(axis=1) == labels).mean() > 0.85
 
 
 def test_guard_lowers_radiographs_far_from_training():
