@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from pipeline.classify import LOW_CONFIDENCE, classify_image
-from pipeline.classify.classifier import _likeliest
+from pipeline.classify.classifier import Retry, _likeliest
 from pipeline.classify.result import Classification
 from tests import phantoms
 from tests.memory import traced_peak
@@ -127,16 +127,16 @@ def test_among_sure_x_ray_retries_the_upright_positive_film_is_reported():
     X-ray inverted too: the variant with the brightest mediastinum column is the film as it
     should stand."""
     sure = [
-        (_reading("xray", 0.99), -0.2, "inverted", "inverted"),
-        (_reading("xray", 0.93), 0.35, "rotated", "turned a quarter clockwise"),
-        (_reading("xray", 0.95), -0.1, "rotated", "turned a quarter anticlockwise"),
+        Retry(_reading("xray", 0.99), -0.2, "inverted", "inverted"),
+        Retry(_reading("xray", 0.93), 0.35, "rotated", "turned a quarter clockwise"),
+        Retry(_reading("xray", 0.95), -0.1, "rotated", "turned a quarter anticlockwise"),
     ]
     assert _likeliest(sure)[3] == "turned a quarter clockwise"
 
 
 def test_the_surest_modality_is_kept_when_retries_disagree():
     sure = [
-        (_reading("ct", 0.97), 0.0, "rotated", "turned a quarter clockwise"),
-        (_reading("xray", 0.92), 0.4, "inverted", "inverted"),
+        Retry(_reading("ct", 0.97), 0.0, "rotated", "turned a quarter clockwise"),
+        Retry(_reading("xray", 0.92), 0.4, "inverted", "inverted"),
     ]
     assert _likeliest(sure)[0].modality == "ct"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -55,19 +56,25 @@ def _measure_sized(variant: np.ndarray, width: int, height: int) -> Features:
     return replace(measure(variant), width=width, height=height)
 
 
-def _likeliest(
-    sure: list[tuple[Classification, float, str, str]],
-) -> tuple[Classification, float, str, str]:
+class Retry(NamedTuple):
+    result: Classification  # the turned or inverted variant's reading
+    column: float  # its mediastinum column (Features.view_column)
+    flag: str
+    how: str
+
+
+def _likeliest(sure: list[Retry]) -> Retry:
     """The retry to report: the surest modality; among X-ray readings, the variant with the
     brightest mediastinum column (confidence breaks ties). Texture does not change when a
     film is turned, so a sideways film also reads as a sure X-ray inverted, and a negative
     one turned; of a frontal film, only the variant that is the film upright and positive
     has the column. A lateral film has none either way, and the pick among its readings is
     no surer than before."""
-    best = max(sure, key=lambda s: s[0].confidence)
-    if best[0].modality != "xray":
+    best = max(sure, key=lambda s: s.result.confidence)
+    if best.result.modality != "xray":
         return best
-    return max((s for s in sure if s[0].modality == "xray"), key=lambda s: (s[1], s[0].confidence))
+    xrays = (s for s in sure if s.result.modality == "xray")
+    return max(xrays, key=lambda s: (s.column, s.result.confidence))
 
 
 def classify_array(image: np.ndarray, model: Model | None = None) -> Classification:
@@ -78,12 +85,12 @@ def classify_array(image: np.ndarray, model: Model | None = None) -> Classificat
         return upright
     if upright.modality == "other" and upright.confidence >= RETRY_SKIP:
         return upright
-    sure = []
+    sure: list[Retry] = []
     for variant, (width, height), flag, how, allowed in _retries(image):
         features = _measure_sized(variant, width, height)
         result = decide(features, model)
         if result.modality in allowed and result.confidence >= RETRY_MIN:
-            sure.append((result, features.view_column, flag, how))
+            sure.append(Retry(result, features.view_column, flag, how))
     if not sure:
         return upright
     result, _, flag, how = _likeliest(sure)
