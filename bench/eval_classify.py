@@ -14,6 +14,8 @@ Run: .venv/bin/python bench/eval_classify.py [--no-cv] [--data DIR]
    on the held-out groups: per source, per journal style, frontal/lateral of the styled
    X-rays, and accuracy per confidence bin (calibration: a 0.9 should be right nine times
    in ten).
+   Then the same held-out groups read by the whole classifier (classifier.classify_array,
+   its retries included) with their fold's model: what the retries add to the layer alone.
 4. Dev images inverted and turned: what the retries recover, flag (and misflag) and let in.
 The figures are checked against the floors in bench/floors.toml.
 """
@@ -262,7 +264,69 @@ def cross_validation() -> tuple[dict, CrossValidation]:
         if mean >= 0.9 and n >= 50:
             gap = max(gap, abs(acc - mean))
     figures["cv_calibration_gap_above_0.9"] = gap
+    figures.update(whole_classifier(items, held))
     return figures, held.cv
+
+
+def fold_models(cv: CrossValidation) -> list:
+    """Each fold's model with the shipped temperature, thresholds and confidence curve (the
+    retries compare confidences on that curve)."""
+    from dataclasses import replace
+
+    from pipeline.classify.model import shipped_model
+
+    shipped = shipped_model()
+    like = {
+        "temperature": shipped.temperature,
+        "other_min": shipped.other_min,
+        "overlay_min": shipped.overlay_min,
+        "confidence_curve": shipped.confidence_curve,
+    }
+    return [replace(model, **like) for model in cv.models]
+
+
+def whole_classifier(items: list, held) -> dict[str, float]:
+    """The held-out groups read by classify_array with their fold's model: an image the
+    layer calls `other` (below RETRY_SKIP) or a weak radiograph goes through the retries
+    (the picture without its page, turned, inverted), as in the product."""
+    import train_classify as tc
+
+    from pipeline.classify.classifier import RETRY_SKIP, classify_array
+    from pipeline.classify.decide import WEAK_CONFIDENCE
+    from pipeline.classify.model import CLASSES
+
+    models = fold_models(held.cv)
+    other = CLASSES.index("other")
+    pred = held.pred.copy()
+    labels = np.array([CLASSES.index(sample.modality) for sample, _ in items])
+    retried = 0
+    for i, image in enumerate(tc.training_images(tc.DEFAULT_COPIES, tc.DEFAULT_SYNTHETIC)):
+        called_other = pred[i] == other and held.conf[i] < RETRY_SKIP
+        weak = pred[i] != other and held.conf[i] <= WEAK_CONFIDENCE
+        if called_other or weak:
+            retried += 1
+            pred[i] = CLASSES.index(classify_array(image, models[held.fold[i]]).modality)
+    radiograph = labels < 2
+    src = np.array([data.source_of(sample) for sample, _ in items])
+    figures = {
+        "cv_whole_xray_recall": float((pred[labels == 0] == 0).mean()),
+        "cv_whole_ct_recall": float((pred[labels == 1] == 1).mean()),
+        "cv_whole_radiographs_kept": float((pred[radiograph] != other).mean()),
+    }
+    print(
+        f"  the whole classifier (retries included; {retried} images retried), all held-out: "
+        f"X-ray recall {figures['cv_whole_xray_recall']:.3f}, CT recall "
+        f"{figures['cv_whole_ct_recall']:.3f}, radiographs kept "
+        f"{figures['cv_whole_radiographs_kept']:.3f}"
+    )
+    for source in ("dev", "styled", "real", "synthetic"):
+        others = (src == source) & (labels == other)
+        if others.any():
+            staged = int((pred[others] != other).sum())
+            print(f"    {source:9s} `other` staged {staged}/{int(others.sum())} "
+                  f"(the layer alone: {int((held.pred[others] != other).sum())})")  # fmt: skip
+            figures[f"cv_whole_{source}_other_staged"] = staged / int(others.sum())
+    return figures
 
 
 def styled_views(items: list, pred: np.ndarray) -> dict[str, float]:
@@ -298,30 +362,17 @@ def retries(samples: list, cv: CrossValidation | None = None) -> dict[str, float
     terms of a turned image are those of the image, so the shipped model would score fitted
     values). `cv`: the cross-validation's folds and models when it ran, else they are
     fitted here."""
-    from dataclasses import replace
-
     import classify_fit as cf
     import cv2
     import train_classify as tc
 
     from pipeline.classify.classifier import classify_array
     from pipeline.classify.decode import load_image
-    from pipeline.classify.model import shipped_model
 
     if cv is None:
         items = tc.training_set(tc.DEFAULT_COPIES, tc.DEFAULT_SYNTHETIC)
-        base, labels, groups, sources = tc.arrays(items)
-        fold_of, models = cf.fold_fits(base, labels, groups, sources)
-    else:
-        fold_of, models = cv.fold_of, cv.models
-    shipped = shipped_model()
-    like = {
-        "temperature": shipped.temperature,
-        "other_min": shipped.other_min,
-        "overlay_min": shipped.overlay_min,
-        "confidence_curve": shipped.confidence_curve,
-    }
-    models = [replace(model, **like) for model in models]
+        cv = cf.cross_validate(*tc.arrays(items))
+    fold_of, models = cv.fold_of, fold_models(cv)
     counts: Counter = Counter()
     for sample in samples:
         model = models[fold_of[sample.group]]

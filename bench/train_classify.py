@@ -63,6 +63,21 @@ def training_set(copies: int = DEFAULT_COPIES, synthetic: int = DEFAULT_SYNTHETI
     return items
 
 
+def training_images(copies: int = DEFAULT_COPIES, synthetic: int = DEFAULT_SYNTHETIC):
+    """The images of `training_set`, in its order (the styled and generated ones drawn
+    again from the same seeds), one at a time."""
+    dev = data.dev_samples()
+    for sample in dev:
+        yield sample.load()
+    for _, image in data.styled(dev, STYLE_SEED, copies):
+        yield image
+    for sample in data.real_samples("dev", fitted=True):
+        yield sample.load()
+    if synthetic:
+        for _, image in data.synthetic_others(STYLE_SEED, synthetic):
+            yield image
+
+
 def arrays(items: list) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
     """(term values, class indices, groups, sources) of measured samples."""
     from pipeline.classify.model import CLASSES, base_values

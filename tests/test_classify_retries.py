@@ -8,7 +8,10 @@ import numpy as np
 import pytest
 
 from pipeline.classify import LOW_CONFIDENCE, classify_image
-from pipeline.classify.classifier import Retry, _likeliest
+from pipeline.classify.classifier import Retry, _likeliest, _retries
+from pipeline.classify.decide import decide
+from pipeline.classify.features import measure
+from pipeline.classify.model import shipped_model
 from pipeline.classify.result import Classification
 from tests import phantoms
 from tests.memory import traced_peak
@@ -140,3 +143,53 @@ def test_the_surest_modality_is_kept_when_retries_disagree():
         Retry(_reading("xray", 0.92), 0.4, "inverted", "inverted"),
     ]
     assert _likeliest(sure)[0].modality == "ct"
+
+
+def _on_a_page(picture: np.ndarray, pad: int) -> np.ndarray:
+    """The picture in plot axes on a white page: a frame line, tick numbers, a title."""
+    h, w = picture.shape
+    page = np.full((h + 2 * pad, w + 2 * pad), 255, np.uint8)
+    page[pad : pad + h, pad : pad + w] = picture
+    cv2.rectangle(page, (pad - 1, pad - 1), (pad + w, pad + h), 0, 1)
+    for k in range(6):
+        tick = str(50 * k)
+        cv2.putText(page, tick, (pad - 40, pad + k * h // 5), cv2.FONT_HERSHEY_SIMPLEX, 0.5, 0, 1)
+        cv2.putText(page, tick, (pad + k * w // 5, pad + h + 25), cv2.FONT_HERSHEY_SIMPLEX, 0.5, 0)
+    title = "Chest radiograph, day 4"
+    cv2.putText(page, title, (pad, pad - 30), cv2.FONT_HERSHEY_SIMPLEX, 0.9, 0, 2)
+    return page
+
+
+def test_the_picture_on_a_page_is_retried_alone_at_its_own_size():
+    film = phantoms.chest_xray_frontal(256, 0)
+    page = _on_a_page(film, 60)
+    picture = measure(page).picture
+    assert picture is not None
+    first, *others = _retries(page, picture)
+    crop, (width, height), flag, how, allowed = first
+    assert abs(width - 256) <= 3 and abs(height - 256) <= 3
+    assert abs(crop.shape[0] - 256) <= 3 and abs(crop.shape[1] - 256) <= 3
+    assert (flag, allowed) == ("", ("xray", "ct")) and how.startswith("without the page")
+    assert [variant[2] for variant in others] == ["rotated", "rotated", "inverted"]
+    assert measure(film).picture is None
+    assert [variant[2] for variant in _retries(film, None)] == ["rotated", "rotated", "inverted"]
+
+
+def test_a_slice_in_plot_axes_read_as_other_is_staged_from_the_picture_alone():
+    """The page's white, its frame and its numbers make the slice read as a chart; alone, it
+    reads as a sure CT slice. It is staged for review with the reason and no flag: nothing
+    was done to the slice."""
+    image = _on_a_page(phantoms.ct_axial(200, 2), 50)
+    assert decide(measure(image), shipped_model()).modality == "other"
+    result = classify_image(image)
+    assert result.modality == "ct", result.reasons
+    assert result.confidence < LOW_CONFIDENCE
+    assert not result.flags
+    assert result.reasons[-1].startswith("retried:") and "without the page" in result.reasons[-1]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("draw", [phantoms.bar_chart, phantoms.text_page, _western_blot])
+def test_figures_on_a_page_are_not_made_radiographs_by_their_picture(draw, seed: int):
+    image = _on_a_page(_gray(draw(256, seed)), 60)
+    assert not_a_confident_radiograph(classify_image(image))

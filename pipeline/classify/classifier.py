@@ -1,7 +1,11 @@
 """Measure, decide, and retry an image that reads as `other`, or as a weak radiograph, as given.
 
-Two retries, each accepted only when the model is sure of a radiograph once the image is
-turned or inverted, and reported below LOW_CONFIDENCE with a flag so a reviewer looks:
+The retries, each accepted only when the model is sure of a radiograph once the image is
+cropped, turned or inverted, and reported below LOW_CONFIDENCE so a reviewer looks:
+- the picture alone: a film or slice printed on a white page with plot axes, a title or a
+  label strip around it (features._on_paper found it) is read without the page. The page's
+  white and its text are what make such a figure read as a chart; nothing is done to the
+  film, so there is no flag, only the reason;
 - turned a quarter (`rotated`): a film or a CT slice scanned or placed sideways;
 - inverted (`inverted`): a negative print (bones dark, lungs bright), as some papers show
   chest films. Only an X-ray counts: an inverted white-page figure is a dark field with
@@ -31,15 +35,38 @@ _TURNS = ((cv2.ROTATE_90_CLOCKWISE, "clockwise"), (cv2.ROTATE_90_COUNTERCLOCKWIS
 # Retries turn and invert a reduced copy: measuring works on a far smaller one anyway, and
 # three full-size variants of a 144 MP image would cost over 400 MB.
 RETRY_SIDE = 4 * WORK_SIDE
+MIN_PICTURE_SIDE = 32  # a cropped picture smaller than this is not read on its own
+
+
+def _cropped(image: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+    height, width = image.shape[:2]
+    left, top, right, bottom = box
+    return image[
+        round(top * height) : round(bottom * height), round(left * width) : round(right * width)
+    ]
 
 
 def _retries(
-    image: np.ndarray,
+    image: np.ndarray, picture: tuple[float, float, float, float] | None
 ) -> Iterator[tuple[np.ndarray, tuple[int, int], str, str, tuple[str, ...]]]:
     """(variant, the (width, height) it stands for, flag, how, modalities it may show), one
-    at a time from a reduced copy."""
+    at a time from a reduced copy. `picture`: the box of the picture on a white page, as
+    fractions of the image (Features.picture)."""
     height, width = image.shape[:2]
     small = shrunk(image, RETRY_SIDE, min_side=8)
+    if picture is not None:
+        crop = _cropped(small, picture)
+        if min(crop.shape[:2]) >= MIN_PICTURE_SIDE:
+            left, top, right, bottom = (
+                round(v * s) for v, s in zip(picture, (width, height, width, height), strict=True)
+            )
+            yield (
+                crop,
+                (right - left, bottom - top),
+                "",
+                f"without the page around it (the picture at x {left}-{right}, y {top}-{bottom})",
+                ("xray", "ct"),
+            )
     for turn, name in _TURNS:
         yield (
             cv2.rotate(small, turn),
@@ -80,13 +107,14 @@ def _likeliest(sure: list[Retry]) -> Retry:
 def classify_array(image: np.ndarray, model: Model | None = None) -> Classification:
     """Classify a gray or BGR uint8 image (`model`: the shipped one unless given)."""
     model = model or shipped_model()
-    upright = decide(measure(image), model)
+    measured = measure(image)
+    upright = decide(measured, model)
     if upright.modality != "other" and upright.confidence > WEAK_CONFIDENCE:
         return upright
     if upright.modality == "other" and upright.confidence >= RETRY_SKIP:
         return upright
     sure: list[Retry] = []
-    for variant, (width, height), flag, how, allowed in _retries(image):
+    for variant, (width, height), flag, how, allowed in _retries(image, measured.picture):
         features = _measure_sized(variant, width, height)
         result = decide(features, model)
         if result.modality in allowed and result.confidence >= RETRY_MIN:
@@ -101,8 +129,9 @@ def classify_array(image: np.ndarray, model: Model | None = None) -> Classificat
         WEAK_CONFIDENCE,
         [
             *result.reasons,
-            f"{flag}: as given it reads as {upright.reasons[1]}; {how} it reads as a "
-            f"{what} ({result.confidence:.2f}), flagged for review",
+            f"{flag or 'retried'}: as given it reads as {upright.reasons[1]}; {how} it reads "
+            f"as a {what} ({result.confidence:.2f}), {'flagged' if flag else 'reported'} for "
+            "review",
         ],
-        [*result.flags, flag],
+        [*result.flags, flag] if flag else result.flags,
     )

@@ -66,6 +66,9 @@ class Features:
 
     rendering: str = "grey"  # grey, one hue, colour map [name], colour
     texture: tuple[float, ...] = ()  # shares of local patterns per radius (texture.py)
+    # the picture a white page holds (_on_paper) as (left, top, right, bottom) fractions of
+    # the image; None when the image has no page around a picture
+    picture: tuple[float, float, float, float] | None = None
 
 
 def _work_copy(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
@@ -314,4 +317,13 @@ def measure(image: np.ndarray) -> Features:
         texture=texture(gray),
         view_column=view_column,
         view_horizontal=view_horizontal,
+        picture=None if box is None else _fractions(box, cleaned.shape),
     )
+
+
+def _fractions(
+    box: tuple[slice, slice], shape: tuple[int, ...]
+) -> tuple[float, float, float, float]:
+    rows, cols = box
+    h, w = shape[:2]
+    return (cols.start / w, rows.start / h, cols.stop / w, rows.stop / h)
