@@ -179,29 +179,6 @@ def logits_of(model: Model, base: np.ndarray) -> np.ndarray:
     return model.logits(base)
 
 
-def fold_fits(
-    base: np.ndarray,
-    labels: np.ndarray,
-    groups: Sequence[str],
-    sources: Sequence[str],
-    folds: int = 5,
-    l2: float = L2,
-) -> tuple[dict[str, int], list[Model]]:
-    """The fold of each group, and per fold the model fitted from scratch without its
-    groups."""
-    fold_of = group_folds(groups, folds)
-    fold = np.array([fold_of[g] for g in groups])
-    models = []
-    for k in range(folds):
-        train = fold != k
-        train_groups = [g for g, t in zip(groups, train, strict=True) if t]
-        w = sample_weights(
-            labels[train], train_groups, [s for s, t in zip(sources, train, strict=True) if t]
-        )
-        models.append(fit(base[train], labels[train], w, train_groups, l2))
-    return fold_of, models
-
-
 @dataclass(frozen=True)
 class CrossValidation:
     fold_of: dict[str, int]  # the fold of each group
@@ -218,13 +195,21 @@ def cross_validate(
     folds: int = 5,
     l2: float = L2,
 ) -> CrossValidation:
-    """Each fold's model, and what it says of the samples it was fitted without."""
-    fold_of, models = fold_fits(base, labels, groups, sources, folds, l2)
+    """Each fold's model, fitted from scratch without its groups, and what it says of the
+    samples it was fitted without."""
+    fold_of = group_folds(groups, folds)
     fold = np.array([fold_of[g] for g in groups])
+    models = []
     logits = np.zeros((len(labels), len(CLASSES)))
     strong = np.zeros((len(labels), 2), bool)
-    for k, model in enumerate(models):
-        held_out = fold == k
+    for k in range(folds):
+        train, held_out = fold != k, fold == k
+        train_groups = [g for g, t in zip(groups, train, strict=True) if t]
+        w = sample_weights(
+            labels[train], train_groups, [s for s, t in zip(sources, train, strict=True) if t]
+        )
+        model = fit(base[train], labels[train], w, train_groups, l2)
+        models.append(model)
         logits[held_out] = logits_of(model, base[held_out])
         strong[held_out] = model.strong(base[held_out])
     return CrossValidation(fold_of, models, logits, strong)
