@@ -191,7 +191,8 @@ def measured(items) -> list[tuple[Sample, object]]:
 
 
 def _code_hash() -> str:
-    """Hash of the code that makes a measurement: a cached one is stale when it changes."""
+    """Hash of the code that makes a measurement, and of the labels and data folder it
+    measures: a cached one is stale when any of them changes."""
     import hashlib
 
     digest = hashlib.sha1()
@@ -210,6 +211,9 @@ def _code_hash() -> str:
         ):
             digest.update(path.read_bytes())
     digest.update(REAL_TSV.read_bytes() if REAL_TSV.exists() else b"")
+    labels = shared_data() / "images" / "labels.csv"
+    digest.update(str(shared_data().resolve()).encode())
+    digest.update(labels.read_bytes() if labels.exists() else b"")
     return digest.hexdigest()[:12]
 
 

@@ -286,26 +286,23 @@ def fold_models(cv: CrossValidation) -> list:
 
 
 def whole_classifier(items: list, held) -> dict[str, float]:
-    """The held-out groups read by classify_array with their fold's model: an image the
-    layer calls `other` (below RETRY_SKIP) or a weak radiograph goes through the retries
-    (the picture without its page, turned, inverted), as in the product."""
+    """The held-out groups read by classify_array with their fold's model, as in the
+    product: an image the layer calls `other` (below RETRY_SKIP) or a weak radiograph goes
+    through the retries (the picture without its page, turned, inverted)."""
     import train_classify as tc
 
-    from pipeline.classify.classifier import RETRY_SKIP, classify_array
-    from pipeline.classify.decide import WEAK_CONFIDENCE
+    from pipeline.classify.classifier import classify_array
     from pipeline.classify.model import CLASSES
 
     models = fold_models(held.cv)
     other = CLASSES.index("other")
-    pred = held.pred.copy()
     labels = np.array([CLASSES.index(sample.modality) for sample, _ in items])
-    retried = 0
-    for i, image in enumerate(tc.training_images(tc.DEFAULT_COPIES, tc.DEFAULT_SYNTHETIC)):
-        called_other = pred[i] == other and held.conf[i] < RETRY_SKIP
-        weak = pred[i] != other and held.conf[i] <= WEAK_CONFIDENCE
-        if called_other or weak:
-            retried += 1
-            pred[i] = CLASSES.index(classify_array(image, models[held.fold[i]]).modality)
+    pred = np.empty(len(items), int)
+    images = tc.training_images(tc.DEFAULT_COPIES, tc.DEFAULT_SYNTHETIC)
+    for i, ((sample, image), (known, _)) in enumerate(zip(images, items, strict=True)):
+        if sample != known:
+            raise RuntimeError(f"image {i} is {sample.name}, the measured sample {known.name}")
+        pred[i] = CLASSES.index(classify_array(image, models[held.fold[i]]).modality)
     radiograph = labels < 2
     src = np.array([data.source_of(sample) for sample, _ in items])
     figures = {
@@ -314,8 +311,8 @@ def whole_classifier(items: list, held) -> dict[str, float]:
         "cv_whole_radiographs_kept": float((pred[radiograph] != other).mean()),
     }
     print(
-        f"  the whole classifier (retries included; {retried} images retried), all held-out: "
-        f"X-ray recall {figures['cv_whole_xray_recall']:.3f}, CT recall "
+        f"  the whole classifier (retries included), all held-out: X-ray recall "
+        f"{figures['cv_whole_xray_recall']:.3f}, CT recall "
         f"{figures['cv_whole_ct_recall']:.3f}, radiographs kept "
         f"{figures['cv_whole_radiographs_kept']:.3f}"
     )

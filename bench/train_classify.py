@@ -64,18 +64,16 @@ def training_set(copies: int = DEFAULT_COPIES, synthetic: int = DEFAULT_SYNTHETI
 
 
 def training_images(copies: int = DEFAULT_COPIES, synthetic: int = DEFAULT_SYNTHETIC):
-    """The images of `training_set`, in its order (the styled and generated ones drawn
+    """(sample, image) of `training_set`, in its order (the styled and generated images drawn
     again from the same seeds), one at a time."""
     dev = data.dev_samples()
     for sample in dev:
-        yield sample.load()
-    for _, image in data.styled(dev, STYLE_SEED, copies):
-        yield image
+        yield sample, sample.load()
+    yield from data.styled(dev, STYLE_SEED, copies)
     for sample in data.real_samples("dev", fitted=True):
-        yield sample.load()
+        yield sample, sample.load()
     if synthetic:
-        for _, image in data.synthetic_others(STYLE_SEED, synthetic):
-            yield image
+        yield from data.synthetic_others(STYLE_SEED, synthetic)
 
 
 def arrays(items: list) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:

@@ -29,11 +29,11 @@ from pipeline.classify.model import Model, shipped_model
 from pipeline.classify.result import Classification
 
 # Confidences (the model's curve: how often held-out decisions were right), as reported:
-RETRY_MIN = 0.9  # of the radiograph the turned or inverted image must reach
+RETRY_MIN = 0.9  # of the radiograph the cropped, turned or inverted image must reach
 RETRY_SKIP = 0.97  # of `other` upright, from which an image is not retried (charts)
 _TURNS = ((cv2.ROTATE_90_CLOCKWISE, "clockwise"), (cv2.ROTATE_90_COUNTERCLOCKWISE, "anticlockwise"))
-# Retries turn and invert a reduced copy: measuring works on a far smaller one anyway, and
-# three full-size variants of a 144 MP image would cost over 400 MB.
+# Retries crop, turn and invert a reduced copy: measuring works on a far smaller one anyway,
+# and three full-size variants of a 144 MP image would cost over 400 MB.
 RETRY_SIDE = 4 * WORK_SIDE
 MIN_PICTURE_SIDE = 32  # a cropped picture smaller than this is not read on its own
 
@@ -84,7 +84,7 @@ def _measure_sized(variant: np.ndarray, width: int, height: int) -> Features:
 
 
 class Retry(NamedTuple):
-    result: Classification  # the turned or inverted variant's reading
+    result: Classification  # the cropped, turned or inverted variant's reading
     column: float  # its mediastinum column (Features.view_column)
     flag: str
     how: str
@@ -107,6 +107,8 @@ def _likeliest(sure: list[Retry]) -> Retry:
 def classify_array(image: np.ndarray, model: Model | None = None) -> Classification:
     """Classify a gray or BGR uint8 image (`model`: the shipped one unless given)."""
     model = model or shipped_model()
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
     measured = measure(image)
     upright = decide(measured, model)
     if upright.modality != "other" and upright.confidence > WEAK_CONFIDENCE:
