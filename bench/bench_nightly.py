@@ -9,6 +9,8 @@ written to a nightly.toml for the bench. Checks:
   separate process, is not counted: with `make server` it is not part of the run), and of
   its worker processes (`[run] processes`) under WORKER_MB each;
 - a second run, with nothing new, under 30 s in all.
+It also prints the CPU seconds of each kind of process (the run's own, Prefect's temporary
+server, the workers), which share the machine's cores: where the time over the limits went.
 
 Needs no data from ../shared/data: the PDFs are generated (tests/pdfs.py, tests/phantoms.py).
     .venv/bin/python bench/bench_nightly.py [--sources 1000] [--hosts 5] [--processes N]
@@ -165,16 +167,47 @@ def workers_rss_mb(pid: int) -> float:
     return total / 1024
 
 
+def cpu_seconds(pid: int, seen: dict[int, tuple[str, float]]) -> None:
+    """Record the CPU time (user + system) so far of the run and each of its descendants,
+    by kind: the run's process, Prefect's temporary server, the extraction workers."""
+    from tests.processes import descendants
+
+    tick = os.sysconf("SC_CLK_TCK")
+    for child in [pid, *descendants(pid)]:
+        try:
+            fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+            command = Path(f"/proc/{child}/cmdline").read_bytes()
+        except OSError:
+            continue
+        kind = (
+            "run" if child == pid
+            else "workers" if b"multiprocessing" in command
+            else "Prefect server" if b"uvicorn" in command
+            else "other"
+        )  # fmt: skip
+        seen[child] = (kind, (int(fields[11]) + int(fields[12])) / tick)
+
+
+def cpu_by_kind(seen: dict[int, tuple[str, float]]) -> dict[str, float]:
+    totals: dict[str, float] = {}
+    for kind, seconds in seen.values():
+        totals[kind] = totals.get(kind, 0.0) + seconds
+    return totals
+
+
 def run_nightly(env: dict[str, str], log: Path, code: str = FLOW) -> tuple[float, dict]:
-    """Wall seconds of one run in a fresh process, and its summary (with its peak RSS and
-    the peak of its worker processes together, sampled twice a second)."""
+    """Wall seconds of one run in a fresh process, and its summary (with its peak RSS, the
+    peak of its worker processes together and the CPU seconds of each kind of process,
+    sampled twice a second: the last half second of each process is not counted)."""
     started = time.monotonic()
     workers_peak = 0.0
+    cpu: dict[int, tuple[str, float]] = {}
     with open(log, "w") as out:
         run = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, env=env, stdout=out,
                                stderr=subprocess.STDOUT)  # fmt: skip
         while run.poll() is None:
             workers_peak = max(workers_peak, workers_rss_mb(run.pid))
+            cpu_seconds(run.pid, cpu)
             time.sleep(0.5)
     if run.returncode:
         raise subprocess.CalledProcessError(run.returncode, "nightly run", log.read_text())
@@ -184,7 +217,15 @@ def run_nightly(env: dict[str, str], log: Path, code: str = FLOW) -> tuple[float
         if line.startswith("SUMMARY "):
             summary = json.loads(line[len("SUMMARY ") :])
     summary["workers_rss_mb"] = workers_peak
+    summary["cpu_seconds"] = cpu_by_kind(cpu)
     return wall, summary
+
+
+def cpu_line(summary: dict, sources: int) -> str:
+    """Where the CPU went: the run's two cores are shared by every process below."""
+    parts = [f"{kind} {seconds:.1f} s ({1000 * seconds / max(sources, 1):.0f} ms a source)"
+             for kind, seconds in sorted(summary["cpu_seconds"].items())]  # fmt: skip
+    return "  CPU: " + ", ".join(parts)
 
 
 def main() -> int:
@@ -247,6 +288,7 @@ def main() -> int:
           f"of its workers together {summary['workers_rss_mb']:.0f} MB; "
           f"processed {summary.get('processed')}, failed {summary.get('failed')}, "
           f"staged {summary.get('staged')}")  # fmt: skip
+    print(cpu_line(summary, sources))
     second_wall, second = run_nightly(env, work / "second.log")
     print(
         f"second run: {second_wall:.1f} s in all (nothing new: processed "
@@ -272,6 +314,7 @@ def main() -> int:
             f"same run without Prefect: {lib_wall:.1f} s in all, extract step "
             f"{lib['steps']['extract']:.1f} s, peak RSS {lib['self_rss_mb']:.0f} MB"
         )
+        print(cpu_line(lib, sources))
     print(f"(logs and store in {work})")
     return 0
 

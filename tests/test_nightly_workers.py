@@ -62,6 +62,13 @@ def test_workers_stage_into_the_runs_store(
     assert len(store.candidates()) == 2
 
 
+def test_a_worker_runs_opencv_on_one_thread(workers: ExtractionProcesses) -> None:
+    """The pool is the parallelism: OpenCV's threads in each worker only cost CPU."""
+    import cv2
+
+    assert workers.pool.submit(cv2.getNumThreads).result() == 1
+
+
 def test_one_worker_is_the_runs_own_threads(store: Store) -> None:
     with pytest.raises(ValueError, match="1 means the run's own threads"):
         ExtractionProcesses(load_config(), store.url_with_password(), 1)

@@ -199,6 +199,13 @@ def _start_worker(
     _die_with(run)
     os.environ.clear()
     os.environ.update(environment)  # as the run's, not as the fork server's when it started
+    import cv2
+
+    # The pool is the parallelism. OpenCV's own threads in each worker (one per core by
+    # default) hand small images back and forth: measured in bench/bench_nightly.py, the
+    # workers spent 99 ms of CPU a source with them and 91 ms without, CPU the other
+    # workers wait for.
+    cv2.setNumThreads(1)
     from pipeline.http import HttpClient, fetch_gate
     from pipeline.store import Store
 
