@@ -12,7 +12,10 @@ X-rays and CT slices of the dev images in the panels (the figures named `real_*`
 - caption parts right: of those, in figures whose caption names each panel, the share with the
   caption's letter and its part of the caption;
 - single pictures cut: single pictures that were cut anyway (should be none); with dev data
-  also every single dev X-ray and CT slice, as it is and under a caption naming two panels.
+  also every single dev X-ray and CT slice, as it is and under a caption naming two panels;
+- panels staged (real_* figures): of the expected panels, those found and classified as a
+  radiograph (as `pipeline.extract` would stage them), each read by the whole classifier with
+  the model of the group-wise CV fold that was fitted without the dev image in it.
 
 Run: .venv/bin/python bench/eval_panels.py [--verbose]
 """
@@ -47,6 +50,7 @@ class RealPictures:
 
     def __init__(self, folder: Path, salt: int = 0) -> None:
         self.salt = salt
+        self.used: list[Path | None] = []  # the file drawn for each panel, in drawing order
         import csv
 
         views = {"PA": "xray", "AP": "xray", "AP Supine": "xray", "L": "lateral"}
@@ -66,23 +70,73 @@ class RealPictures:
 
         files = self.files.get(kind)
         if not files:
+            self.used.append(None)
             return phantom(kind, width, height, seed, crop)
         path = files[(seed + 7919 * self.salt) % len(files)]
+        self.used.append(path)
         picture = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
         return fit(picture, width, height, crop)
 
 
-def score(composites: list, verbose: bool) -> dict[str, float]:
-    from pipeline.pdf.caption_text import split_panel_captions
-    from tests.composites import case_report_pdf, extracted_with_panels, matched
+class HeldOutReader:
+    """Reads a panel with the whole classifier and the model of the group-wise CV fold that
+    was fitted without the dev image in it (the shipped model has seen every dev image)."""
 
+    def __init__(self) -> None:
+        import classify_data as data
+        import classify_fit as cf
+        import train_classify as tc
+        from eval_classify import fold_models
+
+        cv = cf.cross_validate(*tc.arrays(tc.training_set(tc.DEFAULT_COPIES, tc.DEFAULT_SYNTHETIC)))
+        self.models = fold_models(cv)
+        self.fold_of = cv.fold_of
+        self.group_of = {sample.name: sample.group for sample in data.dev_samples()}
+
+    def staged(self, panel_file: Path, drawn: Path) -> bool:
+        from pipeline.classify.classifier import classify_array
+        from pipeline.classify.decode import load_image
+
+        model = self.models[self.fold_of[self.group_of[drawn.name]]]
+        return classify_array(load_image(panel_file), model).modality != "other"
+
+
+def built(cases: list, pictures: RealPictures) -> list[tuple[object, list[Path | None]]]:
+    """Each layout drawn with real pictures, with the file drawn into each of its panels."""
+    from tests.composites import build
+
+    out = []
+    for case in cases:
+        pictures.used.clear()
+        composite = build(case, pictures)
+        out.append((composite, list(pictures.used)))
+    return out
+
+
+def score(
+    composites: list, verbose: bool, drawn: list | None = None, reader: HeldOutReader | None = None
+) -> dict[str, float]:
+    """`drawn`: the files in each composite's panels; with `reader`, the panels found are
+    also classified (panels staged)."""
     with tempfile.TemporaryDirectory() as tmp:
+        from tests.composites import case_report_pdf, extracted_with_panels
+
         pdf = case_report_pdf(Path(tmp) / "case-reports.pdf", composites)
         images = extracted_with_panels(pdf, Path(tmp) / "out")
+        return _scored(composites, images, verbose, drawn, reader)
+
+
+def _scored(
+    composites: list, images: list, verbose: bool, drawn: list | None, reader: HeldOutReader | None
+) -> dict[str, float]:
+    from pipeline.pdf.caption_text import split_panel_captions
+    from tests.composites import pairs
+
     figures = [image for image in images if image.panel_of is None]
+    staged = radiographs = 0
     by_class: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     named_total = named_right = singles = singles_cut = 0
-    for composite, figure in zip(composites, figures, strict=True):
+    for n, (composite, figure) in enumerate(zip(composites, figures, strict=True)):
         panels = [image for image in images if image.panel_of == figure.index]
         found = [p.panel_box for p in panels]
         expected = len(composite.boxes)
@@ -91,7 +145,19 @@ def score(composites: list, verbose: bool) -> dict[str, float]:
             singles_cut += bool(panels)
             hits = 0 if panels else expected
         else:
-            hits = matched(composite.boxes, found)
+            found_pairs = pairs(composite.boxes, found)
+            hits = len(found_pairs)
+            if reader is not None and drawn is not None:
+                files = drawn[n]
+                radiographs += sum(file is not None for file in files)
+                for e, f in found_pairs:
+                    if files[e] is None or panels[f].file is None:
+                        continue
+                    if reader.staged(panels[f].file, files[e]):
+                        staged += 1
+                    else:
+                        print(f"  {composite.id:<28} panel {chr(65 + e)} ({composite.kinds[e]}, "
+                              f"{files[e].name}) found, read as `other`")  # fmt: skip
             parts = split_panel_captions(composite.caption)
             if len(parts) == expected:
                 named_total += expected
@@ -111,11 +177,16 @@ def score(composites: list, verbose: bool) -> dict[str, float]:
     total = sum(t for _, t in by_class.values())
     print(f"  panel recall {hits}/{total}; caption parts right {named_right}/{named_total};"
           f" single pictures cut {singles_cut}/{singles}")  # fmt: skip
-    return {
+    out = {
         "panel_recall": hits / total,
         "caption_parts_right": named_right / max(1, named_total),
         "single_pictures_cut": singles_cut / max(1, singles),
     }
+    if reader is not None and radiographs:
+        print(f"  panels staged (found, and read as a radiograph by the CV fold that never saw "
+              f"the image): {staged}/{radiographs}")  # fmt: skip
+        out["panels_staged"] = staged / radiographs
+    return out
 
 
 def singles_cut(pictures: RealPictures) -> dict[str, float]:
@@ -158,15 +229,20 @@ def main() -> int:
     images = DATA / "images"
     if (images / "labels.csv").exists():
         print("== real dev images in the panels")
+        reader = HeldOutReader()
         pictures = RealPictures(images)
-        real = score([build(case, pictures) for case in layouts], args.verbose)
+        composites, drawn = zip(*built(layouts, pictures), strict=True)
+        real = score(list(composites), args.verbose, list(drawn), reader)
         figures.update({f"real_{key}": value for key, value in real.items()})
-        recalls = []
+        recalls, staged = [], []
         for salt in range(REAL_ASSIGNMENTS):  # the estimate varies with the images drawn
             print(f"== {RANDOM_LAYOUTS} random layouts, real dev images (draw {salt + 1})")
-            drawn = RealPictures(images, salt)
-            recalls.append(score([build(c, drawn) for c in randoms], args.verbose)["panel_recall"])
+            composites, drawn = zip(*built(randoms, RealPictures(images, salt)), strict=True)
+            scored = score(list(composites), args.verbose, list(drawn), reader)
+            recalls.append(scored["panel_recall"])
+            staged.append(scored["panels_staged"])
         figures["real_random_panel_recall"] = sum(recalls) / len(recalls)
+        figures["real_random_panels_staged"] = sum(staged) / len(staged)
         print("== single dev radiographs and CT slices")
         figures.update(singles_cut(pictures))
     else:

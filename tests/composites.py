@@ -214,16 +214,22 @@ def iou(a: Box, b: Box) -> float:
     return inter / union if union else 0.0
 
 
+def pairs(expected: list[Box], found: list[Box], threshold: float = 0.8) -> list[tuple[int, int]]:
+    """(expected, found) index pairs: each expected panel with the found box that covers it
+    best (IoU at least `threshold`), each found box used once."""
+    free = list(range(len(found)))
+    out = []
+    for n, box in enumerate(expected):
+        best = max(free, key=lambda f: iou(box, found[f]), default=None)
+        if best is not None and iou(box, found[best]) >= threshold:
+            free.remove(best)
+            out.append((n, best))
+    return out
+
+
 def matched(expected: list[Box], found: list[Box], threshold: float = 0.8) -> int:
     """Expected panels that one found box covers (IoU at least `threshold`), each once."""
-    free = list(found)
-    hits = 0
-    for box in expected:
-        best = max(free, key=lambda f: iou(box, f), default=None)
-        if best is not None and iou(box, best) >= threshold:
-            free.remove(best)
-            hits += 1
-    return hits
+    return len(pairs(expected, found, threshold))
 
 
 BODY = (
