@@ -332,13 +332,14 @@ def main() -> int:
 
 
 def _report(checks: dict[str, bool], work: Path, keep: bool) -> int:
+    """Print the checks; 1 when one failed (`make bench` stops there)."""
     for name, ok in checks.items():
         print(f"  {'ok  ' if ok else 'FAIL'} {name}")
     if keep:
         print(f"(logs and stores in {work})")
     else:
         shutil.rmtree(work, ignore_errors=True)
-    return 0
+    return 0 if all(checks.values()) else 1
 
 
 if __name__ == "__main__":

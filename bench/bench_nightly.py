@@ -9,8 +9,9 @@ written to a nightly.toml for the bench. Checks:
   separate process, is not counted: with `make server` it is not part of the run), and of
   its worker processes (`[run] processes`) under WORKER_MB each;
 - a second run, with nothing new, under 30 s in all.
-It also prints the CPU seconds of each kind of process (the run's own, Prefect's temporary
-server, the workers), which share the machine's cores: where the time over the limits went.
+Exits 1 when a check fails (`make bench` stops there). It also prints the CPU seconds of
+each kind of process (the run's own, Prefect's temporary server, the workers), which share
+the machine's cores: where the time over the limits went.
 
 Needs no data from ../shared/data: the PDFs are generated (tests/pdfs.py, tests/phantoms.py).
     .venv/bin/python bench/bench_nightly.py [--sources 1000] [--hosts 5] [--processes N]
@@ -169,23 +170,31 @@ def workers_rss_mb(pid: int) -> float:
 
 def cpu_seconds(pid: int, seen: dict[int, tuple[str, float]]) -> None:
     """Record the CPU time (user + system) so far of the run and each of its descendants,
-    by kind: the run's process, Prefect's temporary server, the extraction workers."""
+    by kind: the run's process, Prefect's temporary server, the extraction workers (with
+    their fork server and resource tracker). A process keeps the kind it was first seen
+    with: one that has exited reads an empty command line."""
     from tests.processes import descendants
 
     tick = os.sysconf("SC_CLK_TCK")
     for child in [pid, *descendants(pid)]:
         try:
             fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+            seconds = (int(fields[11]) + int(fields[12])) / tick
             command = Path(f"/proc/{child}/cmdline").read_bytes()
-        except OSError:
+        except (OSError, IndexError, ValueError):
             continue
-        kind = (
-            "run" if child == pid
-            else "workers" if b"multiprocessing" in command
-            else "Prefect server" if b"uvicorn" in command
-            else "other"
-        )  # fmt: skip
-        seen[child] = (kind, (int(fields[11]) + int(fields[12])) / tick)
+        if child in seen:
+            kind = seen[child][0]
+        elif not command:
+            continue
+        else:
+            kind = (
+                "run" if child == pid
+                else "workers" if b"multiprocessing" in command
+                else "Prefect server" if b"uvicorn" in command
+                else "other"
+            )  # fmt: skip
+        seen[child] = (kind, seconds)
 
 
 def cpu_by_kind(seen: dict[int, tuple[str, float]]) -> dict[str, float]:
@@ -306,6 +315,7 @@ def main() -> int:
     }
     for name, ok in checks.items():
         print(f"  {'ok  ' if ok else 'FAIL'} {name}")
+    failed = not all(checks.values())
     if args.compare_library:
         shutil.rmtree(work / "metadata", ignore_errors=True)
         shutil.rmtree(work / "extracted", ignore_errors=True)
@@ -316,7 +326,7 @@ def main() -> int:
         )
         print(cpu_line(lib, sources))
     print(f"(logs and store in {work})")
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

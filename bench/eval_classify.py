@@ -301,7 +301,7 @@ def whole_classifier(items: list, held) -> dict[str, float]:
     images = tc.training_images(tc.DEFAULT_COPIES, tc.DEFAULT_SYNTHETIC)
     for i, ((sample, image), (known, _)) in enumerate(zip(images, items, strict=True)):
         if sample != known:
-            raise RuntimeError(f"image {i} is {sample.name}, the measured sample {known.name}")
+            raise RuntimeError(f"image {i} is {sample}, the measured sample {known}")
         pred[i] = CLASSES.index(classify_array(image, models[held.fold[i]]).modality)
     radiograph = labels < 2
     src = np.array([data.source_of(sample) for sample, _ in items])

@@ -95,10 +95,11 @@ class HeldOutReader:
 
     def staged(self, panel_file: Path, drawn: Path) -> bool:
         from pipeline.classify.classifier import classify_array
-        from pipeline.classify.decode import load_image
+        from pipeline.classify.decode import CLASSIFY_SIDE, load_image
 
         model = self.models[self.fold_of[self.group_of[drawn.name]]]
-        return classify_array(load_image(panel_file), model).modality != "other"
+        image = load_image(panel_file, target_side=CLASSIFY_SIDE)  # as classify_file reads it
+        return classify_array(image, model).modality != "other"
 
 
 def built(cases: list, pictures: RealPictures) -> list[tuple[object, list[Path | None]]]:
@@ -151,13 +152,13 @@ def _scored(
                 files = drawn[n]
                 radiographs += sum(file is not None for file in files)
                 for e, f in found_pairs:
-                    if files[e] is None or panels[f].file is None:
+                    if files[e] is None:
                         continue
-                    if reader.staged(panels[f].file, files[e]):
+                    if panels[f].file is not None and reader.staged(panels[f].file, files[e]):
                         staged += 1
                     else:
                         print(f"  {composite.id:<28} panel {chr(65 + e)} ({composite.kinds[e]}, "
-                              f"{files[e].name}) found, read as `other`")  # fmt: skip
+                              f"{files[e].name}) found, not staged")  # fmt: skip
             parts = split_panel_captions(composite.caption)
             if len(parts) == expected:
                 named_total += expected
@@ -240,9 +241,11 @@ def main() -> int:
             composites, drawn = zip(*built(randoms, RealPictures(images, salt)), strict=True)
             scored = score(list(composites), args.verbose, list(drawn), reader)
             recalls.append(scored["panel_recall"])
-            staged.append(scored["panels_staged"])
+            if "panels_staged" in scored:
+                staged.append(scored["panels_staged"])
         figures["real_random_panel_recall"] = sum(recalls) / len(recalls)
-        figures["real_random_panels_staged"] = sum(staged) / len(staged)
+        if staged:
+            figures["real_random_panels_staged"] = sum(staged) / len(staged)
         print("== single dev radiographs and CT slices")
         figures.update(singles_cut(pictures))
     else:

@@ -66,6 +66,8 @@ def test_a_worker_runs_opencv_on_one_thread(workers: ExtractionProcesses) -> Non
     """The pool is the parallelism: OpenCV's threads in each worker only cost CPU."""
     import cv2
 
+    if cv2.getNumThreads() <= 1:
+        pytest.skip("OpenCV runs one thread here by default: nothing to tell apart")
     assert workers.pool.submit(cv2.getNumThreads).result() == 1
 
 
