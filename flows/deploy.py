@@ -44,7 +44,9 @@ def serve(settings: NightlySettings) -> None:
 
 def deploy_to_pool(settings: NightlySettings, pool: str, parameters: dict[str, Any]) -> Any:
     """A deployment whose runs a process worker executes from this repository's code."""
-    source = nightly_flow.from_source(str(REPO_ROOT), entrypoint="flows/nightly.py:nightly_flow")
+    source = nightly_flow.from_source(
+        str(REPO_ROOT), entrypoint="flows/nightly/__init__.py:nightly_flow"
+    )
     return source.deploy(
         name=settings.deployment,
         work_pool_name=pool,

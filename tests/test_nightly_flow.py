@@ -136,6 +136,25 @@ def test_a_process_worker_runs_the_deployment(
     assert len(store.candidates()) == 2
 
 
+def test_the_command_is_the_packages_main_so_workers_do_not_import_it() -> None:
+    """`python -m flows.nightly` runs flows/nightly/__main__.py: multiprocessing imports a
+    command's main module into each worker process unless it is a package's `__main__`
+    (and with flows.nightly, Prefect: about 55 MB a worker)."""
+    import multiprocessing.spawn
+
+    import flows.nightly
+
+    command = subprocess.run(
+        [sys.executable, "-m", "flows.nightly", "--help"],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert command.returncode == 0 and "python -m flows.nightly" in command.stdout
+    assert (Path(flows.nightly.__file__).parent / "__main__.py").exists()
+    before = dict(sys.modules)
+    multiprocessing.spawn._fixup_main_from_name("flows.nightly.__main__")
+    assert sys.modules == before  # left alone: nothing imported into the worker's __main__
+
+
 def test_only_a_raised_transient_error_is_retried_and_a_crash_still_raises() -> None:
     from prefect.states import Failed
 

@@ -1,6 +1,6 @@
 """One nightly run as plain functions: discover, select, extract each source, report.
 
-`flows/nightly.py` runs the same code with each step as a Prefect task and each source as
+`flows/nightly/` runs the same code with each step as a Prefect task and each source as
 a Prefect task run; without Prefect, `run_nightly` uses a thread pool.
 """
 

@@ -15,9 +15,10 @@ share its limits, stricter, never looser). A fetch's own retries are paced by it
 client alone. Case-site pages are not sent to workers (see `takes`). A worker exits as
 soon as the run's process ends, so a killed run leaves nothing writing after it.
 
-Workers get the run's environment as it was when the pool started. Under `python -m
-flows.nightly` each also imports that module (multiprocessing prepares a worker's
-`__main__`), and with it Prefect: about 55 MB more per worker.
+Workers get the run's environment as it was when the pool started. multiprocessing imports
+the command's main module into each worker, unless it is a package's `__main__`: so
+`python -m flows.nightly` is flows/nightly/__main__.py, and workers do not import Prefect
+(about 55 MB each).
 """
 
 from __future__ import annotations

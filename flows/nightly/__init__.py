@@ -1,9 +1,10 @@
 """The Prefect `nightly` flow: discover new sources, extract each one, report.
 
-Run once with `make nightly` (`python -m flows.nightly`); on a schedule with `make serve`
-(flows/deploy.py). The work itself is `pipeline.nightly.run_nightly`; this module makes each
-discovery step a task and each source a task run, so the Prefect UI shows progress, retries
-and failures per source, and publishes the run report as artifacts.
+Run once with `make nightly` (`python -m flows.nightly`, flows/nightly/__main__.py); on a
+schedule with `make serve` (flows/deploy.py). The work itself is
+`pipeline.nightly.run_nightly`; this module makes each discovery step a task and each source
+a task run, so the Prefect UI shows progress, retries and failures per source, and publishes
+the run report as artifacts.
 
 Per-host limits: the flow's dispatcher (pipeline/nightly/fanout.py) submits a source only while its
 host has a free slot and its start rate allows, into a thread-pool task runner bounded by
@@ -16,7 +17,6 @@ several workers sharing one host, see docs/scaling.md.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -211,7 +211,3 @@ def main(argv: list[str] | None = None) -> int:
         "Review the new candidates with `make review`."
     )
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
