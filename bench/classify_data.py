@@ -179,15 +179,18 @@ def styled(
             yield replace(sample, style=" + ".join(used), overlay=overlay), out
 
 
+def with_images(items) -> Iterator[tuple[Sample, np.ndarray]]:
+    """(sample, image) for samples (loaded one at a time), or (sample, image) pairs as they
+    come from `styled` and `synthetic_others`."""
+    for item in items:
+        yield item if isinstance(item, tuple) else (item, item.load())
+
+
 def measured(items) -> list[tuple[Sample, object]]:
     """(sample, Features) for samples, or for (sample, image) pairs from `styled`."""
     from pipeline.classify.features import measure
 
-    out = []
-    for item in items:
-        sample, image = item if isinstance(item, tuple) else (item, item.load())
-        out.append((sample, measure(image)))
-    return out
+    return [(sample, measure(image)) for sample, image in with_images(items)]
 
 
 def _code_hash() -> str:

@@ -26,6 +26,7 @@ import json
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -44,36 +45,38 @@ DEFAULT_COPIES = 4
 DEFAULT_SYNTHETIC = 10
 
 
+def _training_parts(copies: int, synthetic: int) -> list[tuple[str, Callable[[], Iterable]]]:
+    """The parts of the training data in order: (cache name, what makes its samples or
+    (sample, image) pairs). `training_set` and `training_images` both follow it."""
+    dev = data.dev_samples()
+    parts: list[tuple[str, Callable[[], Iterable]]] = [
+        ("dev", lambda: dev),
+        (f"styled-{STYLE_SEED}-{copies}", lambda: data.styled(dev, STYLE_SEED, copies)),
+        ("real-fitted", lambda: data.real_samples("dev", fitted=True)),
+    ]
+    if synthetic:
+        parts.append(
+            (f"synthetic-{STYLE_SEED}-{synthetic}",
+             lambda: data.synthetic_others(STYLE_SEED, synthetic))
+        )  # fmt: skip
+    return parts
+
+
 def training_set(copies: int = DEFAULT_COPIES, synthetic: int = DEFAULT_SYNTHETIC) -> list:
     """Every training image measured (cached on disk until the measuring code changes)."""
-    dev = data.dev_samples()
-    items = data.cached("dev", lambda: data.measured(dev))
-    items += data.cached(
-        f"styled-{STYLE_SEED}-{copies}",
-        lambda: data.measured(data.styled(dev, STYLE_SEED, copies)),
-    )
-    items += data.cached(
-        "real-fitted", lambda: data.measured(data.real_samples("dev", fitted=True))
-    )
-    if synthetic:
-        items += data.cached(
-            f"synthetic-{STYLE_SEED}-{synthetic}",
-            lambda: data.measured(data.synthetic_others(STYLE_SEED, synthetic)),
-        )
+    items: list = []
+    for name, make in _training_parts(copies, synthetic):
+        items += data.cached(name, lambda make=make: data.measured(make()))
     return items
 
 
-def training_images(copies: int = DEFAULT_COPIES, synthetic: int = DEFAULT_SYNTHETIC):
+def training_images(
+    copies: int = DEFAULT_COPIES, synthetic: int = DEFAULT_SYNTHETIC
+) -> Iterator[tuple]:
     """(sample, image) of `training_set`, in its order (the styled and generated images drawn
     again from the same seeds), one at a time."""
-    dev = data.dev_samples()
-    for sample in dev:
-        yield sample, sample.load()
-    yield from data.styled(dev, STYLE_SEED, copies)
-    for sample in data.real_samples("dev", fitted=True):
-        yield sample, sample.load()
-    if synthetic:
-        yield from data.synthetic_others(STYLE_SEED, synthetic)
+    for _, make in _training_parts(copies, synthetic):
+        yield from data.with_images(make())
 
 
 def arrays(items: list) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:

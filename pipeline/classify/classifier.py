@@ -38,12 +38,12 @@ RETRY_SIDE = 4 * WORK_SIDE
 MIN_PICTURE_SIDE = 32  # a cropped picture smaller than this is not read on its own
 
 
-def _cropped(image: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
-    height, width = image.shape[:2]
+def _pixels(
+    box: tuple[float, float, float, float], width: int, height: int
+) -> tuple[int, int, int, int]:
+    """(left, top, right, bottom) pixels of a box given as fractions of the image."""
     left, top, right, bottom = box
-    return image[
-        round(top * height) : round(bottom * height), round(left * width) : round(right * width)
-    ]
+    return round(left * width), round(top * height), round(right * width), round(bottom * height)
 
 
 def _retries(
@@ -55,11 +55,10 @@ def _retries(
     height, width = image.shape[:2]
     small = shrunk(image, RETRY_SIDE, min_side=8)
     if picture is not None:
-        crop = _cropped(small, picture)
+        x0, y0, x1, y1 = _pixels(picture, small.shape[1], small.shape[0])
+        crop = small[y0:y1, x0:x1]
         if min(crop.shape[:2]) >= MIN_PICTURE_SIDE:
-            left, top, right, bottom = (
-                round(v * s) for v, s in zip(picture, (width, height, width, height), strict=True)
-            )
+            left, top, right, bottom = _pixels(picture, width, height)
             yield (
                 crop,
                 (right - left, bottom - top),

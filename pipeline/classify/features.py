@@ -192,8 +192,8 @@ def _profile_copies(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
 
 
 def _column_and_horizontal(tiny: np.ndarray, blur: np.ndarray, scale: float) -> tuple[float, float]:
-    """(centre_bright, grad_vertical): the mediastinum column of the 64x64 copy, and the
-    share of horizontal edges."""
+    """(centre_bright, grad_vertical) of a picture's profile copies: the mediastinum column
+    of the 64x64 copy, and the share of horizontal edges (the view measures)."""
     return _profiles(tiny, scale)[0], _horizontal_share(blur)
 
 
@@ -258,8 +258,8 @@ def measure(image: np.ndarray) -> Features:
     t, dark = cv2.threshold(blur, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
     otsu_sep = _separability(blur, int(t))
     lung_frac, lung_pair = _lungs(dark)
-    _, bottom_bright = _profiles(tiny, scale)
-    centre_bright, grad_vertical = _column_and_horizontal(tiny, blur, scale)
+    centre_bright, bottom_bright = _profiles(tiny, scale)
+    grad_vertical = _horizontal_share(blur)
     box = _on_paper(cleaned)
     view_column, view_horizontal = (
         (centre_bright, grad_vertical)
