@@ -171,7 +171,8 @@ def test_the_picture_on_a_page_is_retried_alone_at_its_own_size():
     assert abs(crop.shape[0] - 256) <= 3 and abs(crop.shape[1] - 256) <= 3
     assert (flag, allowed) == ("", ("xray", "ct")) and how.startswith("without the page")
     assert [variant[2] for variant in others] == ["rotated", "rotated", "inverted"]
-    assert measure(film).picture is None
+    # as it comes, the film has no white page around it: its view is read on the whole
+    assert measure(film).view_column == measure(film).centre_bright
     assert [variant[2] for variant in _retries(film, None)] == ["rotated", "rotated", "inverted"]
 
 
@@ -199,6 +200,48 @@ def test_a_slice_in_plot_axes_read_as_other_is_staged_from_the_picture_alone():
     assert result.confidence < LOW_CONFIDENCE
     assert not result.flags
     assert result.reasons[-1].startswith("retried:") and "without the page" in result.reasons[-1]
+
+
+def _on_a_screen(picture: np.ndarray, pad: int) -> np.ndarray:
+    """The picture on a viewer's black screen: a scout view and scanner text left of it."""
+    h, w = picture.shape
+    screen = np.zeros((h + 2 * pad, w + 3 * pad), np.uint8)
+    screen[pad : pad + h, 2 * pad : 2 * pad + w] = picture
+    side = pad + pad // 2
+    scout = cv2.resize(phantoms.chest_xray_frontal(256, 1), (side, side))
+    screen[pad + h - side : pad + h, 10 : 10 + side] = scout
+    for k, line in enumerate(("KV: 120", "mA: 200", "ST: 2 mm", "SL: -187.5")):
+        cv2.putText(screen, line, (12, pad + 20 * k + 10), cv2.FONT_HERSHEY_SIMPLEX, 0.45, 255, 1)
+    return screen
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_the_slice_on_a_viewers_screen_is_retried_without_the_screen(seed: int):
+    """The slice's window shows air in dark grey, apart from the screen's black; the retry
+    reads the slice without the scout view and the scanner text."""
+    window = np.maximum(phantoms.ct_axial(300, seed), 45).astype(np.uint8)
+    screen = _on_a_screen(window, 80)
+    features = measure(screen)
+    assert features.picture is not None
+    left, top, right, bottom = features.picture
+    height, width = screen.shape
+    assert abs(left * width - 160) <= 4 and abs(right * width - 460) <= 4
+    assert abs(top * height - 80) <= 4 and abs(bottom * height - 380) <= 4
+    crop, size, flag, how, _ = next(_retries(screen, features.picture))
+    assert abs(size[0] - 300) <= 4 and abs(size[1] - 300) <= 4
+    assert flag == "" and how.startswith("without the page")
+    assert classify_image(screen).modality == "ct"
+
+
+def test_a_film_on_black_keeps_its_view_read_as_it_comes():
+    """The view rule was set on films as they come, their black borders included: a black
+    page gives the retry its picture, not the view its column."""
+    film = np.zeros((400, 560), np.uint8)
+    film[40:360, 120:440] = cv2.resize(phantoms.chest_xray_frontal(512, 0), (320, 320))
+    features = measure(film)
+    assert features.picture is not None
+    assert features.view_column == features.centre_bright
+    assert features.view_horizontal == features.grad_vertical
 
 
 # Grey figures on a page that the shipped layer calls `other` short of RETRY_SKIP, so the

@@ -3,9 +3,10 @@
 The retries, each accepted only when the model is sure of a radiograph once the image is
 cropped, turned or inverted, and reported below LOW_CONFIDENCE so a reviewer looks:
 - the picture alone: a film or slice printed on a white page with plot axes, a title or a
-  label strip around it (features._on_paper found it) is read without the page. The page's
-  white and its text are what make such a figure read as a chart; nothing is done to the
-  film, so there is no flag, only the reason;
+  label strip around it (features._on_paper found it), or shown on a black one (a viewer's
+  screen with a scout view and scanner text beside the slice: features._on_screen) is read
+  without the page. The page and its text are what make such a figure read as a chart;
+  nothing is done to the film, so there is no flag, only the reason;
 - turned a quarter (`rotated`): a film or a CT slice scanned or placed sideways;
 - inverted (`inverted`): a negative print (bones dark, lungs bright), as some papers show
   chest films. Only an X-ray counts: an inverted white-page figure is a dark field with
@@ -50,8 +51,8 @@ def _retries(
     image: np.ndarray, picture: tuple[float, float, float, float] | None
 ) -> Iterator[tuple[np.ndarray, tuple[int, int], str, str, tuple[str, ...]]]:
     """(variant, the (width, height) it stands for, flag, how, modalities it may show), one
-    at a time from a reduced copy. `picture`: the box of the picture on a white page, as
-    fractions of the image (Features.picture)."""
+    at a time from a reduced copy. `picture`: the box of the picture on a white or black
+    page, as fractions of the image (Features.picture)."""
     height, width = image.shape[:2]
     small = shrunk(image, RETRY_SIDE, min_side=8)
     if picture is not None:

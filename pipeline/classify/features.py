@@ -20,10 +20,11 @@ from pipeline.classify.texture import texture
 
 WORK_SIDE = 256
 PAPER_WHITE = 235  # grey level of the white page a picture is pasted on
-PAPER_MIN_SHARE = 0.05  # less white than this: no page around the picture
+PAPER_BLACK = 30  # and of the black one (a viewer's screen, a slide): CT air is darker
+PAPER_MIN_SHARE = 0.05  # less page than this: no page around the picture
 PICTURE_MIN_SHARE = 0.25  # a smaller largest shape is a drawing's part, not its picture
 PICTURE_MAX_SHARE = 0.97  # the picture already fills the image
-OUTSIDE_WHITE = 0.85  # share of the page outside the picture that is white
+OUTSIDE_PAGE = 0.85  # share of what lies outside the picture that is page
 _STROKE = np.ones((5, 5), np.uint8)  # thinner than this (working pixels): text, ticks, lines
 
 
@@ -66,8 +67,8 @@ class Features:
 
     rendering: str = "grey"  # grey, one hue, colour map [name], colour
     texture: tuple[float, ...] = ()  # shares of local patterns per radius (texture.py)
-    # the picture a white page holds (_on_paper) as (left, top, right, bottom) fractions of
-    # the image; None when the image has no page around a picture
+    # the picture a white page (_on_paper) or else a black one (_on_screen) holds, as
+    # (left, top, right, bottom) fractions of the image; None when no page is around one
     picture: tuple[float, float, float, float] | None = None
 
 
@@ -80,19 +81,31 @@ def _work_copy(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
 
 
 def _on_paper(gray: np.ndarray) -> tuple[slice, slice] | None:
-    """The box (rows, columns) of the picture a white page holds: the bounding box of the
-    largest connected non-white shape, when what lies outside that box is nearly all white
-    (a title, tick numbers or a label beside the picture, not touching it). A title row or a
-    column of tick numbers blocks the row-by-row trim (_trim_margins); this finds the
-    picture past them. None when there is no white page around a picture, or when the box
-    would be nearly the whole image or a small part of it."""
+    """The box (rows, columns) of the picture a white page holds: a film or slice with a
+    title, tick numbers or a label beside it. None when there is no white page around one."""
+    return _on_page(gray, gray >= PAPER_WHITE)
+
+
+def _on_screen(gray: np.ndarray) -> tuple[slice, slice] | None:
+    """The box of the picture a black page holds: a slice on a viewer's screen with its
+    scout view and scanner text beside it, a film on a black slide. Only the retry reads it:
+    the view rule's thresholds were set on films as they come, and a film's own black
+    border would be cut off as page."""
+    return _on_page(gray, gray <= PAPER_BLACK)
+
+
+def _on_page(gray: np.ndarray, page: np.ndarray) -> tuple[slice, slice] | None:
+    """The bounding box of the largest connected shape off the page (`page`: its pixels),
+    when what lies outside that box is nearly all page (labels beside the picture, not
+    touching it). A title row or a column of tick numbers blocks the row-by-row trim
+    (_trim_margins); this finds the picture past them. None when the page is too small, or
+    when the box would be nearly the whole image or a small part of it."""
     h, w = gray.shape
-    paper = gray >= PAPER_WHITE
-    if paper.mean() < PAPER_MIN_SHARE:
+    if page.mean() < PAPER_MIN_SHARE:
         return None
     # strokes (text, tick marks, frame lines) opened away: they would join the labels
     # beside a picture to it
-    shapes = cv2.morphologyEx((~paper).astype(np.uint8), cv2.MORPH_OPEN, _STROKE)
+    shapes = cv2.morphologyEx((~page).astype(np.uint8), cv2.MORPH_OPEN, _STROKE)
     n, _labels, stats, _ = cv2.connectedComponentsWithStats(shapes, connectivity=8)
     if n <= 1:
         return None
@@ -100,10 +113,10 @@ def _on_paper(gray: np.ndarray) -> tuple[slice, slice] | None:
     x, y, bw, bh = (int(v) for v in stats[largest, :4])
     if bw * bh >= PICTURE_MAX_SHARE * h * w or bw * bh < PICTURE_MIN_SHARE * h * w:
         return None
-    outside = paper.copy()
+    outside = page.copy()
     outside[y : y + bh, x : x + bw] = True
-    outside_white = (float(outside.sum()) - bw * bh) / (h * w - bw * bh)
-    if outside_white < OUTSIDE_WHITE:
+    outside_page = (float(outside.sum()) - bw * bh) / (h * w - bw * bh)
+    if outside_page < OUTSIDE_PAGE:
         return None
     return slice(y, y + bh), slice(x, x + bw)
 
@@ -266,6 +279,7 @@ def measure(image: np.ndarray) -> Features:
         if box is None
         else _column_and_horizontal(*_profile_copies(_stretch(_trim_margins(cleaned[box]))))
     )
+    picture = box or _on_screen(cleaned)
     symmetry = _symmetry(tiny)
     in_dark = dark > 0
     dark_level = float(g[in_dark].mean()) / 255.0 if in_dark.any() else 0.0
@@ -317,7 +331,7 @@ def measure(image: np.ndarray) -> Features:
         texture=texture(gray),
         view_column=view_column,
         view_horizontal=view_horizontal,
-        picture=None if box is None else _fractions(box, cleaned.shape),
+        picture=None if picture is None else _fractions(picture, cleaned.shape),
     )
 
 
