@@ -231,10 +231,17 @@ def run_nightly(env: dict[str, str], log: Path, code: str = FLOW) -> tuple[float
 
 
 def cpu_line(summary: dict, sources: int) -> str:
-    """Where the CPU went: the run's two cores are shared by every process below."""
-    parts = [f"{kind} {seconds:.1f} s ({1000 * seconds / max(sources, 1):.0f} ms a source)"
-             for kind, seconds in sorted(summary["cpu_seconds"].items())]  # fmt: skip
-    return "  CPU: " + ", ".join(parts)
+    """Where the CPU went: the machine's cores are shared by every process below. When
+    their CPU over the cores comes near what the limits allow, the run is bound by the
+    machine, not by the limits or by idle slots."""
+    seconds = summary["cpu_seconds"]
+    parts = [f"{kind} {spent:.1f} s ({1000 * spent / max(sources, 1):.0f} ms a source)"
+             for kind, spent in sorted(seconds.items())]  # fmt: skip
+    cores = os.cpu_count() or 1
+    return (
+        "  CPU: " + ", ".join(parts) + f"; together over {cores} cores, "
+        f"{sum(seconds.values()) / cores:.1f} s of the run's time at the least"
+    )
 
 
 def main() -> int:
