@@ -282,9 +282,10 @@ class PoolBatches:
 
     def adopt(self) -> list[tuple[Any, list[SourceRef]]]:
         """Flow runs of the deployment that a stopped or killed backfill left waiting or
-        running: cancelled (a running one through its worker, which stops its process), and
-        followed until they end. One still not ended after STOP_WAIT seconds has no worker
-        left (it was killed): it is marked cancelled here."""
+        running: cancelled (one a worker has taken or is running through that worker, which
+        stops its process: _cancel_state), and followed until they end. One still not ended
+        after STOP_WAIT seconds has no worker left (it was killed): it is marked cancelled
+        here."""
         deployment = self.client.read_deployment_by_name(self.deployment)
         runs = self.client.read_flow_runs(
             deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment.id])),
@@ -310,7 +311,14 @@ class PoolBatches:
 
 
 def _cancel_state(run: Any) -> Any:
-    if run.state is not None and run.state.type in (StateType.RUNNING, StateType.CANCELLING):
+    """Cancelling for a batch a worker has taken (Pending: its process is starting) or is
+    running: the worker stops the process and marks it Cancelled, and meanwhile the server
+    refuses the Running its engine proposes. Forced to Cancelled instead, a Pending batch
+    would start all the same (the server lets a run leave Cancelled for Running) and fetch
+    its sources while a resumed backfill queues them again. Cancelled at once for a batch
+    no worker has taken."""
+    taken = (StateType.PENDING, StateType.RUNNING, StateType.CANCELLING)
+    if run.state is not None and run.state.type in taken:
         return Cancelling(message="backfill stopped")
     return Cancelled(message="backfill stopped before this batch started")
 
