@@ -19,7 +19,9 @@ RUN := $(PREFECT_ENV) $(if $(PREFECT_API),PREFECT_API_URL=$(PREFECT_API)) $(PY)
 # make does not expand a $(...) in them either.
 ARGUMENTS := PDF DOI URL MAX WATCHLIST FROM UNTIL QUERY POOL
 $(foreach name,$(ARGUMENTS),$(eval override $(name) := $$(value $(name))))
-export $(ARGUMENTS) PREFECT_API_URL
+export $(ARGUMENTS)
+# (PREFECT_API_URL is not exported here: make would pass an unset one as empty, and Prefect's
+# events then go nowhere, an error logged for each of them.)
 
 .PHONY: setup system-deps extract test lint bench eval server review staged export help \
 	nightly serve demo backfill worker

@@ -52,3 +52,34 @@ def test_extract_without_a_source_prints_the_usage(tmp_path: Path) -> None:
     shutil.copy(REPO / "Makefile", tmp_path / "Makefile")
     done = run_make(tmp_path, "extract")
     assert done.returncode != 0 and "usage: make extract" in done.stderr
+
+
+def _api_url_seen(folder: Path, url: str | None) -> str:
+    """The PREFECT_API_URL the command of `make extract` is run with ('unset' for none),
+    when the caller has `url` (None: none)."""
+    import os
+    import sys
+
+    env = {name: value for name, value in os.environ.items() if name != "PREFECT_API_URL"}
+    if url is not None:
+        env["PREFECT_API_URL"] = url
+    show = f"{sys.executable} -c 'import os; print(os.environ.get(\"PREFECT_API_URL\", \"unset\"))'"
+    done = subprocess.run(
+        ["make", "-s", "-o", "setup", "extract", "PDF=a.pdf", f"PY={show}"],
+        cwd=folder, capture_output=True, text=True, timeout=60, env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()[-1] if done.stdout.strip() else ""
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs GNU make")
+def test_the_callers_prefect_api_url_reaches_the_command_and_none_is_made_up(
+    tmp_path: Path,
+) -> None:
+    """An empty PREFECT_API_URL is not the same as none: Prefect's events client then fails
+    on every event, and each failure is logged as an error."""
+    shutil.copy(REPO / "Makefile", tmp_path / "Makefile")
+    url = "http://127.0.0.1:4299/api"
+    assert _api_url_seen(tmp_path, url) == url
+    # none, or the local server's when a `make server` answers on this machine
+    assert _api_url_seen(tmp_path, None) in ("unset", "http://127.0.0.1:4200/api")
