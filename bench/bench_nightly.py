@@ -237,7 +237,9 @@ def cpu_line(summary: dict, sources: int) -> str:
     seconds = summary["cpu_seconds"]
     parts = [f"{kind} {spent:.1f} s ({1000 * spent / max(sources, 1):.0f} ms a source)"
              for kind, spent in sorted(seconds.items())]  # fmt: skip
-    cores = os.cpu_count() or 1
+    # the cores this process may run on (a container's or an affinity mask's, not the host's)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = cores or 1
     return (
         "  CPU: " + ", ".join(parts) + f"; together over {cores} cores, "
         f"{sum(seconds.values()) / cores:.1f} s of the run's time at the least"

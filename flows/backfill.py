@@ -316,7 +316,13 @@ def _cancel_state(run: Any) -> Any:
     refuses the Running its engine proposes. Forced to Cancelled instead, a Pending batch
     would start all the same (the server lets a run leave Cancelled for Running) and fetch
     its sources while a resumed backfill queues them again. Cancelled at once for a batch
-    no worker has taken."""
+    no worker has taken.
+
+    Left: a batch set Cancelling in the moment between a worker taking it and recording its
+    process's pid is marked Cancelled by that worker (no process to stop yet), and may then
+    start; the next backfill adopts it (Running) and cancels it through its worker. A
+    Pending batch whose worker is gone stays Cancelling until adopt() gives up after
+    STOP_WAIT."""
     taken = (StateType.PENDING, StateType.RUNNING, StateType.CANCELLING)
     if run.state is not None and run.state.type in taken:
         return Cancelling(message="backfill stopped")

@@ -20,7 +20,7 @@ from pipeline.classify.texture import texture
 
 WORK_SIDE = 256
 PAPER_WHITE = 235  # grey level of the white page a picture is pasted on
-PAPER_BLACK = 30  # and of the black one (a viewer's screen, a slide): CT air is darker
+PAPER_BLACK = 30  # and of a black one: a viewer's screen, a slide, the air around a body
 PAPER_MIN_SHARE = 0.05  # less page than this: no page around the picture
 PICTURE_MIN_SHARE = 0.25  # a smaller largest shape is a drawing's part, not its picture
 PICTURE_MAX_SHARE = 0.97  # the picture already fills the image
@@ -88,9 +88,10 @@ def _on_paper(gray: np.ndarray) -> tuple[slice, slice] | None:
 
 def _on_screen(gray: np.ndarray) -> tuple[slice, slice] | None:
     """The box of the picture a black page holds: a slice on a viewer's screen with its
-    scout view and scanner text beside it, a film on a black slide. Only the retry reads it:
-    the view rule's thresholds were set on films as they come, and a film's own black
-    border would be cut off as page."""
+    scout view and scanner text beside it, a film on a black slide. Any dark ground counts
+    as page, so an ordinary slice or film gets a box too (its body, inside the black air or
+    border): the retry then reads that crop, which measured no harm. Only the retry reads
+    it: the view rule's thresholds were set on films as they come, with their borders."""
     return _on_page(gray, gray <= PAPER_BLACK)
 
 
