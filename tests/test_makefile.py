@@ -19,11 +19,18 @@ HOSTILE = {
 }
 
 
-def run_make(folder: Path, target: str, *values: str) -> subprocess.CompletedProcess[str]:
-    """The real recipe, with `setup` taken as done and the program replaced by printf."""
+def run_make(
+    folder: Path,
+    target: str,
+    *values: str,
+    program: str = "printf '[%s]\\n'",
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """The real recipe, with `setup` taken as done and the program replaced (by printf:
+    each argument on a line)."""
     return subprocess.run(
-        ["make", "-s", "-o", "setup", target, *values, "PY=printf '[%s]\\n'"],
-        cwd=folder, capture_output=True, text=True, timeout=60,
+        ["make", "-s", "-o", "setup", target, *values, f"PY={program}"],
+        cwd=folder, capture_output=True, text=True, timeout=60, env=env,
     )  # fmt: skip
 
 
@@ -64,10 +71,7 @@ def _api_url_seen(folder: Path, url: str | None) -> str:
     if url is not None:
         env["PREFECT_API_URL"] = url
     show = f"{sys.executable} -c 'import os; print(os.environ.get(\"PREFECT_API_URL\", \"unset\"))'"
-    done = subprocess.run(
-        ["make", "-s", "-o", "setup", "extract", "PDF=a.pdf", f"PY={show}"],
-        cwd=folder, capture_output=True, text=True, timeout=60, env=env,
-    )  # fmt: skip
+    done = run_make(folder, "extract", "PDF=a.pdf", program=show, env=env)
     assert done.returncode == 0, done.stderr
     return done.stdout.splitlines()[-1] if done.stdout.strip() else ""
 
