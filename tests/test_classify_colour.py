@@ -63,6 +63,14 @@ def test_film_through_jet_is_inverted_through_the_map(cmap: int):
     assert _rank_correlation(result.gray, _work_copy(FILM)[0]) > 0.9
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_colour_figures_are_not_read_through_a_colour_map(seed):
+    for figure in (phantoms.colour_photo(512, seed), phantoms.bar_chart(512, seed)):
+        result = _normal(figure)
+        assert result.rendering == "colour"
+        assert result.off_curve > 0.1
+
+
 def test_thin_coloured_marks_are_masked_not_an_overlay():
     marked = cv2.cvtColor(FILM, cv2.COLOR_GRAY2BGR)
     cv2.circle(marked, (170, 260), 60, (0, 0, 255), 3)
