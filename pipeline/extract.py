@@ -50,10 +50,13 @@ class ExtractReport:
 
 
 def classify_images(images: list[DocumentImage]) -> Classes:
-    """Class of each written image by index; a string says why it could not be read."""
+    """Class of each image that can be staged, by index; a string says why it could not be
+    read. Icons, the tiles of a stitched figure and the other images never staged
+    (document.NOT_STAGED_FLAGS) are not classified: a diagram's icons and tiles can be most
+    of a paper's images, and their class would decide nothing."""
     from pipeline.classify import classify_files
 
-    return classify_files((image.index, image.file) for image in images if image.file)
+    return classify_files((image.index, image.file) for image in images if image.stageable)
 
 
 def is_figure_of_panels(image: DocumentImage, images: list[DocumentImage]) -> bool:
@@ -64,7 +67,7 @@ def is_figure_of_panels(image: DocumentImage, images: list[DocumentImage]) -> bo
 def write_manifest(
     document: Document, images: list[DocumentImage], classes: Classes, *, low_confidence: float
 ) -> Path:
-    """Every image found, with its class, beside the image files.
+    """Every image found, with its class (when it can be staged), beside the image files.
 
     An image the classifier called `other` without conviction is marked `borderline`, so
     a reviewer can stage it by hand (`python -m pipeline stage-image`).

@@ -213,3 +213,27 @@ def test_running_out_of_memory_in_any_step_is_recorded_and_named(
     [source] = Store.open(tmp_path / "s.sqlite").sources()
     assert source.status == "failed" and source.failed_step == "classify"
     assert source.error == "out of memory (MemoryError) while extracting"
+
+
+def test_only_images_that_can_be_staged_are_classified(
+    tmp_path: Path, config: Config, store: Store
+) -> None:
+    from tests import phantoms
+    from tests.test_pdf_raw import RawPdf, gradient
+
+    pdf = RawPdf()
+    logo = pdf.add_image(gradient(120, 60))
+    icon = pdf.add_image(phantoms.chest_xray_frontal(20, seed=2))
+    figure = pdf.add_image(phantoms.chest_xray_frontal(256, seed=3))
+    resources = f"<</XObject<</Logo {logo} 0 R/Icon {icon} 0 R/Fig {figure} 0 R>>>>"
+    header = b"q 120 0 0 60 20 520 cm /Logo Do Q "
+    pdf.add_page(header + b"q 300 0 0 300 100 100 cm /Fig Do Q", resources)
+    pdf.add_page(header + b"q 12 0 0 12 300 300 cm /Icon Do Q", resources)
+
+    report = extract_pdf(pdf.save(tmp_path / "deco.pdf"), config, store)
+
+    entries = json.loads((report.out_dir / "manifest.json").read_text())["images"]
+    by_xref = {entry["xref"]: entry for entry in entries}
+    assert "classification" not in by_xref[logo] and "classification" not in by_xref[icon]
+    assert by_xref[figure]["classification"]["modality"] == "xray"
+    assert [row.fields["modality"] for row in store.candidates()] == ["X-ray"]
