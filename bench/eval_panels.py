@@ -16,6 +16,8 @@ X-rays and CT slices of the dev images in the panels (the figures named `real_*`
 - panels staged (real_* figures): of the expected panels, those found and classified as a
   radiograph (as `pipeline.extract` would stage them), each read by the whole classifier with
   the model of the group-wise CV fold that was fitted without the dev image in it.
+The random layouts are also stored at half the size they were drawn, as JPEG (a publisher's
+downsampled copy: panels of 90-165 px), and scored in the pixels they were drawn in.
 
 Run: .venv/bin/python bench/eval_panels.py [--verbose]
 """
@@ -38,6 +40,8 @@ import gate  # noqa: E402
 RANDOM_LAYOUTS = 60
 RANDOM_SEED = 15
 REAL_ASSIGNMENTS = 3
+HALF_SIZE = 0.5  # figures stored at half the size they were drawn (cells of 90-165 px)
+HALF_SIZE_NOTE = "stored at half size as JPEG"
 DATA = Path(os.environ.get("PIPELINE_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
@@ -115,20 +119,35 @@ def built(cases: list, pictures: RealPictures) -> list[tuple[object, list[Path |
 
 
 def score(
-    composites: list, verbose: bool, drawn: list | None = None, reader: HeldOutReader | None = None
+    composites: list,
+    verbose: bool,
+    drawn: list | None = None,
+    reader: HeldOutReader | None = None,
+    print_scale: float = 1.0,
 ) -> dict[str, float]:
     """`drawn`: the files in each composite's panels; with `reader`, the panels found are
-    also classified (panels staged)."""
+    also classified (panels staged). `print_scale`: each figure stored downsampled by it, as
+    a JPEG (tests.composites.case_report_pdf)."""
     with tempfile.TemporaryDirectory() as tmp:
         from tests.composites import case_report_pdf, extracted_with_panels
 
-        pdf = case_report_pdf(Path(tmp) / "case-reports.pdf", composites)
+        pdf = case_report_pdf(Path(tmp) / "case-reports.pdf", composites, print_scale)
         images = extracted_with_panels(pdf, Path(tmp) / "out")
-        return _scored(composites, images, verbose, drawn, reader)
+        return _scored(composites, images, verbose, drawn, reader, print_scale)
+
+
+def _in_drawn_pixels(box: tuple[int, int, int, int] | None, print_scale: float):  # noqa: ANN202
+    """A panel's box in the stored figure, in the pixels of the figure as drawn."""
+    return None if box is None else tuple(round(v / print_scale) for v in box)
 
 
 def _scored(
-    composites: list, images: list, verbose: bool, drawn: list | None, reader: HeldOutReader | None
+    composites: list,
+    images: list,
+    verbose: bool,
+    drawn: list | None,
+    reader: HeldOutReader | None,
+    print_scale: float = 1.0,
 ) -> dict[str, float]:
     from pipeline.pdf.caption_text import split_panel_captions
     from tests.composites import pairs
@@ -139,7 +158,7 @@ def _scored(
     named_total = named_right = singles = singles_cut = 0
     for n, (composite, figure) in enumerate(zip(composites, figures, strict=True)):
         panels = [image for image in images if image.panel_of == figure.index]
-        found = [p.panel_box for p in panels]
+        found = [_in_drawn_pixels(p.panel_box, print_scale) for p in panels]
         expected = len(composite.boxes)
         if not composite.expect_cut:
             singles += 1
@@ -227,6 +246,10 @@ def main() -> int:
     figures["random_panel_recall"] = score([build(c) for c in randoms], args.verbose)[
         "panel_recall"
     ]
+    print(f"== {RANDOM_LAYOUTS} random layouts, phantoms, {HALF_SIZE_NOTE}")
+    figures["random_half_size_panel_recall"] = score(
+        [build(c) for c in randoms], args.verbose, print_scale=HALF_SIZE
+    )["panel_recall"]
     images = DATA / "images"
     if (images / "labels.csv").exists():
         print("== real dev images in the panels")
@@ -246,6 +269,11 @@ def main() -> int:
         figures["real_random_panel_recall"] = sum(recalls) / len(recalls)
         if staged:
             figures["real_random_panels_staged"] = sum(staged) / len(staged)
+        print(f"== {RANDOM_LAYOUTS} random layouts, real dev images (draw 1), {HALF_SIZE_NOTE}")
+        composites, drawn = zip(*built(randoms, RealPictures(images)), strict=True)
+        half = score(list(composites), args.verbose, list(drawn), reader, HALF_SIZE)
+        figures["real_random_half_size_panel_recall"] = half["panel_recall"]
+        figures["real_random_half_size_panels_staged"] = half["panels_staged"]
         print("== single dev radiographs and CT slices")
         figures.update(singles_cut(pictures))
     else:

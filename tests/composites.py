@@ -250,9 +250,15 @@ def extracted_with_panels(pdf: Path, out_dir: Path) -> list[Any]:
     return split_panels(extract_images(pdf, out_dir, Config()), out_dir)
 
 
-def case_report_pdf(path: Path, composites: list[Composite]) -> Path:
+PRINT_JPEG_QUALITY = 75  # a figure a publisher downsampled is stored as a JPEG
+
+
+def case_report_pdf(path: Path, composites: list[Composite], print_scale: float = 1.0) -> Path:
     """A journal-style case report: one page per figure, with a title, a paragraph of text,
-    the figure and its caption under it."""
+    the figure and its caption under it. `print_scale` below 1: each figure is stored
+    downsampled by it, as a JPEG (a publisher's or a preprint server's copy); its panels'
+    boxes then scale by it too."""
+    import cv2
     import pymupdf
 
     from tests.pdfs import encode
@@ -265,7 +271,15 @@ def case_report_pdf(path: Path, composites: list[Composite]) -> Path:
         height, width = composite.image.shape[:2]
         scale = min(484 / width, 480 / height)
         rect = pymupdf.Rect(56, 170, 56 + width * scale, 170 + height * scale)
-        page.insert_image(rect, stream=encode(composite.image))
+        if print_scale == 1.0:
+            stream = encode(composite.image)
+        else:
+            size = (max(8, round(width * print_scale)), max(8, round(height * print_scale)))
+            printed = cv2.resize(composite.image, size, interpolation=cv2.INTER_AREA)
+            ok, data = cv2.imencode(".jpg", printed, [cv2.IMWRITE_JPEG_QUALITY, PRINT_JPEG_QUALITY])
+            assert ok
+            stream = data.tobytes()
+        page.insert_image(rect, stream=stream)
         caption_box = pymupdf.Rect(56, rect.y1 + 8, 540, rect.y1 + 70)
         page.insert_textbox(caption_box, composite.caption, fontsize=9)
     doc.save(path)

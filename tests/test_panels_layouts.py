@@ -59,6 +59,21 @@ def test_case_report_pdf_keeps_each_panel_with_its_letter_caption_part_and_place
         assert all(p.page == figure.page and p.flags == ["panel"] for p in panels)
 
 
+@pytest.mark.parametrize("layout", ["white-1x2", "dark-1x3"])
+def test_a_row_of_small_panels_stored_downsampled_is_cut(layout: str, tmp_path: Path) -> None:
+    # stored at 120 px high, as JPEG: panels as small as the smallest CT slices curators took
+    [case] = [case for case in LAYOUTS if case["id"] == layout]
+    composite = build(case)
+    scale = 120 / min(composite.image.shape[:2])
+    pdf = case_report_pdf(tmp_path / "small.pdf", [composite], print_scale=scale)
+    images = extracted_with_panels(pdf, tmp_path)
+    [figure] = [image for image in images if image.panel_of is None]
+    panels = [image for image in images if image.panel_of == figure.index]
+    found = [tuple(round(v / scale) for v in p.panel_box) for p in panels]
+    assert min(figure.width, figure.height) == 120
+    assert matched(composite.boxes, found) == len(composite.boxes) == len(panels)
+
+
 def test_caption_naming_the_panels_lets_an_uneven_pair_be_cut() -> None:
     """A large film and a small CT slice with white around: not alike, not filling the
     figure, so cut only when the caption says there are two panels."""
