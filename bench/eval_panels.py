@@ -17,7 +17,9 @@ X-rays and CT slices of the dev images in the panels (the figures named `real_*`
   radiograph (as `pipeline.extract` would stage them), each read by the whole classifier with
   the model of the group-wise CV fold that was fitted without the dev image in it.
 The random layouts are also stored at half the size they were drawn, as JPEG (a publisher's
-downsampled copy: panels of 90-165 px), and scored in the pixels they were drawn in.
+downsampled copy: cells of 90-165 px), and scored in the pixels they were drawn in; and every
+single dev X-ray and CT slice reduced to 100 and 130 px on its short side, as JPEG: how many
+small single pictures are cut.
 
 Run: .venv/bin/python bench/eval_panels.py [--verbose]
 """
@@ -42,6 +44,7 @@ RANDOM_SEED = 15
 REAL_ASSIGNMENTS = 3
 HALF_SIZE = 0.5  # figures stored at half the size they were drawn (cells of 90-165 px)
 HALF_SIZE_NOTE = "stored at half size as JPEG"
+SMALL_SINGLES = (100, 130)  # short sides (px) the single dev pictures are also reduced to
 DATA = Path(os.environ.get("PIPELINE_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
@@ -136,7 +139,9 @@ def score(
         return _scored(composites, images, verbose, drawn, reader, print_scale)
 
 
-def _in_drawn_pixels(box: tuple[int, int, int, int] | None, print_scale: float):  # noqa: ANN202
+def _in_drawn_pixels(
+    box: tuple[int, int, int, int] | None, print_scale: float
+) -> tuple[int, ...] | None:
     """A panel's box in the stored figure, in the pixels of the figure as drawn."""
     return None if box is None else tuple(round(v / print_scale) for v in box)
 
@@ -223,9 +228,22 @@ def singles_cut(pictures: RealPictures) -> dict[str, float]:
         plain += bool(split_figure(pixels).panels)
         named += bool(split_figure(pixels, named=2).panels)
     print(f"  cut: {plain}/{len(files)}; with a caption naming two panels: {named}/{len(files)}")
+    small = 0
+    for path in files:
+        pixels = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        for side in SMALL_SINGLES:
+            scale = side / min(pixels.shape[:2])
+            size = (max(8, round(pixels.shape[1] * scale)), max(8, round(pixels.shape[0] * scale)))
+            reduced = cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
+            stored = cv2.imencode(".jpg", reduced, [cv2.IMWRITE_JPEG_QUALITY, 75])[1]
+            small += bool(split_figure(cv2.imdecode(stored, cv2.IMREAD_COLOR)).panels)
+    tried = len(files) * len(SMALL_SINGLES)
+    print(f"  reduced to {' and '.join(map(str, SMALL_SINGLES))} px on the short side (JPEG): "
+          f"cut {small}/{tried}")  # fmt: skip
     return {
         "real_singles_cut": plain / len(files),
         "real_singles_cut_caption_names_two": named / len(files),
+        "real_small_singles_cut": small / tried,
     }
 
 

@@ -54,12 +54,12 @@ sys.path.insert(0, str(REPO / "bench"))
 import gate  # noqa: E402
 from splits import is_check  # noqa: E402
 
+from pipeline.document import NOT_STAGED_FLAGS  # noqa: E402
+
 DATA = Path(os.environ.get("PIPELINE_SHARED_DATA", REPO.parent / "shared" / "data"))
 PAPERS = DATA / "realpapers"
 KINDS = ("xray", "ct", "overlay")
 MIN_PIECE = 64  # pixels: smaller leftovers are letters, icons, slivers, not panels
-# Extraction flags of images that are never staged (pipeline.extract.NOT_STAGED_FLAGS).
-NOT_PIECES = {"icon", "repeated", "too-large", "undecodable", "tile", "in-smask"}
 
 
 @dataclass
@@ -211,7 +211,7 @@ def pieces_by_page(manifest: dict[str, Any]) -> dict[int, int]:
     cut = {image["panel_of"] for image in images if image.get("panel_of") is not None}
     out: dict[int, int] = {}
     for image in images:
-        if image.get("file") is None or NOT_PIECES.intersection(image.get("flags") or []):
+        if image.get("file") is None or NOT_STAGED_FLAGS.intersection(image.get("flags") or []):
             continue
         if image["index"] in cut or min(image["width"] or 0, image["height"] or 0) < MIN_PIECE:
             continue

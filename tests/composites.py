@@ -263,6 +263,8 @@ def case_report_pdf(path: Path, composites: list[Composite], print_scale: float 
 
     from tests.pdfs import encode
 
+    if not 0.0 < print_scale <= 1.0:
+        raise ValueError(f"print_scale must be in (0, 1], not {print_scale}")
     doc = pymupdf.open()
     for n, composite in enumerate(composites, 1):
         page = doc.new_page(width=595, height=842)

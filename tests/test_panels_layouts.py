@@ -74,6 +74,25 @@ def test_a_row_of_small_panels_stored_downsampled_is_cut(layout: str, tmp_path: 
     assert matched(composite.boxes, found) == len(composite.boxes) == len(panels)
 
 
+def test_below_crossed_min_side_no_gutter_is_found_by_wiping_strokes() -> None:
+    # under 160 px a film's ribs are as thin as text: wiping strokes would turn its
+    # mediastinum into a gutter, so gutters that only show once strokes are wiped are not used
+    from pipeline.compound import CROSSED_MIN_SIDE
+
+    canvas = np.full((330, 610), 255, np.uint8)
+    canvas[20:310, :290] = cv2.resize(phantoms.chest_xray_frontal(512, 1), (290, 290))
+    canvas[20:310, 320:] = cv2.resize(phantoms.chest_xray_frontal(512, 2), (290, 290))
+    for y in (60, 160, 260):  # words across the gutter
+        cv2.putText(canvas, "RIGHT LEFT", (230, y), cv2.FONT_HERSHEY_SIMPLEX, 0.8, 0, 2)
+    small = cv2.resize(canvas, (240, 130), interpolation=cv2.INTER_AREA)
+    assert min(small.shape) < CROSSED_MIN_SIDE
+
+    panels = split_figure(small).panels
+
+    assert len(panels) == 2
+    assert not any("crossed" in panel.found_by for panel in panels)
+
+
 def test_caption_naming_the_panels_lets_an_uneven_pair_be_cut() -> None:
     """A large film and a small CT slice with white around: not alike, not filling the
     figure, so cut only when the caption says there are two panels."""

@@ -14,13 +14,17 @@ from pipeline.compound.records import FigureSplit, Panel
 if TYPE_CHECKING:  # numpy and cv2 load on first use
     import numpy as np
 
-__all__ = ["MIN_SIDE", "FigureSplit", "Panel", "split_figure"]
+__all__ = ["CROSSED_MIN_SIDE", "MIN_SIDE", "FigureSplit", "Panel", "split_figure"]
 
 # Pixels: an image with a shorter side is not cut. A figure whose short side could hold one
 # radiograph as small as curators take is tried: the collection's smallest CT slices are
 # about 105 px on their short side, and a row of such panels is that short (160 before:
 # such rows were never cut).
 MIN_SIDE = 96
+# Below this short side, gutters crossed by thin strokes are not looked for: at that size a
+# film's ribs are as thin as text, and with them wiped its mediastinum reads as a gutter
+# (single dev films reduced to 96-130 px were cut in two at it).
+CROSSED_MIN_SIDE = 160
 
 
 def split_figure(

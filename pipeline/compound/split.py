@@ -13,7 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from pipeline.compound import MIN_SIDE
+from pipeline.compound import CROSSED_MIN_SIDE, MIN_SIDE
 from pipeline.compound.pieces import is_picture, make_a_set
 from pipeline.compound.records import Box, FigureSplit, Panel
 from pipeline.compound.seams import even_seams
@@ -52,7 +52,7 @@ def split_figure(
     if min(height, width) < MIN_SIDE:
         return FigureSplit(width, height, reason=f"smaller than {MIN_SIDE} px")
     gray, scale = working_copy(pixels)
-    leaves, content = cut(gray)
+    leaves, content = cut(gray, crossed=min(height, width) >= CROSSED_MIN_SIDE)
     size = (gray.shape[1], gray.shape[0])
     pictures = [leaf for leaf in leaves if is_picture(gray, leaf.box, size)]
     parts = split_panel_captions(caption or "")

@@ -40,9 +40,10 @@ def background(gray: np.ndarray) -> float | None:
 
 
 class _Figure:
-    def __init__(self, gray: np.ndarray) -> None:
+    def __init__(self, gray: np.ndarray, crossed: bool) -> None:
         self.gray = gray
         self.bg = background(gray)
+        self.crossed = crossed
 
     @cached_property
     def unstroked(self) -> np.ndarray:
@@ -50,10 +51,11 @@ class _Figure:
         return without_strokes(self.gray)
 
 
-def cut(gray: np.ndarray) -> tuple[list[Leaf], Box]:
-    """The leaves of the recursive cut and the figure's content box (without margins)."""
+def cut(gray: np.ndarray, *, crossed: bool = True) -> tuple[list[Leaf], Box]:
+    """The leaves of the recursive cut and the figure's content box (without margins).
+    `crossed`: also look for gutters that thin strokes cross (lines.gutters)."""
     h, w = gray.shape
-    figure = _Figure(gray)
+    figure = _Figure(gray, crossed)
     content = _trim(gray, (0, 0, w, h), figure.bg)
     leaves: list[Leaf] = []
     _cut(figure, content, (), 0, leaves)
@@ -74,9 +76,8 @@ def _cut(figure: _Figure, box: Box, found_by: tuple[str, ...], depth: int, out: 
     def unstroked() -> np.ndarray:
         return figure.unstroked[y0:y1, x0:x1]
 
-    axis, separators = _widest(
-        gutters(region, 1, bg, unstroked), gutters(region, 0, bg, unstroked)
-    )
+    wiped = unstroked if figure.crossed else None
+    axis, separators = _widest(gutters(region, 1, bg, wiped), gutters(region, 0, bg, wiped))
     if not separators:
         searches = {axis: strong_seams(region, axis) for axis in (1, 0)}
         axis, separators = _widest(seams(searches[1]), seams(searches[0]))
