@@ -72,3 +72,23 @@ def test_each_revision_upgrades_to_the_newest(tmp_path: Path, revision: str) -> 
     store = Store(engine)
     store.record_source("pdf-2", "pdf", "/x.pdf", error="bad", failed_step="check-pdf")
     assert store.source("pdf-2").failed_step == "check-pdf"
+
+
+def test_the_code_knows_its_head_revision() -> None:
+    from pipeline.store.migrate import HEAD
+
+    assert head_revision() == HEAD
+
+
+def test_a_store_at_the_head_opens_without_loading_alembic(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "staging.sqlite"
+    Store.open(path).engine.dispose()
+    probe = (
+        "import sys; from pipeline.store import Store; "
+        f"Store.open({str(path)!r}); print('alembic' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
