@@ -177,10 +177,11 @@ def extract(
     fetching = fetching or Fetching(config)
     step = StepTracker(run_step)
     document: Document | None = None
-    from pipeline.http import source_deadline
+    from pipeline.netguard import source_deadline  # not pipeline.http: a local PDF needs no client
 
     try:
-        with source_deadline(config):  # every fetch of the source ends by [http] source_deadline
+        # every fetch of the source ends by [http] source_deadline
+        with source_deadline(config.http.source_deadline):
             document = source.resolve(fetching, step)
         images = step(
             "panels", split_panels, document.images, document.out_dir, config.extraction

@@ -237,3 +237,23 @@ def test_only_images_that_can_be_staged_are_classified(
     assert "classification" not in by_xref[logo] and "classification" not in by_xref[icon]
     assert by_xref[figure]["classification"]["modality"] == "xray"
     assert [row.fields["modality"] for row in store.candidates()] == ["X-ray"]
+
+
+def test_a_local_pdf_is_extracted_without_loading_the_http_client(
+    tmp_path: Path, pipeline_env: dict[str, str]
+) -> None:
+    pdf = case_report_pdf(tmp_path / "paper.pdf")
+    probe = (
+        "import sys; from pathlib import Path; from pipeline.config import load_config; "
+        "from pipeline.extract import extract; from pipeline.sources.pdf import LocalPdf; "
+        "from pipeline.store import Store; config = load_config(); "
+        "store = Store.open(config.path('staging_db')); "
+        f"report = extract(LocalPdf(Path({str(pdf)!r})), config, store); "
+        "print(len(report.staged), 'requests_cache' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True, text=True, cwd=REPO, env={**os.environ, **pipeline_env},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["2", "False"]
