@@ -75,9 +75,9 @@ def test_each_revision_upgrades_to_the_newest(tmp_path: Path, revision: str) -> 
 
 
 def test_the_code_knows_its_head_revision() -> None:
-    from pipeline.store.migrate import HEAD
+    from pipeline.store.migrate import newest_revision
 
-    assert head_revision() == HEAD
+    assert head_revision() == newest_revision()
 
 
 def test_a_store_at_the_head_opens_without_loading_alembic(tmp_path: Path) -> None:
@@ -90,5 +90,7 @@ def test_a_store_at_the_head_opens_without_loading_alembic(tmp_path: Path) -> No
         "import sys; from pipeline.store import Store; "
         f"Store.open({str(path)!r}); print('alembic' in sys.modules)"
     )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    repo = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=repo)
+    assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"

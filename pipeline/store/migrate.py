@@ -8,18 +8,25 @@ version: it is stamped with that revision, then upgraded like any other.
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, inspect, text
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 BASELINE = "0001"
-# The newest revision in migrations/versions/ (tests/test_store_migrations.py checks it is
-# Alembic's head): a store already there opens without loading Alembic, which with reading the
-# migration scripts took a fifth of a one-paper `extract` command.
-HEAD = "0003"
 # A table every store has had since before migrations existed.
 BASELINE_TABLE = "candidates"
+
+
+@cache
+def newest_revision() -> str:
+    """The newest revision in migrations/versions/, from the file names (NNNN_name.py: the
+    revision is NNNN; tests/test_store_migrations.py checks it is Alembic's head). A store
+    already there opens without loading Alembic, which with reading the migration scripts
+    took a fifth of a one-paper `extract` command."""
+    versions = (MIGRATIONS / "versions").glob("[0-9]*_*.py")
+    return max(path.name.split("_", 1)[0] for path in versions)
 
 
 def _alembic_config(connection: Connection):  # -> alembic.config.Config
@@ -60,8 +67,8 @@ def _stored_revision(connection: Connection) -> str | None:
 def migrate(engine: Engine) -> str:
     """Upgrade the store to the newest schema, in one transaction; its revision after."""
     with engine.connect() as connection:
-        if _stored_revision(connection) == HEAD:
-            return HEAD
+        if _stored_revision(connection) == newest_revision():
+            return newest_revision()
     from alembic import command
 
     head = head_revision()
