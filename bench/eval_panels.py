@@ -218,25 +218,22 @@ def singles_cut(pictures: RealPictures) -> dict[str, float]:
     """Share of single dev X-rays and CT slices cut: as they are, and with a caption that
     names two panels (letters for regions of one film: "consolidation (A) and effusion (B)")."""
     import cv2
+    import numpy as np
 
     from pipeline.compound import split_figure
+    from tests.composites import downsampled_jpeg
 
     files = sorted({path for paths in pictures.files.values() for path in paths})
-    plain = named = 0
+    plain = named = small = 0
     for path in files:
         pixels = cv2.imread(str(path), cv2.IMREAD_COLOR)
         plain += bool(split_figure(pixels).panels)
         named += bool(split_figure(pixels, named=2).panels)
-    print(f"  cut: {plain}/{len(files)}; with a caption naming two panels: {named}/{len(files)}")
-    small = 0
-    for path in files:
-        pixels = cv2.imread(str(path), cv2.IMREAD_COLOR)
         for side in SMALL_SINGLES:
-            scale = side / min(pixels.shape[:2])
-            size = (max(8, round(pixels.shape[1] * scale)), max(8, round(pixels.shape[0] * scale)))
-            reduced = cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
-            stored = cv2.imencode(".jpg", reduced, [cv2.IMWRITE_JPEG_QUALITY, 75])[1]
-            small += bool(split_figure(cv2.imdecode(stored, cv2.IMREAD_COLOR)).panels)
+            stored = downsampled_jpeg(pixels, side / min(pixels.shape[:2]))
+            reduced = cv2.imdecode(np.frombuffer(stored, np.uint8), cv2.IMREAD_COLOR)
+            small += bool(split_figure(reduced).panels)
+    print(f"  cut: {plain}/{len(files)}; with a caption naming two panels: {named}/{len(files)}")
     tried = len(files) * len(SMALL_SINGLES)
     print(f"  reduced to {' and '.join(map(str, SMALL_SINGLES))} px on the short side (JPEG): "
           f"cut {small}/{tried}")  # fmt: skip

@@ -253,12 +253,21 @@ def extracted_with_panels(pdf: Path, out_dir: Path) -> list[Any]:
 PRINT_JPEG_QUALITY = 75  # a figure a publisher downsampled is stored as a JPEG
 
 
+def downsampled_jpeg(image: np.ndarray, scale: float) -> bytes:
+    """The image as a publisher stores a downsampled copy: reduced by `scale`, as a JPEG."""
+    height, width = image.shape[:2]
+    size = (max(8, round(width * scale)), max(8, round(height * scale)))
+    reduced = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    ok, data = cv2.imencode(".jpg", reduced, [cv2.IMWRITE_JPEG_QUALITY, PRINT_JPEG_QUALITY])
+    assert ok
+    return data.tobytes()
+
+
 def case_report_pdf(path: Path, composites: list[Composite], print_scale: float = 1.0) -> Path:
     """A journal-style case report: one page per figure, with a title, a paragraph of text,
     the figure and its caption under it. `print_scale` below 1: each figure is stored
     downsampled by it, as a JPEG (a publisher's or a preprint server's copy); its panels'
     boxes then scale by it too."""
-    import cv2
     import pymupdf
 
     from tests.pdfs import encode
@@ -276,11 +285,7 @@ def case_report_pdf(path: Path, composites: list[Composite], print_scale: float 
         if print_scale == 1.0:
             stream = encode(composite.image)
         else:
-            size = (max(8, round(width * print_scale)), max(8, round(height * print_scale)))
-            printed = cv2.resize(composite.image, size, interpolation=cv2.INTER_AREA)
-            ok, data = cv2.imencode(".jpg", printed, [cv2.IMWRITE_JPEG_QUALITY, PRINT_JPEG_QUALITY])
-            assert ok
-            stream = data.tobytes()
+            stream = downsampled_jpeg(composite.image, print_scale)
         page.insert_image(rect, stream=stream)
         caption_box = pymupdf.Rect(56, rect.y1 + 8, 540, rect.y1 + 70)
         page.insert_textbox(caption_box, composite.caption, fontsize=9)

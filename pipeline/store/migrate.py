@@ -71,14 +71,10 @@ def migrate(engine: Engine) -> str:
             return newest_revision()
     from alembic import command
 
-    head = head_revision()
-    with engine.connect() as connection:
-        if current_revision(connection) == head:
-            return head
     with engine.begin() as connection:
         config = _alembic_config(connection)
         current = current_revision(connection)
         if current is None and BASELINE_TABLE in inspect(connection).get_table_names():
             command.stamp(config, BASELINE)
         command.upgrade(config, "head")
-        return current_revision(connection) or head
+        return current_revision(connection) or newest_revision()
