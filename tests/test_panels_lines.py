@@ -63,3 +63,17 @@ def test_a_film_is_not_cut_at_the_edge_of_its_own_frame() -> None:
     framed = np.zeros((300, 420), dtype=np.uint8)
     framed[:, 60:360] = phantoms.ct_axial(300, seed=4)
     assert seams(strong_seams(framed, 1)) == []
+
+
+def test_an_edge_that_ramps_over_several_lines_is_not_a_seam() -> None:
+    """A brighter region inside one picture (the spine of a coronal view) whose edge ramps
+    over a few lines: its two-line jump is strong, but so are those beside it."""
+    import cv2
+
+    ct = phantoms.ct_axial(300, seed=4)[50:250, 50:250].astype(np.float32)
+    brighter = np.zeros_like(ct)
+    brighter[:, 90:] = 60.0
+    brighter = cv2.GaussianBlur(brighter, (0, 0), 1.5)
+    texture = np.random.default_rng(0).normal(0.0, 4.0, ct.shape)
+    picture = np.clip(ct * 0.5 + brighter + texture, 0, 255).astype(np.uint8)
+    assert seams(strong_seams(picture, 1)) == []

@@ -16,6 +16,7 @@ SEAM_STRENGTH = 4.0  # jump across the seam over the median jump between nearby 
 SEAM_SHARE = 0.6  # share of the seam's length where the jump stands out
 WEAK_SEAM_STRENGTH = 2.0  # enough where a regular pitch of strong seams expects one
 EVEN_SEAM_SHARE = 0.4  # and where only the caption's count of panels expects one
+BLEND_PEAK = 1.5  # a seam resampled onto one mixed line: its two-line jump over those beside
 _PITCH_SLACK = 0.03  # share of the length a seam may stray from its place on the pitch
 _SEAM_WINDOW = 8  # lines either side that give the usual jump
 _SEAM_SPACING = 6  # seams closer than this are one seam (a hairline has two edges)
@@ -31,9 +32,28 @@ def _moving_median(values: np.ndarray, half: int) -> np.ndarray:
 
 def seam_profile(region: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
     """Per boundary between line i and i+1: how far the jump across it exceeds the usual jump
-    between nearby lines, and on what share of its length it stands out."""
-    lines = as_lines(region, axis)
-    jump = np.abs(np.diff(lines.astype(np.int16), axis=0))  # (n-1, length)
+    between nearby lines, and on what share of its length it stands out.
+
+    A figure resampled to its printed size mixes two abutting panels in the line where their
+    seam falls, and the jump is split between the two boundaries of that line. So the jump
+    over two lines (i to i+2; the mixed line goes with the piece after the boundary) counts
+    too, where it peaks: BLEND_PEAK times the two-line jumps beside it, which hold half the
+    step each. An edge inside a picture (a spine, a rib) ramps over several lines and its
+    two-line jumps beside the strongest are nearly as strong.
+    """
+    lines = as_lines(region, axis).astype(np.int16)
+    strength, share = _jumps(lines, 1)
+    if lines.shape[0] >= 5:
+        over_two, share_two = _jumps(lines, 2)
+        beside = np.maximum(np.r_[np.inf, over_two[:-1]], np.r_[over_two[1:], np.inf])
+        blend = (over_two >= BLEND_PEAK * beside) & (over_two > strength[:-1])
+        strength[:-1][blend] = over_two[blend]
+        share[:-1][blend] = share_two[blend]
+    return strength, share
+
+
+def _jumps(lines: np.ndarray, gap: int) -> tuple[np.ndarray, np.ndarray]:
+    jump = np.abs(lines[gap:] - lines[:-gap])  # (n-gap, length)
     mean_jump = jump.mean(axis=1)
     usual = _moving_median(mean_jump, _SEAM_WINDOW)
     share = np.count_nonzero(jump > (2.0 * usual + 6.0)[:, None], axis=1) / jump.shape[1]
