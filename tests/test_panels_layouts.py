@@ -159,3 +159,35 @@ def test_letters_for_regions_of_one_film_do_not_cut_it() -> None:
     assert len(split_panel_captions(caption)) == 2
     split = split_figure(lung_window_crop(5), caption)
     assert split.panels == () and "the caption names 2" in split.reason
+
+
+def test_a_pair_left_as_one_picture_is_cut_where_the_grid_of_the_others_runs() -> None:
+    """A 2x2 figure whose lower two films abut, alike at their edges (one picture to the
+    cut): the caption names four panels, and the upper row's column line runs where a faint
+    seam lies between them."""
+    figure = np.full((830, 820), 255, dtype=np.uint8)
+    figure[10:410, 10:405] = phantoms.ct_axial(400, seed=3)[:, :395]
+    figure[10:410, 415:810] = phantoms.ct_axial(400, seed=4)[:, 5:]
+    first = phantoms.chest_xray_frontal(500, seed=1)[50:450, 50:450]
+    second = (phantoms.chest_xray_frontal(500, seed=2)[50:450, 50:450] * 0.85).astype(np.uint8)
+    figure[420:820, 10:810] = np.hstack([first, second])
+    assert len(split_figure(figure).panels) != 4
+    caption = "Figure 1. (A) CT, day 1. (B) CT, day 5. (C) Film, day 1. (D) Film, day 5."
+    split = split_figure(figure, caption)
+    assert [p.letter for p in split.panels] == ["A", "B", "C", "D"]
+    (_, _, end_c, _), (start_d, _, _, _) = split.panels[2].box, split.panels[3].box
+    assert abs(end_c - 410) <= 2 and abs(start_d - 410) <= 2
+    assert split.panels[3].found_by[-2:] == ("seam", "caption")
+
+
+def test_a_film_beside_two_stacked_slices_is_not_cut_at_their_line() -> None:
+    """A large film spanning both rows of an uneven grid: the line between the two slices
+    beside it runs through the film, which has no seam there, whatever the caption counts."""
+    figure = np.full((420, 640), 255, dtype=np.uint8)
+    figure[10:410, 10:410] = phantoms.chest_xray_frontal(500, seed=1)[50:450, 50:450]
+    figure[10:205, 420:615] = phantoms.ct_axial(195, seed=3)
+    figure[215:410, 420:615] = phantoms.ct_axial(195, seed=4)
+    caption = "Figure 2. (A) Film. (B) CT, apex. (C) CT, base. (D) Not shown."
+    split = split_figure(figure, caption)
+    assert [p.box for p in split.panels][0] == (10, 10, 410, 410)
+    assert len(split.panels) == 3

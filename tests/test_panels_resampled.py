@@ -1,7 +1,7 @@
 """Regression: abutting panels of a figure stored at half the size it was drawn, as JPEG,
-where seams fall on lines that mix two panels (eval_panels' random layout 10 of draw 1,
-drawn again from the same dev images: tests/fixtures/resampled_grids.json). Skipped without
-../shared/data/images."""
+where seams fall on lines that mix two panels (eval_panels' random layouts 10, 30 and 32 of
+draw 1, drawn again from the same dev images: tests/fixtures/resampled_grids.json). Skipped
+without ../shared/data/images."""
 
 from __future__ import annotations
 

@@ -149,3 +149,20 @@ def _on_a_pitch(cuts: list[int], n: int, strength: np.ndarray) -> list[int]:
     if len(completed) != len(set(completed)) or any(c not in completed for c in cuts):
         return []
     return completed if _alike_lengths(completed, n) else []
+
+
+def seam_near(region: np.ndarray, axis: int, position: int) -> int | None:
+    """The line a faint seam cuts before, within a little of `position` (where the grid the
+    other panels make puts one), or None: the weak jump of a seam the caption expects."""
+    n = as_lines(region, axis).shape[0]
+    if n < 4 * _SEAM_WINDOW:
+        return None
+    strength, share = seam_profile(region, axis)
+    slack = max(3, round(_PITCH_SLACK * n))
+    lo, hi = max(1, position - slack), min(n - 1, position + slack)
+    if hi < lo:
+        return None
+    best = lo - 1 + int(np.argmax(strength[lo - 1 : hi]))
+    if strength[best] < WEAK_SEAM_STRENGTH or share[best] < EVEN_SEAM_SHARE:
+        return None
+    return best + 1

@@ -3,7 +3,9 @@
 The figure is analysed on a grey copy at most WORK_SIDE pixels long: a recursive XY cut at
 gutters, thin lines and seams (xycut.py), then the pieces that are pictures (pieces.py) are
 the panels if they make a set. When the caption names several panels and the figure is one
-picture, a grid of that many cells is looked for along faint seams (the caption as a hint).
+picture, a grid of that many cells is looked for along faint seams (the caption as a hint);
+when it names more panels than there are pictures, a picture spanning cells of the grid the
+others make is cut where a faint seam runs on that grid's line.
 Letters come from the caption in reading order when it names as many panels as were found;
 otherwise they are A, B, C... and flagged as guessed.
 """
@@ -16,13 +18,14 @@ import numpy as np
 from pipeline.compound import CROSSED_MIN_SIDE, MIN_SIDE
 from pipeline.compound.pieces import is_picture, make_a_set
 from pipeline.compound.records import Box, FigureSplit, Panel
-from pipeline.compound.seams import even_seams
+from pipeline.compound.seams import even_seams, seam_near
 from pipeline.compound.xycut import Leaf, cut
 from pipeline.pdf.caption_text import split_panel_captions
 from pipeline.pdf.captions import reading_order
 
 WORK_SIDE = 800  # analyse a copy at most this large
 MAX_CELL_ASPECT = 2.0  # a grid the caption implies has cells no longer than this
+MIN_CELL_SHARE = 0.25  # a grid line inside a picture leaves at least this share either side
 
 
 def working_copy(pixels: np.ndarray) -> tuple[np.ndarray, float]:
@@ -60,6 +63,8 @@ def split_figure(
         named = len(parts)
     if named >= 2 and len(pictures) == 1:
         pictures = _grid_the_caption_names(gray, pictures[0], named) or pictures
+    elif named > len(pictures) >= 2:
+        pictures = _cells_the_others_imply(gray, pictures, named)
     boxes = [leaf.box for leaf in pictures]
     if not make_a_set(boxes, content, named):
         reason = (
@@ -113,6 +118,65 @@ def _grid_the_caption_names(gray: np.ndarray, picture: Leaf, named: int) -> list
         if all(is_picture(gray, cell.box, size) for cell in cells):
             return cells
     return []
+
+
+def _cells_the_others_imply(gray: np.ndarray, pictures: list[Leaf], named: int) -> list[Leaf]:
+    """The caption names more panels than were found, and a picture spans cells of the grid
+    the other pictures make (two abutting panels a resampled copy blurred together): cut it
+    along each grid line inside it where a faint seam lies, while the caption has panels
+    left to find."""
+    size = (gray.shape[1], gray.shape[0])
+    out: list[Leaf] = []
+    missing = named - len(pictures)
+    for leaf in pictures:
+        others = [other.box for other in pictures if other is not leaf]
+        pieces = [leaf]
+        for axis in (1, 0):
+            if missing <= 0:
+                break
+            cut_pieces = []
+            for piece in pieces:
+                lines = _grid_lines_inside(piece.box, others, axis)
+                cells = _cut_at(gray, piece, axis, lines, size)[: missing + 1]
+                missing -= len(cells) - 1
+                cut_pieces += cells
+            pieces = cut_pieces
+        out += pieces
+    return out
+
+
+def _grid_lines_inside(box: Box, others: list[Box], axis: int) -> list[int]:
+    """Edges of the other pictures, along `axis`, that fall inside this box well away from
+    its ends, as offsets into it (one per edge pair: a gutter has two edges)."""
+    start, stop = (box[0], box[2]) if axis == 1 else (box[1], box[3])
+    length = stop - start
+    edges = sorted({e for o in others for e in ((o[0], o[2]) if axis == 1 else (o[1], o[3]))})
+    inside: list[int] = []
+    for edge in edges:
+        offset = edge - start
+        inner = MIN_CELL_SHARE * length <= offset <= (1 - MIN_CELL_SHARE) * length
+        if inner and (not inside or offset - inside[-1] > MIN_CELL_SHARE * length):
+            inside.append(offset)
+    return inside
+
+
+def _cut_at(
+    gray: np.ndarray, leaf: Leaf, axis: int, lines: list[int], size: tuple[int, int]
+) -> list[Leaf]:
+    """The leaf cut at the faint seams near these lines, if every piece is a picture."""
+    x0, y0, x1, y1 = leaf.box
+    region = gray[y0:y1, x0:x1]
+    cuts = [c for c in (seam_near(region, axis, line) for line in lines) if c is not None]
+    if not cuts:
+        return [leaf]
+    bounds = [0, *sorted(set(cuts)), region.shape[axis]]
+    boxes = [
+        (x0 + a, y0, x0 + b, y1) if axis == 1 else (x0, y0 + a, x1, y0 + b)
+        for a, b in zip(bounds, bounds[1:], strict=False)
+    ]
+    if not all(is_picture(gray, box, size) for box in boxes):
+        return [leaf]
+    return [Leaf(box, (*leaf.found_by, "seam", "caption")) for box in boxes]
 
 
 def _full_size(box: Box, scale: float, width: int, height: int) -> Box:
