@@ -63,6 +63,20 @@ def test_film_through_jet_is_inverted_through_the_map(cmap: int):
     assert _rank_correlation(result.gray, _work_copy(FILM)[0]) > 0.9
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_ct_through_jet_reduced_in_size_is_still_inverted_through_the_map(seed):
+    """A slice's sharp edges (dark lung against bright bone) blend the map's far ends into
+    colours no map holds once the image is reduced to the working copy: thin lines of them
+    must not make the map fail to fit."""
+    ct = phantoms.ct_axial(1024, seed=seed)
+    vessels = np.random.default_rng(seed).random(ct.shape) > 0.995  # small bright dots
+    ct[cv2.dilate(vessels.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0] = 255
+    result = _normal(cv2.applyColorMap(ct, cv2.COLORMAP_JET))
+    assert result.rendering == "colour map jet"
+    grey = _work_copy(ct)[0].astype(float)
+    assert np.corrcoef(result.gray.astype(float).ravel(), grey.ravel())[0, 1] > 0.8
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_a_colour_photo_is_not_read_through_a_colour_map(seed):
     # mostly coloured and not one hue, so jet and turbo are tried; neither fits

@@ -137,7 +137,9 @@ def _invert_colour_map(bgr: np.ndarray, light: np.ndarray, coloured: np.ndarray)
     """(map name, grey, pixels it does not explain) for the best-fitting map, or None.
 
     Only the coloured pixels must lie on the map: white or black pixels (a label strip, a
-    frame, burnt-in text) keep their lightness.
+    frame, burnt-in text) keep their lightness. Nor do thin lines of pixels off the map count
+    against the fit: an image reduced in size blends the map's colours on either side of each
+    sharp edge (dark blue lung and dark red bone make purple), which no map holds.
     """
     q = (bgr >> 3).astype(np.int32)  # 256 / _Q = 8
     index = (q[:, :, 0] * _Q + q[:, :, 1]) * _Q + q[:, :, 2]
@@ -145,7 +147,8 @@ def _invert_colour_map(bgr: np.ndarray, light: np.ndarray, coloured: np.ndarray)
     for name in _MAPS:
         position, distance = _map_table(name)
         off = (distance[index] > MAP_MATCH) & coloured
-        fit = 1.0 - float(off.sum()) / max(1, int(coloured.sum()))
+        wide = cv2.morphologyEx(off.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+        fit = 1.0 - float(np.count_nonzero(wide)) / max(1, int(coloured.sum()))
         if fit >= MAP_FIT_MIN and (best is None or fit > best[0]):
             grey = np.where(coloured, position[index], light).astype(np.uint8)
             best = (fit, name, grey, off)
