@@ -1,6 +1,7 @@
 """Regression: abutting panels of a figure stored at half the size it was drawn, as JPEG,
 where seams fall on lines that mix two panels (eval_panels' random layouts 10, 30 and 32 of
-draw 1, drawn again from the same dev images: tests/fixtures/resampled_grids.json). Skipped
+draw 1, drawn again from the same dev images: tests/fixtures/resampled_grids.json); and a
+slice not cut where one film's edge alone would put a grid line (found in review). Skipped
 without ../shared/data/images."""
 
 from __future__ import annotations
@@ -33,3 +34,21 @@ def test_abutting_panels_stored_at_half_size_are_cut(grid: dict) -> None:
     stored = cv2.imdecode(np.frombuffer(downsampled_jpeg(figure.image, 0.5), np.uint8), 1)
     split = split_figure(stored, figure.caption)
     assert len(split.panels) == len(figure.boxes), split.reason
+
+
+@pytest.mark.skipif(not FILES.is_dir(), reason=f"no dev images at {FILES}")
+def test_a_slice_is_not_cut_where_only_a_films_edge_runs() -> None:
+    """A film beside two stacked slices, the caption naming four panels. The film's bright
+    lower edge runs into the white page, so its box ends short of the cell, level with the
+    lower slice's mediastinum: one picture's edge is no grid line."""
+
+    def picture(name: str, side: int) -> np.ndarray:
+        return fit(cv2.imread(str(FILES / name), cv2.IMREAD_GRAYSCALE), side, side, 1.0)
+
+    figure = np.full((420, 625), 255, dtype=np.uint8)
+    figure[10:410, 10:410] = picture("SARS-10.1148rg.242035193-g04mr34g0-Fig8c-day10.jpeg", 400)
+    figure[10:205, 420:615] = picture("16630_5_1.jpg", 195)
+    figure[215:410, 420:615] = picture("ctlit_ct_covid_2020.03.26.20041426-p11-133.png", 195)
+    split = split_figure(figure, "Figure 1. (A) Film. (B) CT. (C) CT. (D) Not shown.")
+    assert not any("caption" in panel.found_by for panel in split.panels)
+

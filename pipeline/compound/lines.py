@@ -218,3 +218,26 @@ def _own_margins_kept(runs: list[Run]) -> list[tuple[int, int, bool]]:
         kept = [run for run in group if run.in_background] or group
         out.append((kept[0].start, kept[-1].stop, all(run.crossed for run in kept)))
     return out
+
+
+def gutter_near(
+    region: np.ndarray, axis: int, position: int, background: float | None, slack: int
+) -> Separator | None:
+    """A run of lines strictly flat in the figure's background colour, across the region and
+    within `slack` lines of `position` (where the grid of the other panels puts a gutter), or
+    None. It is not held to _bleeds: two slices on a white body whose white runs into the
+    gutter are cut there when the grid and the caption's count both expect it."""
+    if background is None:
+        return None
+    stats = line_stats(region, axis)
+    n = len(stats.flat)
+    for start, stop in flat_runs(stats.flat, stats.level):
+        if start <= _END_SLACK or stop >= n - _END_SLACK:
+            continue
+        if stop < position - slack or start > position + slack:
+            continue
+        colour = float(stats.level[start:stop].mean())
+        if abs(colour - background) < SAME_COLOUR and stats.strict[start:stop].mean() >= 0.5:
+            return Separator(start, stop, "gutter")
+    return None
+

@@ -151,6 +151,11 @@ def _on_a_pitch(cuts: list[int], n: int, strength: np.ndarray) -> list[int]:
     return completed if _alike_lengths(completed, n) else []
 
 
+def grid_slack(length: int) -> int:
+    """Lines a separator may stray from where a grid puts it, in a region this long."""
+    return max(3, round(_PITCH_SLACK * length))
+
+
 def seam_near(region: np.ndarray, axis: int, position: int) -> int | None:
     """The line a faint seam cuts before, within a little of `position` (where the grid the
     other panels make puts one), or None: the weak jump of a seam the caption expects."""
@@ -158,7 +163,7 @@ def seam_near(region: np.ndarray, axis: int, position: int) -> int | None:
     if n < 4 * _SEAM_WINDOW:
         return None
     strength, share = seam_profile(region, axis)
-    slack = max(3, round(_PITCH_SLACK * n))
+    slack = grid_slack(n)
     lo, hi = max(1, position - slack), min(n - 1, position + slack)
     if hi < lo:
         return None

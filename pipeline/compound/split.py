@@ -16,16 +16,18 @@ import cv2
 import numpy as np
 
 from pipeline.compound import CROSSED_MIN_SIDE, MIN_SIDE
+from pipeline.compound.lines import Separator, gutter_near
 from pipeline.compound.pieces import is_picture, make_a_set
 from pipeline.compound.records import Box, FigureSplit, Panel
-from pipeline.compound.seams import even_seams, seam_near
-from pipeline.compound.xycut import Leaf, cut
+from pipeline.compound.seams import even_seams, grid_slack, seam_near
+from pipeline.compound.xycut import Leaf, background, cut
 from pipeline.pdf.caption_text import split_panel_captions
 from pipeline.pdf.captions import reading_order
 
 WORK_SIDE = 800  # analyse a copy at most this large
 MAX_CELL_ASPECT = 2.0  # a grid the caption implies has cells no longer than this
 MIN_CELL_SHARE = 0.25  # a grid line inside a picture leaves at least this share either side
+GUTTER_SHARE = 0.1  # the widest gap between two panels of a grid, a share of the figure
 
 
 def working_copy(pixels: np.ndarray) -> tuple[np.ndarray, float]:
@@ -122,22 +124,24 @@ def _grid_the_caption_names(gray: np.ndarray, picture: Leaf, named: int) -> list
 
 def _cells_the_others_imply(gray: np.ndarray, pictures: list[Leaf], named: int) -> list[Leaf]:
     """The caption names more panels than were found, and a picture spans cells of the grid
-    the other pictures make (two abutting panels a resampled copy blurred together): cut it
-    along each grid line inside it where a faint seam lies, while the caption has panels
-    left to find."""
+    the other pictures make (two abutting panels a resampled copy blurred together, or two
+    slices whose white body runs into the gutter between them): cut it along each grid line
+    inside it where a gutter in the background colour or a faint seam lies, while the
+    caption has panels left to find."""
     size = (gray.shape[1], gray.shape[0])
+    bg = background(gray)
     out: list[Leaf] = []
     missing = named - len(pictures)
     for leaf in pictures:
         others = [other.box for other in pictures if other is not leaf]
         pieces = [leaf]
         for axis in (1, 0):
-            if missing <= 0:
-                break
             cut_pieces = []
             for piece in pieces:
-                lines = _grid_lines_inside(piece.box, others, axis)
-                cells = _cut_at(gray, piece, axis, lines, size)[: missing + 1]
+                lines = _grid_lines_inside(piece.box, others, axis, size[1 - axis])
+                cells = _cut_at(gray, piece, axis, lines, size, bg) if missing > 0 else [piece]
+                if len(cells) - 1 > missing:
+                    cells = [piece]  # more cells than the caption has panels left
                 missing -= len(cells) - 1
                 cut_pieces += cells
             pieces = cut_pieces
@@ -145,38 +149,74 @@ def _cells_the_others_imply(gray: np.ndarray, pictures: list[Leaf], named: int) 
     return out
 
 
-def _grid_lines_inside(box: Box, others: list[Box], axis: int) -> list[int]:
-    """Edges of the other pictures, along `axis`, that fall inside this box well away from
-    its ends, as offsets into it (one per edge pair: a gutter has two edges)."""
+def _grid_lines_inside(box: Box, others: list[Box], axis: int, figure_length: int) -> list[int]:
+    """Where the grid the other pictures make runs through this box along `axis`, as offsets
+    into it, well away from its ends: the middle of each gap between two other pictures side
+    by side in one row (or column), abutting or a gutter apart. One picture's edge alone is
+    no grid line (a film's bright edge can end its box short of the cell)."""
     start, stop = (box[0], box[2]) if axis == 1 else (box[1], box[3])
     length = stop - start
-    edges = sorted({e for o in others for e in ((o[0], o[2]) if axis == 1 else (o[1], o[3]))})
+    widest_gap = GUTTER_SHARE * figure_length
+    lines = set()
+    for a in others:
+        for b in others:
+            a0, a1, b0, b1 = (a[0], a[2], b[0], b[2]) if axis == 1 else (a[1], a[3], b[1], b[3])
+            gap = b0 - a1
+            if a is b or not -grid_slack(length) <= gap <= widest_gap:
+                continue
+            if _overlap_across(a, b, axis) >= 0.5:
+                lines.add(round((a1 + b0) / 2) - start)
     inside: list[int] = []
-    for edge in edges:
-        offset = edge - start
+    for offset in sorted(lines):
         inner = MIN_CELL_SHARE * length <= offset <= (1 - MIN_CELL_SHARE) * length
         if inner and (not inside or offset - inside[-1] > MIN_CELL_SHARE * length):
             inside.append(offset)
     return inside
 
 
+def _overlap_across(a: Box, b: Box, axis: int) -> float:
+    """How much two boxes overlap across `axis` (rows for a vertical line), over the shorter."""
+    a0, a1, b0, b1 = (a[1], a[3], b[1], b[3]) if axis == 1 else (a[0], a[2], b[0], b[2])
+    return max(0, min(a1, b1) - max(a0, b0)) / max(1, min(a1 - a0, b1 - b0))
+
+
 def _cut_at(
-    gray: np.ndarray, leaf: Leaf, axis: int, lines: list[int], size: tuple[int, int]
+    gray: np.ndarray,
+    leaf: Leaf,
+    axis: int,
+    lines: list[int],
+    size: tuple[int, int],
+    bg: float | None,
 ) -> list[Leaf]:
-    """The leaf cut at the faint seams near these lines, if every piece is a picture."""
+    """The leaf cut at a gutter or a faint seam near each of these lines, if every line has
+    one and every piece is a picture; else the leaf whole (a cell of the grid left holding
+    two panels would take the wrong letter)."""
     x0, y0, x1, y1 = leaf.box
     region = gray[y0:y1, x0:x1]
-    cuts = [c for c in (seam_near(region, axis, line) for line in lines) if c is not None]
-    if not cuts:
+    length = region.shape[axis]
+    separators: list[Separator] = []
+    for line in lines:
+        found = gutter_near(region, axis, line, bg, grid_slack(length))
+        if found is None:
+            seam = seam_near(region, axis, line)
+            found = None if seam is None else Separator(seam, seam, "seam")
+        if found is None or any(found.start < s.stop + 1 and s.start < found.stop + 1
+                                for s in separators):  # fmt: skip
+            return [leaf]
+        separators.append(found)
+    if not separators:
         return [leaf]
-    bounds = [0, *sorted(set(cuts)), region.shape[axis]]
+    separators.sort(key=lambda s: s.start)
+    bounds = [(0, separators[0].start)]
+    bounds += [(a.stop, b.start) for a, b in zip(separators, separators[1:], strict=False)]
+    bounds += [(separators[-1].stop, length)]
     boxes = [
-        (x0 + a, y0, x0 + b, y1) if axis == 1 else (x0, y0 + a, x1, y0 + b)
-        for a, b in zip(bounds, bounds[1:], strict=False)
+        (x0 + a, y0, x0 + b, y1) if axis == 1 else (x0, y0 + a, x1, y0 + b) for a, b in bounds
     ]
-    if not all(is_picture(gray, box, size) for box in boxes):
+    if not all(b > a for a, b in bounds) or not all(is_picture(gray, b, size) for b in boxes):
         return [leaf]
-    return [Leaf(box, (*leaf.found_by, "seam", "caption")) for box in boxes]
+    found_by = tuple(dict.fromkeys((*leaf.found_by, *(s.kind for s in separators), "caption")))
+    return [Leaf(box, found_by) for box in boxes]
 
 
 def _full_size(box: Box, scale: float, width: int, height: int) -> Box:
