@@ -194,19 +194,20 @@ def test_a_film_beside_two_stacked_slices_is_not_cut_at_their_line() -> None:
 
 
 def slice_on_white(seed: int, side: int = 390) -> np.ndarray:
-    """A slice cut from a figure printed on white: the white runs to the crop's edges."""
+    """A tight crop of a slice printed on white: the body runs off the crop's sides, so the
+    white around it reaches the side edges on most, not all, of their length."""
     ct = phantoms.ct_axial(side, seed=seed)
     body = np.zeros((side, side), np.uint8)
-    axes = (int(side * 0.42), int(side * 0.3))
+    axes = (int(side * 0.55), int(side * 0.3))
     cv2.ellipse(body, (side // 2, side // 2), axes, 0, 0, 360, 1, -1)
     return np.where(body > 0, ct, 252).astype(np.uint8)
 
 
 def test_a_white_gutter_the_slices_bleed_into_is_cut_where_the_grid_runs() -> None:
     """Two slices on white with a white gutter between them: the white spills over both
-    edges of the gutter, as a white band inside a picture does, so the cut leaves them one
-    picture. The caption names four panels and the upper row's column line runs through
-    that gutter: it cuts."""
+    edges of the gutter on most of its length, as a white band inside a picture does, so
+    the cut leaves them one picture. The caption names four panels and the upper row's
+    gutter runs where this one is: it cuts."""
     figure = np.full((820, 820), 255, dtype=np.uint8)
     figure[10:400, 10:400] = phantoms.ct_axial(390, seed=1)
     figure[10:400, 420:810] = phantoms.ct_axial(390, seed=2)
@@ -217,21 +218,29 @@ def test_a_white_gutter_the_slices_bleed_into_is_cut_where_the_grid_runs() -> No
     split = split_figure(figure, caption)
     assert [p.letter for p in split.panels] == ["A", "B", "C", "D"]
     lower_left, lower_right = split.panels[2], split.panels[3]
-    assert lower_left.box[2] <= 400 and lower_right.box[0] >= 420
+    assert lower_left.box[2] <= 402 and lower_right.box[0] >= 418
     assert lower_right.found_by == ("gutter", "caption")
 
 
 def test_a_picture_spanning_more_cells_than_the_caption_has_left_stays_whole() -> None:
-    """The caption names one panel more than the cut found, but the picture under the
-    top row's grid spans three cells: cutting it would make one panel too many, and
-    keeping only two of its three cells would drop a slice; it stays whole."""
-    figure = np.full((820, 1230), 255, dtype=np.uint8)
-    for column in range(3):
-        x = 10 + column * 410
-        figure[10:400, x : x + 390] = phantoms.ct_axial(390, seed=column + 1)
-        figure[420:810, x : x + 390] = slice_on_white(column + 4)
-    caption = "Figure 1. (A) Day 1. (B) Day 2. (C) Day 3. (D) Day 4. (E) Day 5."
-    split = split_figure(figure, caption)
-    lower = [p.box for p in split.panels if p.box[1] >= 410]
-    assert len(lower) <= 1
+    """A row of three slices the cut left as one picture under two rows of three: with
+    letters for one more panel only, cutting it would make a panel too many, and keeping two
+    of its three cells would drop a slice; it stays whole. With letters for two more, it is
+    cut into its three slices."""
+    from pipeline.compound.split import _cells_the_others_imply
+    from pipeline.compound.xycut import Leaf
 
+    figure = np.full((640, 640), 255, dtype=np.uint8)
+    cells = []
+    for row in range(3):
+        for column in range(3):
+            x, y = 10 + column * 210, 10 + row * 210
+            figure[y : y + 200, x : x + 200] = phantoms.ct_axial(200, seed=3 * row + column + 1)
+            cells.append((x, y, x + 200, y + 200))
+    singles = [Leaf(box, ("gutter",)) for box in cells[:6]]
+    lower_row = Leaf((10, 430, 630, 630), ("gutter",))
+    kept = _cells_the_others_imply(figure, [*singles, lower_row], named=8)
+    assert [leaf.box for leaf in kept] == [*cells[:6], lower_row.box]
+    cut = _cells_the_others_imply(figure, [*singles, lower_row], named=9)
+    assert len(cut) == 9
+    assert [leaf.box[0] for leaf in cut[6:]] == [10, 220, 430]

@@ -1,7 +1,8 @@
 """Regression: abutting panels of a figure stored at half the size it was drawn, as JPEG,
 where seams fall on lines that mix two panels (eval_panels' random layouts 10, 30 and 32 of
-draw 1, drawn again from the same dev images: tests/fixtures/resampled_grids.json); and a
-slice not cut where one film's edge alone would put a grid line (found in review). Skipped
+draw 1, drawn again from the same dev images: tests/fixtures/resampled_grids.json); and,
+found in review, pictures not cut where the grid of the others does not run: a slice where
+one film's edge alone would put a line, and an enlarged tight crop of a slice. Skipped
 without ../shared/data/images."""
 
 from __future__ import annotations
@@ -50,5 +51,26 @@ def test_a_slice_is_not_cut_where_only_a_films_edge_runs() -> None:
     figure[10:205, 420:615] = picture("16630_5_1.jpg", 195)
     figure[215:410, 420:615] = picture("ctlit_ct_covid_2020.03.26.20041426-p11-133.png", 195)
     split = split_figure(figure, "Figure 1. (A) Film. (B) CT. (C) CT. (D) Not shown.")
+    assert not any("caption" in panel.found_by for panel in split.panels)
+
+
+@pytest.mark.skipif(not FILES.is_dir(), reason=f"no dev images at {FILES}")
+def test_an_enlarged_crop_beside_two_stacked_films_is_not_cut() -> None:
+    """A lung-window crop of 190 x 119 px enlarged to 400 px (each pixel repeated three or
+    four times) beside two stacked films, the caption naming four panels: the stacked films'
+    gutter runs through it, but the jumps between its repeated lines are no seam."""
+
+    def picture(name: str, side: int) -> np.ndarray:
+        return fit(cv2.imread(str(FILES / name), cv2.IMREAD_GRAYSCALE), side, side, 1.0)
+
+    crop = (
+        "ctlit_ct_covid_Comparison-of-different-samples-for-2019-novel-cor_2020_"
+        "International-Journa-p2-21_1.png"
+    )
+    figure = np.full((420, 625), 255, dtype=np.uint8)
+    figure[10:410, 10:410] = picture(crop, 400)
+    figure[10:205, 420:615] = picture("bb0e626a.jpg", 195)
+    figure[215:410, 420:615] = picture("16745_2_1.PNG", 195)
+    split = split_figure(figure, "Figure 1. (A) CT. (B) Film. (C) Film. (D) Not shown.")
     assert not any("caption" in panel.found_by for panel in split.panels)
 

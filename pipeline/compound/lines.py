@@ -221,23 +221,27 @@ def _own_margins_kept(runs: list[Run]) -> list[tuple[int, int, bool]]:
 
 
 def gutter_near(
-    region: np.ndarray, axis: int, position: int, background: float | None, slack: int
+    region: np.ndarray, axis: int, gap: tuple[int, int], background: float | None, slack: int
 ) -> Separator | None:
-    """A run of lines strictly flat in the figure's background colour, across the region and
-    within `slack` lines of `position` (where the grid of the other panels puts a gutter), or
-    None. It is not held to _bleeds: two slices on a white body whose white runs into the
-    gutter are cut there when the grid and the caption's count both expect it."""
-    if background is None:
+    """Where the grid of the other panels has a gutter or a line (`gap`: its start and stop
+    in this region; panels that abut leave none), a run of lines flat in the figure's
+    background colour that lies in that place (give or take `slack` lines), or None. Not held
+    to _bleeds: two slices on a white body whose white reaches the gutter on most of its
+    length are cut there when the grid and the caption's count both expect it. A white band
+    inside one picture (a lung-window mediastinum) is rarely as narrow as the gutter, where
+    the gutter is, and across the whole picture."""
+    if background is None or gap[1] <= gap[0]:
         return None
     stats = line_stats(region, axis)
     n = len(stats.flat)
     for start, stop in flat_runs(stats.flat, stats.level):
         if start <= _END_SLACK or stop >= n - _END_SLACK:
             continue
-        if stop < position - slack or start > position + slack:
-            continue
+        if start < gap[0] - slack or stop > gap[1] + slack:
+            continue  # wider than the grid's gutter: a white band inside the picture
+        if start > gap[1] or stop < gap[0]:
+            continue  # beside the grid's gutter, not on it
         colour = float(stats.level[start:stop].mean())
         if abs(colour - background) < SAME_COLOUR and stats.strict[start:stop].mean() >= 0.5:
             return Separator(start, stop, "gutter")
     return None
-

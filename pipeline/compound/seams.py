@@ -22,12 +22,21 @@ _SEAM_WINDOW = 8  # lines either side that give the usual jump
 _SEAM_SPACING = 6  # seams closer than this are one seam (a hairline has two edges)
 
 
-def _moving_median(values: np.ndarray, half: int) -> np.ndarray:
-    padded = np.pad(values, half, mode="reflect")
+def _moving_median(values: np.ndarray, half: int, skip: np.ndarray | None = None) -> np.ndarray:
+    """The median of the values around each one, leaving out those `skip` marks."""
+    padded = np.pad(values.astype(np.float64), half, mode="reflect")
+    if skip is not None:
+        padded[np.pad(skip, half, mode="reflect")] = np.nan
     windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1)
     # leave out the centre and its neighbours: a seam must stand out from lines beside it
     keep = np.r_[0 : half - 1, half + 2 : 2 * half + 1]
-    return np.median(windows[:, keep], axis=1)
+    around = windows[:, keep]
+    if skip is None:
+        return np.median(around, axis=1)
+    median = np.zeros(len(values))
+    some = (~np.isnan(around)).any(axis=1)
+    median[some] = np.nanmedian(around[some], axis=1)
+    return median
 
 
 def seam_profile(region: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
@@ -55,7 +64,11 @@ def seam_profile(region: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]
 def _jumps(lines: np.ndarray, gap: int) -> tuple[np.ndarray, np.ndarray]:
     jump = np.abs(lines[gap:] - lines[:-gap])  # (n-gap, length)
     mean_jump = jump.mean(axis=1)
-    usual = _moving_median(mean_jump, _SEAM_WINDOW)
+    # A line with detail that repeats the one before (an image enlarged by repeating its
+    # pixels) says nothing of the usual jump: counted, its 0 would make every boundary
+    # between the original lines stand out as a seam. Flat lines (a gutter) still count.
+    repeated = (mean_jump == 0) & (lines[gap:].max(axis=1) != lines[gap:].min(axis=1))
+    usual = _moving_median(mean_jump, _SEAM_WINDOW, repeated if repeated.any() else None)
     share = np.count_nonzero(jump > (2.0 * usual + 6.0)[:, None], axis=1) / jump.shape[1]
     return mean_jump / (usual + 1.0), share
 

@@ -4,8 +4,8 @@ The figure is analysed on a grey copy at most WORK_SIDE pixels long: a recursive
 gutters, thin lines and seams (xycut.py), then the pieces that are pictures (pieces.py) are
 the panels if they make a set. When the caption names several panels and the figure is one
 picture, a grid of that many cells is looked for along faint seams (the caption as a hint);
-when it names more panels than there are pictures, a picture spanning cells of the grid the
-others make is cut where a faint seam runs on that grid's line.
+when it names more panels than there are pictures, a picture spanning the cells of a row of
+other pictures is cut where the gaps between them run, at a gutter or a faint seam.
 Letters come from the caption in reading order when it names as many panels as were found;
 otherwise they are A, B, C... and flagged as guessed.
 """
@@ -26,8 +26,8 @@ from pipeline.pdf.captions import reading_order
 
 WORK_SIDE = 800  # analyse a copy at most this large
 MAX_CELL_ASPECT = 2.0  # a grid the caption implies has cells no longer than this
-MIN_CELL_SHARE = 0.25  # a grid line inside a picture leaves at least this share either side
-GUTTER_SHARE = 0.1  # the widest gap between two panels of a grid, a share of the figure
+SPAN_SLACK = 0.05  # share of a picture's length the row of others may miss its ends by
+GUTTER_SHARE = 0.1  # the widest gap between two panels of that row, a share of the picture
 
 
 def working_copy(pixels: np.ndarray) -> tuple[np.ndarray, float]:
@@ -123,10 +123,10 @@ def _grid_the_caption_names(gray: np.ndarray, picture: Leaf, named: int) -> list
 
 
 def _cells_the_others_imply(gray: np.ndarray, pictures: list[Leaf], named: int) -> list[Leaf]:
-    """The caption names more panels than were found, and a picture spans cells of the grid
-    the other pictures make (two abutting panels a resampled copy blurred together, or two
-    slices whose white body runs into the gutter between them): cut it along each grid line
-    inside it where a gutter in the background colour or a faint seam lies, while the
+    """The caption names more panels than were found, and a picture spans the cells of a row
+    (or column) of other pictures (two abutting panels a resampled copy blurred together, or
+    two slices whose white body runs into the gutter between them): cut it where the gaps
+    between those pictures run, when each has a separator there, and only as far as the
     caption has panels left to find."""
     size = (gray.shape[1], gray.shape[0])
     bg = background(gray)
@@ -136,42 +136,41 @@ def _cells_the_others_imply(gray: np.ndarray, pictures: list[Leaf], named: int) 
         others = [other.box for other in pictures if other is not leaf]
         pieces = [leaf]
         for axis in (1, 0):
-            cut_pieces = []
-            for piece in pieces:
-                lines = _grid_lines_inside(piece.box, others, axis, size[1 - axis])
-                cells = _cut_at(gray, piece, axis, lines, size, bg) if missing > 0 else [piece]
-                if len(cells) - 1 > missing:
-                    cells = [piece]  # more cells than the caption has panels left
-                missing -= len(cells) - 1
-                cut_pieces += cells
-            pieces = cut_pieces
-        out += pieces
+            pieces = [
+                cell
+                for piece in pieces
+                for cell in _cut_at(gray, piece, axis, _grid_gaps(piece.box, others, axis), bg)
+            ]
+        if 1 < len(pieces) <= missing + 1 and all(is_picture(gray, p.box, size) for p in pieces):
+            missing -= len(pieces) - 1
+            out += pieces
+        else:
+            out.append(leaf)  # more cells than the caption has panels left, or not pictures
     return out
 
 
-def _grid_lines_inside(box: Box, others: list[Box], axis: int, figure_length: int) -> list[int]:
-    """Where the grid the other pictures make runs through this box along `axis`, as offsets
-    into it, well away from its ends: the middle of each gap between two other pictures side
-    by side in one row (or column), abutting or a gutter apart. One picture's edge alone is
-    no grid line (a film's bright edge can end its box short of the cell)."""
-    start, stop = (box[0], box[2]) if axis == 1 else (box[1], box[3])
-    length = stop - start
-    widest_gap = GUTTER_SHARE * figure_length
-    lines = set()
-    for a in others:
-        for b in others:
-            a0, a1, b0, b1 = (a[0], a[2], b[0], b[2]) if axis == 1 else (a[1], a[3], b[1], b[3])
-            gap = b0 - a1
-            if a is b or not -grid_slack(length) <= gap <= widest_gap:
-                continue
-            if _overlap_across(a, b, axis) >= 0.5:
-                lines.add(round((a1 + b0) / 2) - start)
-    inside: list[int] = []
-    for offset in sorted(lines):
-        inner = MIN_CELL_SHARE * length <= offset <= (1 - MIN_CELL_SHARE) * length
-        if inner and (not inside or offset - inside[-1] > MIN_CELL_SHARE * length):
-            inside.append(offset)
-    return inside
+def _grid_gaps(box: Box, others: list[Box], axis: int) -> list[tuple[int, int]]:
+    """The gaps (start, stop, as offsets into the box along `axis`) between other pictures
+    that lie side by side in one row (or column) across the box's whole span: the grid lines
+    that run through it. [] when no such row spans it (one picture's edge alone is no grid
+    line: a film's bright edge can end its box short of its cell)."""
+    def span(b: Box) -> tuple[int, int]:
+        return (b[0], b[2]) if axis == 1 else (b[1], b[3])
+
+    start, stop = span(box)
+    tolerance = SPAN_SLACK * (stop - start)
+    inside = [o for o in others if start - tolerance <= span(o)[0] < span(o)[1] <= stop + tolerance]
+    for first in inside:
+        row = sorted((o for o in inside if _overlap_across(first, o, axis) >= 0.5), key=span)
+        if len(row) < 2 or abs(span(row[0])[0] - start) > tolerance:
+            continue
+        if abs(span(row[-1])[1] - stop) > tolerance:
+            continue
+        pairs = zip(row, row[1:], strict=False)
+        gaps = [(span(a)[1] - start, span(b)[0] - start) for a, b in pairs]
+        if all(-tolerance <= b - a <= GUTTER_SHARE * (stop - start) for a, b in gaps):
+            return gaps
+    return []
 
 
 def _overlap_across(a: Box, b: Box, axis: int) -> float:
@@ -181,24 +180,19 @@ def _overlap_across(a: Box, b: Box, axis: int) -> float:
 
 
 def _cut_at(
-    gray: np.ndarray,
-    leaf: Leaf,
-    axis: int,
-    lines: list[int],
-    size: tuple[int, int],
-    bg: float | None,
+    gray: np.ndarray, leaf: Leaf, axis: int, gaps: list[tuple[int, int]], bg: float | None
 ) -> list[Leaf]:
-    """The leaf cut at a gutter or a faint seam near each of these lines, if every line has
-    one and every piece is a picture; else the leaf whole (a cell of the grid left holding
-    two panels would take the wrong letter)."""
+    """The leaf cut at each of these gaps of the grid: at a gutter in the background colour
+    where the grid has a gutter, else at a faint seam; the leaf whole unless every gap has
+    one (a cell left holding two panels would take the wrong letter)."""
     x0, y0, x1, y1 = leaf.box
     region = gray[y0:y1, x0:x1]
     length = region.shape[axis]
     separators: list[Separator] = []
-    for line in lines:
-        found = gutter_near(region, axis, line, bg, grid_slack(length))
+    for gap in gaps:
+        found = gutter_near(region, axis, gap, bg, grid_slack(length))
         if found is None:
-            seam = seam_near(region, axis, line)
+            seam = seam_near(region, axis, round((gap[0] + gap[1]) / 2))
             found = None if seam is None else Separator(seam, seam, "seam")
         if found is None or any(found.start < s.stop + 1 and s.start < found.stop + 1
                                 for s in separators):  # fmt: skip
@@ -210,13 +204,13 @@ def _cut_at(
     bounds = [(0, separators[0].start)]
     bounds += [(a.stop, b.start) for a, b in zip(separators, separators[1:], strict=False)]
     bounds += [(separators[-1].stop, length)]
-    boxes = [
-        (x0 + a, y0, x0 + b, y1) if axis == 1 else (x0, y0 + a, x1, y0 + b) for a, b in bounds
-    ]
-    if not all(b > a for a, b in bounds) or not all(is_picture(gray, b, size) for b in boxes):
+    if not all(b > a for a, b in bounds):
         return [leaf]
     found_by = tuple(dict.fromkeys((*leaf.found_by, *(s.kind for s in separators), "caption")))
-    return [Leaf(box, found_by) for box in boxes]
+    return [
+        Leaf((x0 + a, y0, x0 + b, y1) if axis == 1 else (x0, y0 + a, x1, y0 + b), found_by)
+        for a, b in bounds
+    ]
 
 
 def _full_size(box: Box, scale: float, width: int, height: int) -> Box:
