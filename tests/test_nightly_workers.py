@@ -169,12 +169,17 @@ def test_workers_share_each_hosts_connection_limit(
 def test_workers_keep_each_hosts_request_rate_together(
     store: Store, server: LocalServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`requests_per_second` holds for the workers together, as for one client."""
+    """`requests_per_second` holds for the workers together, as for one client.
+
+    Judged on the span of the arrivals: three gaps of 1/4 s make 0.75 s; unpaced it
+    measured 0.19 s, and two workers each pacing only itself would make about 0.25 s. Not on
+    the smallest gap: on a loaded machine one request can reach the host a tenth of a second
+    after its start, closing the gap to the next one though the starts were paced."""
     monkeypatch.setenv("PIPELINE_HTTP_REQUESTS_PER_SECOND", "4")
     pdf = case_report_pdf(tmp_path / "p.pdf")
     times = _arrivals_of_sources_at_once(store, server, pdf, 4, monkeypatch)
     assert len(times) == 4
-    assert min(b - a for a, b in zip(times, times[1:], strict=False)) >= 0.2  # 1/4 s apart
+    assert times[-1] - times[0] >= 0.6
 
 
 def test_case_site_pages_stay_on_the_runs_own_threads(store: Store) -> None:
