@@ -220,28 +220,39 @@ def _own_margins_kept(runs: list[Run]) -> list[tuple[int, int, bool]]:
     return out
 
 
-def gutter_near(
-    region: np.ndarray, axis: int, gap: tuple[int, int], background: float | None, slack: int
-) -> Separator | None:
-    """Where the grid of the other panels has a gutter or a line (`gap`: its start and stop
-    in this region; panels that abut leave none), a run of lines flat in the figure's
+def gutters_near(
+    region: np.ndarray,
+    axis: int,
+    gaps: list[tuple[int, int]],
+    background: float | None,
+    slack: int,
+) -> list[Separator | None]:
+    """Where the grid of the other panels has a gutter or a line (each gap: its start and
+    stop in this region; panels that abut leave none), a run of lines flat in the figure's
     background colour that lies in that place (give or take `slack` lines), or None. Not held
     to _bleeds: two slices on a white body whose white reaches the gutter on most of its
     length are cut there when the grid and the caption's count both expect it. A white band
     inside one picture (a lung-window mediastinum) is rarely as narrow as the gutter, where
     the gutter is, and across the whole picture."""
-    if background is None or gap[1] <= gap[0]:
-        return None
+    if background is None or all(stop <= start for start, stop in gaps):
+        return [None] * len(gaps)
     stats = line_stats(region, axis)
     n = len(stats.flat)
-    for start, stop in flat_runs(stats.flat, stats.level):
-        if start <= _END_SLACK or stop >= n - _END_SLACK:
-            continue
-        if start < gap[0] - slack or stop > gap[1] + slack:
-            continue  # wider than the grid's gutter: a white band inside the picture
-        if start > gap[1] or stop < gap[0]:
-            continue  # beside the grid's gutter, not on it
-        colour = float(stats.level[start:stop].mean())
-        if abs(colour - background) < SAME_COLOUR and stats.strict[start:stop].mean() >= 0.5:
-            return Separator(start, stop, "gutter")
-    return None
+    runs = [
+        (start, stop)
+        for start, stop in flat_runs(stats.flat, stats.level)
+        if start > _END_SLACK and stop < n - _END_SLACK
+        and abs(float(stats.level[start:stop].mean()) - background) < SAME_COLOUR
+        and stats.strict[start:stop].mean() >= 0.5
+    ]  # fmt: skip
+    found: list[Separator | None] = []
+    for gap_start, gap_stop in gaps:
+        on_gap = [
+            (start, stop)
+            for start, stop in runs
+            if gap_stop > gap_start
+            # no wider than the grid's gutter (a white band inside the picture), and on it
+            and gap_start - slack <= start <= gap_stop and gap_start <= stop <= gap_stop + slack
+        ]  # fmt: skip
+        found.append(Separator(*on_gap[0], "gutter") if on_gap else None)
+    return found

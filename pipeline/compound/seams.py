@@ -119,19 +119,12 @@ def even_seams(region: np.ndarray, axis: int, count: int) -> list[Separator]:
     panels there are), each where expected, with a weak jump that still stands out along
     much of its length (the ragged edge of a CT's mediastinum in the middle of a crop is as
     strong but runs along a tenth of it); [] if one is missing."""
-    n = as_lines(region, axis).shape[0]
-    if count < 2 or n < 4 * _SEAM_WINDOW:
+    if count < 2:
         return []
-    strength, share = seam_profile(region, axis)
-    slack = max(3, round(_PITCH_SLACK * n))
-    cuts = []
-    for k in range(1, count):
-        expected = round(k * n / count)
-        lo, hi = max(1, expected - slack), min(n - 1, expected + slack)
-        best = lo - 1 + int(np.argmax(strength[lo - 1 : hi]))
-        if strength[best] < WEAK_SEAM_STRENGTH or share[best] < EVEN_SEAM_SHARE:
-            return []
-        cuts.append(best + 1)
+    n = as_lines(region, axis).shape[0]
+    cuts = seams_near(region, axis, [round(k * n / count) for k in range(1, count)])
+    if None in cuts:
+        return []
     return [Separator(c, c, "seam") for c in cuts]
 
 
@@ -146,7 +139,7 @@ def _on_a_pitch(cuts: list[int], n: int, strength: np.ndarray) -> list[int]:
     count = round(n / max(1, pitch))
     if count < 2 or count > MAX_PANELS or abs(n - count * pitch) > _PITCH_SLACK * n:
         return []
-    slack = max(3, round(_PITCH_SLACK * n))
+    slack = grid_slack(n)
     completed = []
     for k in range(1, count):
         expected = round(k * n / count)
@@ -154,9 +147,8 @@ def _on_a_pitch(cuts: list[int], n: int, strength: np.ndarray) -> list[int]:
         if near:
             completed.append(near[0])
             continue
-        lo, hi = max(1, expected - slack), min(n - 1, expected + slack)
-        best = lo - 1 + int(np.argmax(strength[lo - 1 : hi]))  # boundary index
-        if strength[best] < WEAK_SEAM_STRENGTH:
+        best = _strongest_near(strength, expected, slack)
+        if best is None or strength[best] < WEAK_SEAM_STRENGTH:
             return []
         completed.append(best + 1)
     if len(completed) != len(set(completed)) or any(c not in completed for c in cuts):
@@ -169,18 +161,26 @@ def grid_slack(length: int) -> int:
     return max(3, round(_PITCH_SLACK * length))
 
 
-def seam_near(region: np.ndarray, axis: int, position: int) -> int | None:
-    """The line a faint seam cuts before, within a little of `position` (where the grid the
-    other panels make puts one), or None: the weak jump of a seam the caption expects."""
+def seams_near(region: np.ndarray, axis: int, positions: list[int]) -> list[int | None]:
+    """For each position (where a grid puts a seam: the caption's count, the other panels),
+    the line a faint seam cuts before within grid_slack of it, or None: a weak jump that
+    still stands out along much of the line (EVEN_SEAM_SHARE)."""
     n = as_lines(region, axis).shape[0]
     if n < 4 * _SEAM_WINDOW:
-        return None
+        return [None] * len(positions)
     strength, share = seam_profile(region, axis)
-    slack = grid_slack(n)
-    lo, hi = max(1, position - slack), min(n - 1, position + slack)
+    found: list[int | None] = []
+    for position in positions:
+        best = _strongest_near(strength, position, grid_slack(n))
+        weak = best is None or strength[best] < WEAK_SEAM_STRENGTH
+        found.append(None if weak or share[best] < EVEN_SEAM_SHARE else best + 1)
+    return found
+
+
+def _strongest_near(strength: np.ndarray, position: int, slack: int) -> int | None:
+    """The boundary (line i to i+1: a cut before line i+1) with the strongest jump within
+    `slack` of a cut before line `position`; None when no boundary is in reach."""
+    lo, hi = max(1, position - slack), min(len(strength), position + slack)
     if hi < lo:
         return None
-    best = lo - 1 + int(np.argmax(strength[lo - 1 : hi]))
-    if strength[best] < WEAK_SEAM_STRENGTH or share[best] < EVEN_SEAM_SHARE:
-        return None
-    return best + 1
+    return lo - 1 + int(np.argmax(strength[lo - 1 : hi]))

@@ -16,10 +16,10 @@ import cv2
 import numpy as np
 
 from pipeline.compound import CROSSED_MIN_SIDE, MIN_SIDE
-from pipeline.compound.lines import Separator, gutter_near
+from pipeline.compound.lines import Separator, gutters_near
 from pipeline.compound.pieces import is_picture, make_a_set
 from pipeline.compound.records import Box, FigureSplit, Panel
-from pipeline.compound.seams import even_seams, grid_slack, seam_near
+from pipeline.compound.seams import even_seams, grid_slack, seams_near
 from pipeline.compound.xycut import Leaf, background, cut
 from pipeline.pdf.caption_text import split_panel_captions
 from pipeline.pdf.captions import reading_order
@@ -188,16 +188,20 @@ def _cut_at(
     x0, y0, x1, y1 = leaf.box
     region = gray[y0:y1, x0:x1]
     length = region.shape[axis]
+    found = gutters_near(region, axis, gaps, bg, grid_slack(length))
+    unseparated = [round((a + b) / 2) for (a, b), gutter in zip(gaps, found, strict=True)
+                   if gutter is None]  # fmt: skip
+    seam_cuts = iter(seams_near(region, axis, unseparated) if unseparated else [])
     separators: list[Separator] = []
-    for gap in gaps:
-        found = gutter_near(region, axis, gap, bg, grid_slack(length))
-        if found is None:
-            seam = seam_near(region, axis, round((gap[0] + gap[1]) / 2))
-            found = None if seam is None else Separator(seam, seam, "seam")
-        if found is None or any(found.start < s.stop + 1 and s.start < found.stop + 1
-                                for s in separators):  # fmt: skip
+    for gutter in found:
+        cut = gutter.start if gutter is not None else next(seam_cuts)
+        if cut is None:
             return [leaf]
-        separators.append(found)
+        separator = gutter or Separator(cut, cut, "seam")
+        if any(separator.start < s.stop + 1 and s.start < separator.stop + 1
+               for s in separators):  # fmt: skip
+            return [leaf]
+        separators.append(separator)
     if not separators:
         return [leaf]
     separators.sort(key=lambda s: s.start)
