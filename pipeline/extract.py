@@ -177,7 +177,7 @@ def extract(
     fetching = fetching or Fetching(config)
     step = StepTracker(run_step)
     document: Document | None = None
-    from pipeline.netguard import source_deadline  # not pipeline.http: a local PDF needs no client
+    from pipeline.netguard import source_deadline  # a local PDF loads no HTTP client
 
     try:
         # every fetch of the source ends by [http] source_deadline

@@ -10,7 +10,7 @@ loopback or private address unless its host is in `allowed_private_hosts` (check
 address each connection is made to: see netguard.py).
 
 Every fetch has a total deadline (`fetch_deadline`, retries and body included; inside
-`source_deadline(...)` also the source's), and every body a size cap. Only validated
+`netguard.source_deadline(...)` also the source's), and every body a size cap. Only validated
 bodies are kept: a response enters the cache only after the caller's `validate` accepted
 it, and a download takes its final name only once complete and accepted by `complete`.
 """
@@ -155,13 +155,6 @@ class _GuardedAdapter(HTTPAdapter):
 
 class _StaleCachedBody(Exception):
     """A cached body its validator now refuses: dropped from the cache, fetched again."""
-
-
-@contextlib.contextmanager
-def source_deadline(config: Config) -> Iterator[None]:
-    """Every fetch inside ends within [http] source_deadline seconds of entering."""
-    with netguard.source_deadline(config.http.source_deadline):
-        yield
 
 
 class HttpClient:

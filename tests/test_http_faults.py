@@ -20,7 +20,8 @@ import pytest
 
 from pipeline.bodies import complete_pdf, json_object, pdf_head
 from pipeline.config import Config, load_config
-from pipeline.http import FetchError, HttpClient, source_deadline
+from pipeline.http import FetchError, HttpClient
+from pipeline.netguard import source_deadline
 from tests.httpserver import LocalServer, Reply
 from tests.pdfs import case_report_pdf
 
@@ -100,7 +101,7 @@ def test_the_source_deadline_caps_every_fetch_inside_it(
     server.add("/drip", Reply.drip(b"z" * 100, pause=0.1))
     server.add("/ok", Reply.json({"ok": True}))
     started = time.monotonic()
-    with source_deadline(load_config()):
+    with source_deadline(load_config().http.source_deadline):
         for _ in range(2):  # 1 s each by their own deadline: the second gets what is left
             with pytest.raises(FetchError):
                 client.get(server.url("/drip"))
