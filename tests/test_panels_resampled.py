@@ -37,40 +37,42 @@ def test_abutting_panels_stored_at_half_size_are_cut(grid: dict) -> None:
     assert len(split.panels) == len(figure.boxes), split.reason
 
 
-@pytest.mark.skipif(not FILES.is_dir(), reason=f"no dev images at {FILES}")
-def test_a_slice_is_not_cut_where_only_a_films_edge_runs() -> None:
-    """A film beside two stacked slices, the caption naming four panels. The film's bright
-    lower edge runs into the white page, so its box ends short of the cell, level with the
-    lower slice's mediastinum: one picture's edge is no grid line."""
-
-    def picture(name: str, side: int) -> np.ndarray:
-        return fit(cv2.imread(str(FILES / name), cv2.IMREAD_GRAYSCALE), side, side, 1.0)
-
-    figure = np.full((420, 625), 255, dtype=np.uint8)
-    figure[10:410, 10:410] = picture("SARS-10.1148rg.242035193-g04mr34g0-Fig8c-day10.jpeg", 400)
-    figure[10:205, 420:615] = picture("16630_5_1.jpg", 195)
-    figure[215:410, 420:615] = picture("ctlit_ct_covid_2020.03.26.20041426-p11-133.png", 195)
-    split = split_figure(figure, "Figure 1. (A) Film. (B) CT. (C) CT. (D) Not shown.")
-    assert not any("caption" in panel.found_by for panel in split.panels)
+def square(name: str, side: int) -> np.ndarray:
+    """The middle of a dev image, as a square cell of `side` pixels."""
+    return fit(cv2.imread(str(FILES / name), cv2.IMREAD_GRAYSCALE), side, side, 1.0)
 
 
-@pytest.mark.skipif(not FILES.is_dir(), reason=f"no dev images at {FILES}")
-def test_an_enlarged_crop_beside_two_stacked_films_is_not_cut() -> None:
-    """A lung-window crop of 190 x 119 px enlarged to 400 px (each pixel repeated three or
-    four times) beside two stacked films, the caption naming four panels: the stacked films'
-    gutter runs through it, but the jumps between its repeated lines are no seam."""
-
-    def picture(name: str, side: int) -> np.ndarray:
-        return fit(cv2.imread(str(FILES / name), cv2.IMREAD_GRAYSCALE), side, side, 1.0)
-
-    crop = (
+# (large picture, upper and lower pictures stacked beside it): no grid line runs through the
+# large one, though the caption names one panel more than the three.
+BESIDE_TWO_STACKED = {
+    # The film's bright lower edge runs into the white page, so its box ends short of the
+    # cell, level with the lower slice's mediastinum: one picture's edge is no grid line.
+    "slice-where-only-a-films-edge-runs": (
+        "SARS-10.1148rg.242035193-g04mr34g0-Fig8c-day10.jpeg",
+        "16630_5_1.jpg",
+        "ctlit_ct_covid_2020.03.26.20041426-p11-133.png",
+    ),
+    # A lung-window crop of 190 x 119 px enlarged to 400 px (each pixel repeated three or
+    # four times): the stacked films' gutter runs through it, but the jumps between its
+    # repeated lines are no seam.
+    "enlarged-crop": (
         "ctlit_ct_covid_Comparison-of-different-samples-for-2019-novel-cor_2020_"
-        "International-Journa-p2-21_1.png"
-    )
-    figure = np.full((420, 625), 255, dtype=np.uint8)
-    figure[10:410, 10:410] = picture(crop, 400)
-    figure[10:205, 420:615] = picture("bb0e626a.jpg", 195)
-    figure[215:410, 420:615] = picture("16745_2_1.PNG", 195)
-    split = split_figure(figure, "Figure 1. (A) CT. (B) Film. (C) Film. (D) Not shown.")
-    assert not any("caption" in panel.found_by for panel in split.panels)
+        "International-Journa-p2-21_1.png",
+        "bb0e626a.jpg",
+        "16745_2_1.PNG",
+    ),
+}
 
+
+@pytest.mark.skipif(not FILES.is_dir(), reason=f"no dev images at {FILES}")
+@pytest.mark.parametrize("files", BESIDE_TWO_STACKED.values(), ids=BESIDE_TWO_STACKED)
+def test_a_picture_beside_two_stacked_ones_is_not_cut_by_the_caption(
+    files: tuple[str, str, str],
+) -> None:
+    large, upper, lower = files
+    figure = np.full((420, 625), 255, dtype=np.uint8)
+    figure[10:410, 10:410] = square(large, 400)
+    figure[10:205, 420:615] = square(upper, 195)
+    figure[215:410, 420:615] = square(lower, 195)
+    split = split_figure(figure, "Figure 1. (A) Large. (B) Upper. (C) Lower. (D) Not shown.")
+    assert not any("caption" in panel.found_by for panel in split.panels)
