@@ -67,7 +67,10 @@ def _jumps(lines: np.ndarray, gap: int) -> tuple[np.ndarray, np.ndarray]:
     # A line with detail that repeats the one before (an image enlarged by repeating its
     # pixels) says nothing of the usual jump: counted, its 0 would make every boundary
     # between the original lines stand out as a seam. Flat lines (a gutter) still count.
-    repeated = (mean_jump == 0) & (lines[gap:].max(axis=1) != lines[gap:].min(axis=1))
+    repeated = mean_jump == 0
+    if repeated.any():  # most regions have none: the lines' extremes are read only if so
+        same = lines[gap:][repeated]
+        repeated[repeated] = same.max(axis=1) != same.min(axis=1)
     usual = _moving_median(mean_jump, _SEAM_WINDOW, repeated if repeated.any() else None)
     share = np.count_nonzero(jump > (2.0 * usual + 6.0)[:, None], axis=1) / jump.shape[1]
     return mean_jump / (usual + 1.0), share
